@@ -1,0 +1,180 @@
+import { VigilConfigError } from '../errors.js';
+
+/** A header map as Node and the frameworks hand it over; keys in any case. */
+export type IncomingHeaders = Record<string, string | string[] | number | undefined>;
+
+/** Scrubbed headers: a kept header has its value, a scrubbed one has `true`. */
+export type ScrubbedHeaders = Record<string, string | true>;
+
+/** Options of {@link scrubHeaders}. Entries are header names in any spelling. */
+export interface HeaderScrubOptions {
+  /** Headers to keep. Empty or absent: every header not denylisted is kept. */
+  allowlist?: readonly string[];
+  /** Headers whose value is always replaced by `true` (User-Agent excepted). */
+  denylist?: readonly string[];
+}
+
+/**
+ * Castle's recommended allowlist: the headers that carry signal and no secrets.
+ * Not applied unless passed as `allowlist`.
+ */
+export const DEFAULT_ALLOWLIST: readonly string[] = Object.freeze([
+  'Accept',
+  'Accept-Charset',
+  'Accept-Datetime',
+  'Accept-Encoding',
+  'Accept-Language',
+  'Cache-Control',
+  'Connection',
+  'Content-Length',
+  'Content-Type',
+  'Dnt',
+  'Host',
+  'Origin',
+  'Pragma',
+  'Referer',
+  'Sec-Fetch-Dest',
+  'Sec-Fetch-Mode',
+  'Sec-Fetch-Site',
+  'Sec-Fetch-User',
+  'Te',
+  'Upgrade-Insecure-Requests',
+  'User-Agent',
+  'X-Requested-With',
+]);
+
+const LEADING_HTTP = /^http[_-]/i;
+
+// Header names repeat across requests; a bounded memo keeps normalization off the hot
+// path without letting an attacker grow memory by inventing names.
+const NAME_CACHE_LIMIT = 1024;
+const nameCache = new Map<string, string>();
+
+/**
+ * Normalizes a header name the way Castle's SDKs do, so that CGI-style, snake-case and
+ * lower-case spellings name one header: underscores become dashes, a leading `HTTP_` /
+ * `HTTP-` is dropped, and each dash-separated part is capitalized.
+ *
+ * @example
+ * normalizeHeaderName('HTTP_X_TEST')      // 'X-Test'
+ * normalizeHeaderName('cf-connecting-ip') // 'Cf-Connecting-Ip'
+ * normalizeHeaderName('httpX_teST')       // 'Httpx-Test' (no separator after "http")
+ */
+export function normalizeHeaderName(name: string): string {
+  const cached = nameCache.get(name);
+  if (cached !== undefined) return cached;
+  const parts = name.replace(LEADING_HTTP, '').replace(/_/g, '-').split('-');
+  let out = '';
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string;
+    if (i > 0) out += '-';
+    out += part.charAt(0).toUpperCase() + part.slice(1).toLowerCase();
+  }
+  if (nameCache.size >= NAME_CACHE_LIMIT) nameCache.clear();
+  nameCache.set(name, out);
+  return out;
+}
+
+/** Joins a raw header value into one string; arrays with `, `. */
+export function headerValueToString(value: string | string[] | number | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(String).join(', ');
+  return String(value);
+}
+
+/**
+ * Looks a header up by any spelling of its name (`x-forwarded-for`, `X_FORWARDED_FOR`,
+ * `HTTP_X_FORWARDED_FOR`). Tries the lower-case dashed key first, as Node stores it.
+ */
+export function getHeader(headers: IncomingHeaders | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const normalized = normalizeHeaderName(name);
+  const lower = normalized.toLowerCase();
+  if (Object.hasOwn(headers, lower)) return headerValueToString(headers[lower]);
+  let found: string | undefined;
+  for (const key of Object.keys(headers)) {
+    if (key !== lower && normalizeHeaderName(key) === normalized) {
+      const value = headerValueToString(headers[key]);
+      if (value !== undefined) found = found === undefined ? value : `${found}, ${value}`;
+    }
+  }
+  return found;
+}
+
+const ALWAYS_SCRUBBED = new Set(['Cookie', 'Authorization']);
+const ALWAYS_KEPT = 'User-Agent';
+
+/** A compiled scrubber: the lists normalized once, applied to many requests. */
+export type HeaderScrubber = (headers: IncomingHeaders | undefined) => ScrubbedHeaders;
+
+function normalizeList(option: string, list: unknown): Set<string> {
+  if (list === undefined) return new Set();
+  if (!Array.isArray(list)) {
+    throw new VigilConfigError(
+      'VIGIL_E_HEADER_LIST',
+      option,
+      list,
+      'which is not an array',
+      `Pass an array of header names, e.g. ${option}: ['Accept', 'User-Agent'].`,
+    );
+  }
+  const out = new Set<string>();
+  list.forEach((entry, i) => {
+    if (typeof entry !== 'string' || entry.trim() === '') {
+      throw new VigilConfigError(
+        'VIGIL_E_HEADER_LIST',
+        `${option}[${i}]`,
+        entry,
+        'which is not a header name',
+        'Each entry must be a non-empty string such as "Accept-Language".',
+      );
+    }
+    out.add(normalizeHeaderName(entry.trim()));
+  });
+  return out;
+}
+
+/**
+ * Compiles header-scrubbing options once (validating them; a bad list throws a
+ * {@link VigilConfigError}) and returns the function that applies them.
+ */
+export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPrefix = 'headers'): HeaderScrubber {
+  const allow = normalizeList(`${optionPrefix}.allowlist`, options.allowlist);
+  const deny = normalizeList(`${optionPrefix}.denylist`, options.denylist);
+  return (headers) => {
+    const out: ScrubbedHeaders = {};
+    if (!headers || typeof headers !== 'object') return out;
+    for (const key of Object.keys(headers)) {
+      const raw = headerValueToString(headers[key]);
+      if (raw === undefined) continue;
+      const name = normalizeHeaderName(key);
+      let keep: boolean;
+      if (ALWAYS_SCRUBBED.has(name)) keep = false;
+      else if (name === ALWAYS_KEPT) keep = true;
+      else if (deny.has(name)) keep = false;
+      else keep = allow.size === 0 || allow.has(name);
+      // Normalized names are capitalized, so none can be "__proto__"; defineProperty
+      // keeps that true even if normalization ever changes.
+      const previous = out[name];
+      const value: string | true = keep ? (typeof previous === 'string' ? `${previous}, ${raw}` : raw) : true;
+      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+}
+
+/**
+ * Normalizes header names and scrubs values that must not leave the process. The first
+ * rule that matches wins: `Cookie` and `Authorization` are always scrubbed; `User-Agent`
+ * is always kept; denylisted names are scrubbed; with an empty allowlist, or for an
+ * allowlisted name, the value is kept; anything else is scrubbed. A scrubbed header
+ * keeps its key with the value `true`.
+ *
+ * @example
+ * scrubHeaders({ cookie: 'sid=1', 'user-agent': 'Mozilla/5.0' })
+ * // { Cookie: true, 'User-Agent': 'Mozilla/5.0' }
+ */
+export function scrubHeaders(headers: IncomingHeaders | undefined, options: HeaderScrubOptions = {}): ScrubbedHeaders {
+  return createHeaderScrubber(options)(headers);
+}

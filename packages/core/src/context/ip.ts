@@ -1,0 +1,388 @@
+import ipaddr from 'ipaddr.js';
+import { VigilConfigError } from '../errors.js';
+import { checkKnownOptions } from '../config/options.js';
+import { getHeader, type IncomingHeaders, normalizeHeaderName } from './headers.js';
+
+/** Where the client address comes from: the request's headers and its socket peer. */
+export interface IpSource {
+  headers?: IncomingHeaders;
+  /** The socket's peer address; undefined when unknown (a unix socket, a test). */
+  remoteAddress?: string | undefined;
+}
+
+/** Options of {@link extractClientIp}: which headers to believe, and which peers are proxies. */
+export interface IpOptions {
+  /**
+   * Headers carrying client addresses, tried in order. Default `['X-Forwarded-For']`;
+   * a given list replaces the default. Any spelling: `CF_CONNECTING_IP` and
+   * `cf-connecting-ip` are one header.
+   */
+  ipHeaders?: string[];
+  /**
+   * Extra trusted proxies: exact IPs, CIDR ranges (`10.1.0.0/16`, `2001:db8::/32`) or
+   * RegExps tested against the canonical address. Loopback, private, link-local and
+   * unique-local ranges are always trusted.
+   */
+  trustedProxies?: (string | RegExp)[];
+  /** Drop this many right-most `X-Forwarded-For` entries (your own proxy hops) first. */
+  trustedProxyDepth?: number;
+  /** Take the left-most entry: every hop is a proxy you trust. Rarely right; think twice. */
+  trustProxyChain?: boolean;
+  /** CHEQ's shorthand: one header tried before `ipHeaders`, e.g. `CF-Connecting-IP`. */
+  trustedIpHeader?: string;
+  /**
+   * Adapters only: take the framework's own client address (Express `req.ip` with its
+   * `trust proxy`, Fastify `request.ip` with its `trustProxy`) instead of Vigil's.
+   */
+  useFramework?: boolean;
+}
+
+/** How a client address was found; the detailed form of {@link extractClientIp}. */
+export interface ClientIpResolution {
+  /** The client address, canonical; undefined when none could be found. */
+  ip: string | undefined;
+  /** `socket` when the peer itself is the answer, `header` when a header gave it. */
+  source: 'socket' | 'header' | 'none';
+  /**
+   * True when the peer is a public address nobody declared a proxy, yet it sent an
+   * `X-Forwarded-For`: either a spoof, or a CDN / load balancer the configuration
+   * does not know about yet.
+   */
+  ignoredForwardedFor: boolean;
+}
+
+/** A compiled extractor: options validated once, applied to many requests. */
+export interface ClientIpExtractor {
+  (req: IpSource): string | undefined;
+  /** Same answer with the reasoning, for diagnostics and start-up warnings. */
+  resolve(req: IpSource): ClientIpResolution;
+}
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+
+const DEFAULT_TRUSTED_CIDRS = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '169.254.0.0/16',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+];
+
+const XFF = 'X-Forwarded-For';
+const MAX_TOKEN_LENGTH = 100;
+const PORT = /^\d{1,5}$/;
+const SEPARATORS = /[\s,]+/;
+
+function isTrustedName(token: string): boolean {
+  const lower = token.toLowerCase();
+  return lower === 'localhost' || lower === 'unix' || lower.startsWith('unix:');
+}
+
+/**
+ * Parses one address token: strips `v4:port` and `[v6]:port`, maps `::ffff:a.b.c.d` to
+ * IPv4, and accepts only dotted-quad IPv4 (no `127.1`, `0x7f.1` or octal forms, which
+ * some parsers read as other addresses).
+ */
+function parseAddress(raw: string): Address | undefined {
+  if (raw.length === 0 || raw.length > MAX_TOKEN_LENGTH) return undefined;
+  let token = raw;
+  if (token.charCodeAt(0) === 91 /* [ */) {
+    const end = token.indexOf(']');
+    if (end < 0) return undefined;
+    const rest = token.slice(end + 1);
+    if (rest !== '' && !(rest.charCodeAt(0) === 58 /* : */ && PORT.test(rest.slice(1)))) return undefined;
+    token = token.slice(1, end);
+  } else {
+    const colon = token.indexOf(':');
+    if (colon > 0 && token.indexOf(':', colon + 1) === -1) {
+      if (!PORT.test(token.slice(colon + 1))) return undefined;
+      token = token.slice(0, colon);
+    }
+  }
+  if (ipaddr.IPv4.isValidFourPartDecimal(token)) return ipaddr.IPv4.parse(token);
+  if (token.includes(':') && ipaddr.IPv6.isValid(token)) {
+    const v6 = ipaddr.IPv6.parse(token);
+    return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+  }
+  return undefined;
+}
+
+/**
+ * Parses an address in any of the forms clients and proxies write (`1.2.3.4:80`,
+ * `[2001:db8::1]:443`, `::ffff:1.2.3.4`) and returns its canonical string, or
+ * `undefined` when the token is not an IP address.
+ *
+ * @example
+ * canonicalizeIp('[2001:0db8::0001]:443') // '2001:db8::1'
+ * canonicalizeIp('::ffff:1.2.3.4')        // '1.2.3.4'
+ * canonicalizeIp('127.1')                 // undefined
+ */
+export function canonicalizeIp(token: string): string | undefined {
+  if (typeof token !== 'string') return undefined;
+  return parseAddress(token.trim())?.toString();
+}
+
+interface CompiledTrust {
+  v4: [ipaddr.IPv4, number][];
+  v6: [ipaddr.IPv6, number][];
+  patterns: RegExp[];
+}
+
+function compileTrust(entries: unknown, option: string): CompiledTrust {
+  const trust: CompiledTrust = { v4: [], v6: [], patterns: [] };
+  const addCidr = (cidr: string) => {
+    const [addr, bits] = ipaddr.parseCIDR(cidr);
+    if (addr.kind() === 'ipv4') trust.v4.push([addr as ipaddr.IPv4, bits]);
+    else trust.v6.push([addr as ipaddr.IPv6, bits]);
+  };
+  for (const cidr of DEFAULT_TRUSTED_CIDRS) addCidr(cidr);
+  if (entries === undefined) return trust;
+  if (!Array.isArray(entries)) {
+    throw new VigilConfigError(
+      'VIGIL_E_TRUSTED_PROXY',
+      option,
+      entries,
+      'which is not an array',
+      `Pass an array of IPs, CIDR ranges or RegExps, e.g. ${option}: ['203.0.113.0/24'].`,
+    );
+  }
+  entries.forEach((entry, i) => {
+    const at = `${option}[${i}]`;
+    if (entry instanceof RegExp) {
+      // A global or sticky RegExp carries lastIndex between calls and would answer
+      // differently for the same address; a fresh copy without those flags cannot.
+      trust.patterns.push(new RegExp(entry.source, entry.flags.replace(/[gy]/g, '')));
+      return;
+    }
+    if (typeof entry !== 'string') {
+      throw new VigilConfigError(
+        'VIGIL_E_TRUSTED_PROXY',
+        at,
+        entry,
+        'which is neither a string nor a RegExp',
+        'Use an IP ("203.0.113.7"), a CIDR range ("203.0.113.0/24") or a RegExp (/^203\\.0\\.113\\./).',
+      );
+    }
+    const value = entry.trim();
+    if (isTrustedName(value)) return;
+    if (value.includes('/')) {
+      const [base, bits] = value.split('/');
+      const addr = base === undefined ? undefined : parseAddress(base);
+      const prefix = Number(bits);
+      const max = addr?.kind() === 'ipv4' ? 32 : 128;
+      if (addr && bits !== undefined && /^\d{1,3}$/.test(bits) && prefix <= max) {
+        if (addr.kind() === 'ipv4') trust.v4.push([addr as ipaddr.IPv4, prefix]);
+        else trust.v6.push([addr as ipaddr.IPv6, prefix]);
+        return;
+      }
+    } else {
+      const addr = parseAddress(value);
+      if (addr) {
+        if (addr.kind() === 'ipv4') trust.v4.push([addr as ipaddr.IPv4, 32]);
+        else trust.v6.push([addr as ipaddr.IPv6, 128]);
+        return;
+      }
+    }
+    throw new VigilConfigError(
+      'VIGIL_E_TRUSTED_PROXY',
+      at,
+      entry,
+      'which is not an IP address, a CIDR range or a RegExp',
+      value.includes('*')
+        ? `Wildcards are not supported: use a CIDR such as "${value.split('*')[0]?.replace(/\.$/, '')}.0/24" or a RegExp.`
+        : 'Use an IP ("203.0.113.7"), a CIDR range ("203.0.113.0/24") or a RegExp (/^203\\.0\\.113\\./).',
+    );
+  });
+  return trust;
+}
+
+function isTrusted(addr: Address, trust: CompiledTrust): boolean {
+  if (addr.kind() === 'ipv4') {
+    for (const [range, bits] of trust.v4) if ((addr as ipaddr.IPv4).match(range, bits)) return true;
+  } else {
+    for (const [range, bits] of trust.v6) if ((addr as ipaddr.IPv6).match(range, bits)) return true;
+  }
+  if (trust.patterns.length > 0) {
+    const text = addr.toString();
+    for (const pattern of trust.patterns) if (pattern.test(text)) return true;
+  }
+  return false;
+}
+
+function compileHeaderList(options: IpOptions, prefix: string): string[] {
+  const names: string[] = [];
+  const add = (name: string) => {
+    const normalized = normalizeHeaderName(name.trim());
+    if (!names.includes(normalized)) names.push(normalized);
+  };
+  if (options.trustedIpHeader !== undefined) {
+    if (typeof options.trustedIpHeader !== 'string' || options.trustedIpHeader.trim() === '') {
+      throw new VigilConfigError(
+        'VIGIL_E_IP_HEADERS',
+        `${prefix}.trustedIpHeader`,
+        options.trustedIpHeader,
+        'which is not a header name',
+        'Pass one header name, e.g. trustedIpHeader: "CF-Connecting-IP".',
+      );
+    }
+    add(options.trustedIpHeader);
+  }
+  const list = options.ipHeaders;
+  if (list === undefined) {
+    add(XFF);
+  } else if (!Array.isArray(list)) {
+    throw new VigilConfigError(
+      'VIGIL_E_IP_HEADERS',
+      `${prefix}.ipHeaders`,
+      list,
+      'which is not an array',
+      typeof list === 'string'
+        ? `Wrap it in an array: ipHeaders: [${JSON.stringify(list)}].`
+        : 'Pass an array of header names, e.g. ipHeaders: ["X-Forwarded-For"].',
+    );
+  } else {
+    list.forEach((name, i) => {
+      if (typeof name !== 'string' || name.trim() === '') {
+        throw new VigilConfigError(
+          'VIGIL_E_IP_HEADERS',
+          `${prefix}.ipHeaders[${i}]`,
+          name,
+          'which is not a header name',
+          'Each entry must be a non-empty header name such as "X-Real-Ip".',
+        );
+      }
+      add(name);
+    });
+  }
+  return names;
+}
+
+const IP_OPTION_KEYS = ['ipHeaders', 'trustedProxies', 'trustedProxyDepth', 'trustProxyChain', 'trustedIpHeader', 'useFramework'];
+
+/**
+ * Validates client-IP options once and returns the extractor that applies them. Bad
+ * options throw a {@link VigilConfigError} naming the option, the value and the fix.
+ *
+ * @param optionPrefix how the options are named in error messages (`ip` inside `createVigil`).
+ */
+export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 'ip'): ClientIpExtractor {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', optionPrefix, options, 'which is not an object', 'Pass an object such as { trustedProxies: ["203.0.113.0/24"] }.');
+  }
+  checkKnownOptions(options, IP_OPTION_KEYS, optionPrefix);
+  const depth = options.trustedProxyDepth ?? 0;
+  if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 0 || depth > 64) {
+    throw new VigilConfigError(
+      'VIGIL_E_PROXY_DEPTH',
+      `${optionPrefix}.trustedProxyDepth`,
+      options.trustedProxyDepth,
+      'which is not a whole number of proxy hops',
+      'Use the number of proxies in front of the app that append to X-Forwarded-For: 0 (default), 1, 2...',
+    );
+  }
+  const chain = options.trustProxyChain ?? false;
+  if (typeof chain !== 'boolean') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', `${optionPrefix}.trustProxyChain`, chain, 'which is not a boolean', 'Use true or false.');
+  }
+  const trust = compileTrust(options.trustedProxies, `${optionPrefix}.trustedProxies`);
+  const headerNames = compileHeaderList(options, optionPrefix);
+
+  const resolve = (req: IpSource): ClientIpResolution => {
+    const headers = req && typeof req === 'object' ? req.headers : undefined;
+    const remote = req && typeof req === 'object' ? req.remoteAddress : undefined;
+    let socket: Address | undefined;
+    let peerIsProxy: boolean;
+    if (typeof remote === 'string' && remote !== '') {
+      if (isTrustedName(remote)) {
+        peerIsProxy = true;
+      } else {
+        socket = parseAddress(remote.trim());
+        // An unparseable peer is an unknown peer, as with a unix socket.
+        peerIsProxy = socket === undefined || isTrusted(socket, trust);
+      }
+    } else {
+      peerIsProxy = true;
+    }
+
+    if (!peerIsProxy && depth === 0 && !chain) {
+      const forwarded = getHeader(headers, XFF);
+      return { ip: socket?.toString(), source: 'socket', ignoredForwardedFor: forwarded !== undefined && forwarded.trim() !== '' };
+    }
+
+    let firstSeen: string | undefined;
+    for (const name of headerNames) {
+      const value = getHeader(headers, name);
+      if (value === undefined) continue;
+      const tokens = value.split(SEPARATORS);
+      let end = tokens.length;
+      if (depth > 0 && name === XFF) {
+        // Count real entries only: "a, b" split yields no empty tokens, but " a" does.
+        let dropped = 0;
+        while (end > 0 && dropped < depth) {
+          end--;
+          if (tokens[end] !== '') dropped++;
+        }
+      }
+      if (chain) {
+        for (let i = 0; i < end; i++) {
+          const addr = parseAddress(tokens[i] as string);
+          if (addr) return { ip: addr.toString(), source: 'header', ignoredForwardedFor: false };
+        }
+        continue;
+      }
+      let leftmost: Address | undefined;
+      for (let i = end - 1; i >= 0; i--) {
+        const addr = parseAddress(tokens[i] as string);
+        if (!addr) continue;
+        if (!isTrusted(addr, trust)) return { ip: addr.toString(), source: 'header', ignoredForwardedFor: false };
+        leftmost = addr;
+      }
+      if (firstSeen === undefined && leftmost) firstSeen = leftmost.toString();
+    }
+    if (firstSeen !== undefined) return { ip: firstSeen, source: 'header', ignoredForwardedFor: false };
+    const ip = socket?.toString();
+    return { ip, source: ip === undefined ? 'none' : 'socket', ignoredForwardedFor: false };
+  };
+
+  const extractor = ((req: IpSource) => resolve(req).ip) as ClientIpExtractor;
+  extractor.resolve = resolve;
+  return extractor;
+}
+
+const compiledByOptions = new WeakMap<object, ClientIpExtractor>();
+let defaultExtractor: ClientIpExtractor | undefined;
+
+/**
+ * Finds the client's IP address, Castle-style but safe by default.
+ *
+ * The socket peer is the nearest hop. Headers are believed only when that peer is a
+ * trusted proxy (loopback, private, link-local, unique-local, or `trustedProxies`), is
+ * unknown, or `trustedProxyDepth` / `trustProxyChain` declare it one: a public client
+ * can never pick its own address with `X-Forwarded-For`. In each header the answer is
+ * the right-most address that is not a trusted proxy; when every address is trusted,
+ * the first one seen, then the socket address.
+ *
+ * Options are compiled once per options object (bad ones throw
+ * {@link VigilConfigError}); use {@link createClientIpExtractor} to hold the compiled form.
+ *
+ * @example
+ * extractClientIp({ headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' }, remoteAddress: '10.0.0.1' })
+ * // '203.0.113.9'
+ * extractClientIp({ headers: { 'x-forwarded-for': '1.1.1.1' }, remoteAddress: '198.51.100.4' })
+ * // '198.51.100.4' — a public peer is the client, whatever it claims
+ */
+export function extractClientIp(req: IpSource, options?: IpOptions): string | undefined {
+  if (options === undefined) {
+    defaultExtractor ??= createClientIpExtractor();
+    return defaultExtractor(req);
+  }
+  let extractor = typeof options === 'object' && options !== null ? compiledByOptions.get(options) : undefined;
+  if (!extractor) {
+    extractor = createClientIpExtractor(options);
+    compiledByOptions.set(options, extractor);
+  }
+  return extractor(req);
+}
