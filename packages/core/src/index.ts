@@ -27,3 +27,63 @@ export {
   type RequestContext,
   type RequestInfo,
 } from './context/request.js';
+export { EVENT_TYPES, EVENT_STATUSES, isEventType, type EventType, type EventStatus } from './events.js';
+export {
+  THREAT_CODES,
+  DEFAULT_BLOCK_CODES,
+  DEFAULT_CAPTCHA_CODES,
+  classifyThreat,
+  compileThreatCodes,
+  type ThreatGroup,
+  type ThreatCodeLists,
+  type CompiledThreatCodes,
+} from './decision/threat-codes.js';
+export {
+  UNPROTECTED_DECISION,
+  EXCLUDED_DECISION,
+  type Decision,
+  type DecisionAction,
+  type Mode,
+  type PolicyVerdict,
+} from './decision/decision.js';
+export { applyPolicy, compileThresholds, type Thresholds, type CompiledThresholds, type PolicyOptions, type PolicyResult } from './decision/policy.js';
+export {
+  createResponder,
+  prefersHtml,
+  type RenderedResponse,
+  type BlockResponseOptions,
+  type BlockResponseFunction,
+  type ResponseOptions,
+  type Responder,
+} from './decision/responses.js';
+export {
+  allowAllProvider,
+  providerFromFunction,
+  type Provider,
+  type ProviderEvent,
+  type ProviderFunction,
+  type Verdict,
+} from './providers/types.js';
+export {
+  compileRoute,
+  compileRouting,
+  compileExclusions,
+  normalizePathForMatch,
+  type RouteDefinition,
+  type CompiledRoute,
+  type RouteMatcher,
+  type RoutingOptions,
+  type UserFields,
+  type UserIdentity,
+} from './routing/routes.js';
+export { compileField, type FieldSource, type FieldReader } from './routing/fields.js';
+export { compileOutcome, type OutcomeOptions, type OutcomeClassifier, type StatusMatcher } from './routing/outcome.js';
+export { silentLogger, type Logger } from './logging/logger.js';
+export {
+  createVigil,
+  VigilProviderError,
+  type Vigil,
+  type VigilConfig,
+  type FailoverStrategy,
+  type ChallengeContext,
+} from './vigil.js';

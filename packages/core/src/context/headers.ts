@@ -1,3 +1,4 @@
+import { checkKnownOptions } from '../config/options.js';
 import { VigilConfigError } from '../errors.js';
 
 /** A header map as Node and the frameworks hand it over; keys in any case. */
@@ -105,6 +106,8 @@ export function getHeader(headers: IncomingHeaders | undefined, name: string): s
 const ALWAYS_SCRUBBED = new Set(['Cookie', 'Authorization']);
 const ALWAYS_KEPT = 'User-Agent';
 
+const HEADER_OPTION_KEYS = ['allowlist', 'denylist'];
+
 /** A compiled scrubber: the lists normalized once, applied to many requests. */
 export type HeaderScrubber = (headers: IncomingHeaders | undefined) => ScrubbedHeaders;
 
@@ -140,6 +143,17 @@ function normalizeList(option: string, list: unknown): Set<string> {
  * {@link VigilConfigError}) and returns the function that applies them.
  */
 export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPrefix = 'headers'): HeaderScrubber {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new VigilConfigError(
+      'VIGIL_E_OPTION_TYPE',
+      optionPrefix,
+      options,
+      'which is not an object',
+      "Pass an object such as { allowlist: ['Accept', 'User-Agent'], denylist: ['X-Api-Key'] }.",
+    );
+  }
+  // A misspelt `allowList` silently ignored would be an allowlist silently off.
+  checkKnownOptions(options, HEADER_OPTION_KEYS, optionPrefix);
   const allow = normalizeList(`${optionPrefix}.allowlist`, options.allowlist);
   const deny = normalizeList(`${optionPrefix}.denylist`, options.denylist);
   return (headers) => {

@@ -1,0 +1,107 @@
+import { VigilConfigError } from '../errors.js';
+import type { Verdict } from '../providers/types.js';
+import type { DecisionAction, Mode, PolicyVerdict } from './decision.js';
+import { type CompiledThreatCodes, classifyThreat, type ThreatGroup } from './threat-codes.js';
+
+/** Risk thresholds, 0..1; `challenge` must be below `deny`. */
+export interface Thresholds {
+  /** Risk at or above which a request is blocked. Default 0.9. */
+  deny?: number;
+  /** Risk at or above which a request is challenged. Default 0.6. */
+  challenge?: number;
+}
+
+/** Validated thresholds. */
+export interface CompiledThresholds {
+  deny: number;
+  challenge: number;
+}
+
+/** Validates `thresholds`. Throws {@link VigilConfigError}. */
+export function compileThresholds(thresholds: Thresholds | undefined): CompiledThresholds {
+  if (thresholds !== undefined && (thresholds === null || typeof thresholds !== 'object' || Array.isArray(thresholds))) {
+    throw new VigilConfigError('VIGIL_E_THRESHOLDS', 'thresholds', thresholds, 'which is not an object', 'Pass { deny?: number, challenge?: number }, e.g. { deny: 0.9, challenge: 0.6 }.');
+  }
+  const deny = thresholds?.deny ?? 0.9;
+  const challenge = thresholds?.challenge ?? 0.6;
+  for (const [name, value] of [['deny', deny], ['challenge', challenge]] as const) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+      throw new VigilConfigError('VIGIL_E_THRESHOLDS', `thresholds.${name}`, value, 'which is not a risk between 0 and 1', `Use a number from 0 to 1 (default ${name === 'deny' ? 0.9 : 0.6}).`);
+    }
+  }
+  if (challenge >= deny) {
+    throw new VigilConfigError(
+      'VIGIL_E_THRESHOLDS',
+      'thresholds.challenge',
+      challenge,
+      `which is not below thresholds.deny (${deny})`,
+      'Challenge must start below deny, e.g. { challenge: 0.6, deny: 0.9 }.',
+    );
+  }
+  return { deny, challenge };
+}
+
+/** Everything the policy needs besides the verdict. */
+export interface PolicyOptions {
+  mode: Mode;
+  threatCodes: CompiledThreatCodes;
+  thresholds: CompiledThresholds;
+  /** A `redirectUrl` is configured: blocks become redirects. */
+  redirect: boolean;
+  /** An `onChallenge` handler is configured: challenges can be handed off. */
+  canChallenge: boolean;
+}
+
+/** The policy's reading of one verdict. */
+export interface PolicyResult {
+  verdict: PolicyVerdict;
+  action: DecisionAction;
+  wouldAction: DecisionAction;
+  threatGroup: ThreatGroup;
+  /** Why the policy concluded as it did. */
+  reason: string;
+}
+
+/**
+ * Applies Vigil's resolution order to a verdict: the provider's own `deny` /
+ * `challenge` first; then the threat code's group; then risk against the thresholds;
+ * else allow. A challenge without `onChallenge` is allowed (and says so); in
+ * monitoring mode the action is always `allow`, `wouldAction` tells the rest.
+ */
+export function applyPolicy(verdict: Verdict, options: PolicyOptions): PolicyResult {
+  const threatGroup = classifyThreat(verdict.threatCode, options.threatCodes);
+  let conclusion: PolicyVerdict;
+  let reason: string;
+  if (verdict.action === 'deny' || verdict.action === 'challenge') {
+    conclusion = verdict.action;
+    reason = `provider action ${verdict.action}`;
+  } else if (threatGroup === 'block') {
+    conclusion = 'deny';
+    reason = `threat code ${verdict.threatCode} is in the block group`;
+  } else if (threatGroup === 'captcha') {
+    conclusion = 'challenge';
+    reason = `threat code ${verdict.threatCode} is in the captcha group`;
+  } else if (verdict.risk >= options.thresholds.deny) {
+    conclusion = 'deny';
+    reason = `risk ${verdict.risk} ≥ deny threshold ${options.thresholds.deny}`;
+  } else if (verdict.risk >= options.thresholds.challenge) {
+    conclusion = 'challenge';
+    reason = `risk ${verdict.risk} ≥ challenge threshold ${options.thresholds.challenge}`;
+  } else {
+    conclusion = 'allow';
+    reason = 'allowed';
+  }
+  let wouldAction: DecisionAction;
+  if (conclusion === 'deny') wouldAction = options.redirect ? 'redirect' : 'block';
+  else if (conclusion === 'challenge') {
+    wouldAction = options.canChallenge ? 'challenge' : 'allow';
+    if (!options.canChallenge) reason += '; no onChallenge handler is configured, so the request is allowed';
+  } else wouldAction = 'allow';
+  return {
+    verdict: conclusion,
+    action: options.mode === 'blocking' ? wouldAction : 'allow',
+    wouldAction,
+    threatGroup,
+    reason,
+  };
+}

@@ -1,0 +1,124 @@
+import { VigilConfigError } from '../errors.js';
+import type { Decision } from './decision.js';
+
+/** A response for the adapter to write as it is. */
+export interface RenderedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Replaceable parts of the block response. */
+export interface BlockResponseOptions {
+  /** Default 403. */
+  status?: number;
+  /** The HTML page for browsers, or a function of the decision returning it. */
+  html?: string | ((decision: Decision) => string);
+  /** The JSON body for API clients (serialized), or a function of the decision returning it. */
+  json?: unknown | ((decision: Decision) => unknown);
+  /** Extra headers on every block response. */
+  headers?: Record<string, string>;
+}
+
+/** Renders the whole block response for a decision and an `Accept` header. */
+export type BlockResponseFunction = (decision: Decision, accept: string | undefined) => RenderedResponse;
+
+/** Response options as `createVigil` takes them. */
+export interface ResponseOptions {
+  /** Where `redirect` actions send the client. Setting it turns blocks into redirects. */
+  redirectUrl?: string;
+  /** Status of redirects: 301, 302 (default), 303, 307 or 308. */
+  redirectStatus?: number;
+  /** The block response: parts to replace, or a function rendering it all. */
+  blockResponse?: BlockResponseOptions | BlockResponseFunction;
+}
+
+/** Renders block and redirect responses; undefined for other actions. */
+export type Responder = (decision: Decision, accept: string | undefined) => RenderedResponse | undefined;
+
+const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * True when the client wants HTML: its `Accept` has `text/html` and not
+ * `application/json` (browsers' form posts and navigations; not fetch/XHR clients).
+ */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (typeof accept !== 'string') return false;
+  const lower = accept.toLowerCase();
+  return lower.includes('text/html') && !lower.includes('application/json');
+}
+
+function defaultHtml(decision: Decision): string {
+  const ref = decision.requestId ? `<p>Reference: <code>${escapeHtml(decision.requestId)}</code></p>` : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Request blocked</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
+</head><body><h1>Request blocked</h1>
+<p>This request looked automated, so it was not processed. If you are a person, wait a moment and try again, or contact support.</p>
+${ref}</body></html>`;
+}
+
+function defaultJson(decision: Decision): unknown {
+  return { blocked: true, requestId: decision.requestId, message: 'Request blocked' };
+}
+
+/**
+ * Validates response options once and returns the renderer used by `vigil.respond`.
+ * Throws {@link VigilConfigError} for a bad status, URL or body option.
+ */
+export function createResponder(options: ResponseOptions): Responder {
+  const redirectStatus = options.redirectStatus ?? 302;
+  if (!REDIRECT_STATUSES.includes(redirectStatus)) {
+    throw new VigilConfigError('VIGIL_E_RESPONSE', 'redirectStatus', options.redirectStatus, 'which is not a redirect status', `Use one of ${REDIRECT_STATUSES.join(', ')} (302 by default).`);
+  }
+  const { redirectUrl } = options;
+  if (redirectUrl !== undefined && (typeof redirectUrl !== 'string' || redirectUrl.trim() === '' || /[\r\n]/.test(redirectUrl))) {
+    throw new VigilConfigError('VIGIL_E_RESPONSE', 'redirectUrl', redirectUrl, 'which is not a URL', 'Use a path ("/blocked") or an absolute URL ("https://example.com/blocked").');
+  }
+  const block = options.blockResponse;
+  let renderBlock: BlockResponseFunction;
+  if (typeof block === 'function') {
+    renderBlock = block;
+  } else {
+    if (block !== undefined && (block === null || typeof block !== 'object')) {
+      throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse', block, 'which is neither an object nor a function', 'Pass { status?, html?, json?, headers? } or a function (decision, accept) => { status, headers, body }.');
+    }
+    const status = block?.status ?? 403;
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse.status', block?.status, 'which is not an error status', 'Use a 4xx or 5xx status; 403 is the default.');
+    }
+    if (block?.html !== undefined && typeof block.html !== 'string' && typeof block.html !== 'function') {
+      throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse.html', block.html, 'which is neither a string nor a function', 'Pass the HTML page as a string, or (decision) => string.');
+    }
+    const html = block?.html ?? defaultHtml;
+    const json = block?.json ?? defaultJson;
+    const extra = block?.headers ?? {};
+    renderBlock = (decision, accept) => {
+      if (prefersHtml(accept)) {
+        return {
+          status,
+          headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...extra },
+          body: typeof html === 'function' ? html(decision) : html,
+        };
+      }
+      const value = typeof json === 'function' ? (json as (d: Decision) => unknown)(decision) : json;
+      return {
+        status,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extra },
+        body: JSON.stringify(value),
+      };
+    };
+  }
+  return (decision, accept) => {
+    if (decision.action === 'redirect' && redirectUrl !== undefined) {
+      return { status: redirectStatus, headers: { location: redirectUrl, 'cache-control': 'no-store' }, body: '' };
+    }
+    if (decision.action === 'block' || decision.action === 'redirect') return renderBlock(decision, accept);
+    return undefined;
+  };
+}

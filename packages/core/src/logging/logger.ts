@@ -1,0 +1,35 @@
+import { VigilConfigError } from '../errors.js';
+
+/** Any pino-compatible logger: `logger.warn(obj, msg)`. Console works too. */
+export interface Logger {
+  debug?(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** A logger that drops everything: Vigil's default. */
+export const silentLogger: Logger = Object.freeze({
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+});
+
+/** Validates the `logger` option and returns a logger whose calls never throw. */
+export function compileLogger(logger: unknown): Required<Logger> {
+  if (logger === undefined) return silentLogger as Required<Logger>;
+  if (logger === null || typeof logger !== 'object' || typeof (logger as Logger).warn !== 'function' || typeof (logger as Logger).error !== 'function') {
+    throw new VigilConfigError('VIGIL_E_LOGGER', 'logger', logger, 'which has no warn() and error() methods', 'Pass a pino-compatible logger (pino(), fastify.log, console) or leave logger out.');
+  }
+  const target = logger as Logger;
+  const safe = (level: keyof Logger) => (obj: object, msg?: string) => {
+    try {
+      const fn = target[level];
+      if (typeof fn === 'function') fn.call(target, obj, msg);
+    } catch {
+      // A broken logger must not break a request.
+    }
+  };
+  return { debug: safe('debug'), info: safe('info'), warn: safe('warn'), error: safe('error') };
+}

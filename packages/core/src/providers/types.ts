@@ -1,0 +1,97 @@
+import type { RequestContext } from '../context/request.js';
+import type { EventStatus, EventType } from '../events.js';
+import type { UserIdentity } from '../routing/routes.js';
+
+/** What a provider concludes about one event. */
+export interface Verdict {
+  /** The provider's own policy, honoured first when `deny` or `challenge`. */
+  action?: 'allow' | 'challenge' | 'deny';
+  /** Risk from 0 (surely good) to 1 (surely bad). */
+  risk: number;
+  /** CHEQ threat code of the strongest reason, if any. */
+  threatCode?: number;
+  /** Named signals that contributed (Castle's names where one exists). */
+  signals?: Record<string, unknown>;
+  /** Human-readable reasons. */
+  reasons?: string[];
+  /** The device the provider recognised. */
+  device?: { id: string };
+  /** Set by providers that answered from their own failover. */
+  failover?: boolean;
+  /** Why the provider failed over: `timeout`, `server error`, `connection error`... */
+  failoverReason?: string;
+}
+
+/** What a provider receives for one event. Secrets are already scrubbed from `context`. */
+export interface ProviderEvent {
+  /** Castle event type. */
+  type: EventType;
+  /** `$attempted` for `filter` / `risk`; `$succeeded` or `$failed` for `log`. */
+  status: EventStatus;
+  /** Route name, or the `$custom` event's name. */
+  name: string | undefined;
+  /** Unique id of the request's decision, shared by its `log` call. */
+  requestId: string;
+  /** When the event happened (ms since epoch). */
+  timestamp: number;
+  /** Client IP, scrubbed headers, user agent and hook values. */
+  context: RequestContext;
+  /** User identifiers read from the request. Raw: providers hash before storing or sending. */
+  user: UserIdentity;
+  /** The HTTP status the app answered, for `log` events. */
+  responseStatus?: number;
+  /** Free-form properties (for `$custom` events and user tracking). */
+  properties?: Record<string, unknown>;
+}
+
+/**
+ * Scores events. The embedded engine, the Castle- and CHEQ-compatible clients and
+ * users' own functions all implement it.
+ *
+ * @example
+ * const provider: Provider = {
+ *   name: 'mine',
+ *   async filter(event) { return { risk: event.context.userAgent ? 0 : 0.95, threatCode: event.context.userAgent ? undefined : 3 } },
+ *   async risk(event) { return { risk: 0 } },
+ *   async log() {},
+ * }
+ */
+export interface Provider {
+  /** Shown in decisions and logs. */
+  readonly name: string;
+  /** Pre-authentication events (no user id). */
+  filter(event: ProviderEvent): Promise<Verdict>;
+  /** Events of a known user (the route yields a user id). */
+  risk(event: ProviderEvent): Promise<Verdict>;
+  /** Outcomes after the response; never delays one. */
+  log(event: ProviderEvent): Promise<unknown>;
+  /** Releases connections and timers. */
+  close?(): Promise<void>;
+}
+
+/** A scoring function usable wherever a {@link Provider} is: it serves `filter` and `risk`. */
+export type ProviderFunction = (event: ProviderEvent) => Verdict | Promise<Verdict>;
+
+/**
+ * Turns a plain scoring function into a {@link Provider}; `log` events are dropped.
+ *
+ * @example
+ * createVigil({ provider: providerFromFunction(async (event) => ({ risk: 0 }), 'mine') })
+ */
+export function providerFromFunction(fn: ProviderFunction, name = fn.name && fn.name !== 'provider' ? fn.name : 'function'): Provider {
+  const call = async (event: ProviderEvent) => fn(event);
+  return { name, filter: call, risk: call, log: async () => undefined };
+}
+
+/**
+ * A provider that allows everything: the default until a scoring provider is given.
+ */
+export function allowAllProvider(): Provider {
+  const verdict: Verdict = Object.freeze({ risk: 0, reasons: Object.freeze(['allow-all provider']) as string[] }) as Verdict;
+  return {
+    name: 'allow-all',
+    filter: async () => verdict,
+    risk: async () => verdict,
+    log: async () => undefined,
+  };
+}

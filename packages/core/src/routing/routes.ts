@@ -1,0 +1,280 @@
+import type { RequestInfo } from '../context/request.js';
+import { VigilConfigError, describeValue } from '../errors.js';
+import { type EventType, EVENT_TYPES, isEventType } from '../events.js';
+import { checkKnownOptions } from '../config/options.js';
+import { compileField, type FieldReader, type FieldSource } from './fields.js';
+import { compileOutcome, type OutcomeClassifier, type OutcomeOptions } from './outcome.js';
+
+/** Where a route's user identifiers come from; each a dotted path or a function. */
+export interface UserFields {
+  id?: FieldSource;
+  email?: FieldSource;
+  phone?: FieldSource;
+  username?: FieldSource;
+}
+
+/** The user identifiers read from one request. Raw values: they never leave the process unhashed. */
+export interface UserIdentity {
+  id?: string;
+  email?: string;
+  phone?: string;
+  username?: string;
+}
+
+/** One protected route. */
+export interface RouteDefinition {
+  /** HTTP method(s); default: every method. */
+  method?: string | string[];
+  /**
+   * A pathname (`/login`, `/users/:id/reset`, `/api/*`) or a RegExp tested against the
+   * pathname. String paths ignore case and a trailing slash, as Express's router does,
+   * so `/LOGIN/` cannot slip past a `/login` rule.
+   */
+  path: string | RegExp;
+  /** Castle event type of the route. */
+  event: EventType;
+  /** A name for logs and decisions (required for `$custom`). */
+  name?: string;
+  /** Where the user identifiers are: `{ email: 'body.email' }`. */
+  user?: UserFields;
+  /** How response statuses become `$succeeded` / `$failed`. */
+  outcome?: OutcomeOptions;
+}
+
+/** A route compiled at start-up; adapters hold these, core matches against them. */
+export interface CompiledRoute {
+  /** The event type of the route. */
+  readonly event: EventType;
+  /** The route's name, or its path as written. */
+  readonly name: string;
+  /** True when the route reads user fields from `body.*` (the body must be parsed first). */
+  readonly needsBody: boolean;
+  /** Reads the user identifiers of a request. */
+  readonly readUser: (req: RequestInfo) => UserIdentity;
+  /** Maps a response status to an outcome. */
+  readonly outcome: OutcomeClassifier;
+  /**
+   * True when the route applies to this upper-case method and pathname:
+   * `normalizedPath` from {@link normalizePathForMatch}, `rawPath` as received (RegExp routes test it).
+   */
+  readonly matches: (method: string, normalizedPath: string, rawPath?: string) => boolean;
+}
+
+const ROUTE_KEYS = ['method', 'path', 'event', 'name', 'user', 'outcome'];
+const USER_KEYS = ['id', 'email', 'phone', 'username'] as const;
+const METHOD = /^[A-Za-z]+$/;
+const UPPER_OR_TRAILING_SLASH = /[A-Z]|.\/$/;
+
+/**
+ * Normalizes a pathname for matching string routes: lower case, no trailing slash
+ * (except the root). Allocates only when something changes.
+ */
+export function normalizePathForMatch(path: string): string {
+  if (!UPPER_OR_TRAILING_SLASH.test(path)) return path;
+  let out = path.toLowerCase();
+  while (out.length > 1 && out.endsWith('/')) out = out.slice(0, -1);
+  return out;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function compilePath(path: unknown, option: string): (normalizedPath: string, rawPath: string) => boolean {
+  if (path instanceof RegExp) {
+    const pattern = new RegExp(path.source, path.flags.replace(/[gy]/g, ''));
+    return (_normalized, raw) => pattern.test(raw);
+  }
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new VigilConfigError(
+      'VIGIL_E_ROUTE',
+      option,
+      path,
+      'which is not a pathname or a RegExp',
+      'Use a pathname starting with "/" ("/login", "/users/:id/reset", "/api/*") or a RegExp.',
+    );
+  }
+  const normalized = normalizePathForMatch(path);
+  const segments = normalized.split('/');
+  const wildcard = segments[segments.length - 1] === '*';
+  if (wildcard) segments.pop();
+  if (segments.some((segment, i) => segment.includes('*') || (segment === '' && i > 0))) {
+    throw new VigilConfigError(
+      'VIGIL_E_ROUTE',
+      option,
+      path,
+      'which has a "*" before its end or an empty segment',
+      'Only a trailing "/*" is supported ("/api/*"); use a RegExp for anything richer.',
+    );
+  }
+  const hasParams = segments.some((segment) => segment.startsWith(':'));
+  if (!hasParams && !wildcard) return (normalizedPath) => normalizedPath === normalized;
+  const body = segments
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : escapeRegExp(segment)))
+    .join('/');
+  // "/api/*" covers "/api" itself too: protecting less than asked is the worse mistake.
+  const pattern = new RegExp(`^${body}${wildcard ? '(?:/.*)?' : ''}$`);
+  return (normalizedPath) => pattern.test(normalizedPath);
+}
+
+function compileMethods(method: unknown, option: string): ReadonlySet<string> | undefined {
+  if (method === undefined) return undefined;
+  const list = Array.isArray(method) ? method : [method];
+  if (list.length === 0 || list.some((m) => typeof m !== 'string' || !METHOD.test(m))) {
+    throw new VigilConfigError('VIGIL_E_ROUTE', option, method, 'which is not an HTTP method or a list of them', 'Use e.g. "POST" or ["POST", "PUT"]; leave it out for every method.');
+  }
+  return new Set(list.map((m: string) => m.toUpperCase()));
+}
+
+/**
+ * Validates and compiles one route definition. Throws {@link VigilConfigError} naming
+ * the route and the field at fault.
+ */
+export function compileRoute(definition: RouteDefinition, option = 'routes[0]'): CompiledRoute {
+  if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) {
+    throw new VigilConfigError('VIGIL_E_ROUTE', option, definition, 'which is not a route object', 'Use { method: "POST", path: "/login", event: "$login" }.');
+  }
+  checkKnownOptions(definition, ROUTE_KEYS, option);
+  if (!isEventType(definition.event)) {
+    throw new VigilConfigError('VIGIL_E_ROUTE', `${option}.event`, definition.event, 'which is not an event type', `Use one of ${EVENT_TYPES.join(', ')}.`);
+  }
+  if (definition.name !== undefined && (typeof definition.name !== 'string' || definition.name.trim() === '')) {
+    throw new VigilConfigError('VIGIL_E_ROUTE', `${option}.name`, definition.name, 'which is not a non-empty string', 'Name the route, e.g. "checkout", or leave name out.');
+  }
+  if (definition.event === '$custom' && definition.name === undefined) {
+    throw new VigilConfigError('VIGIL_E_ROUTE', `${option}.name`, undefined, 'but a $custom event needs a name', 'Add a name, e.g. { event: "$custom", name: "add_to_cart" }.');
+  }
+  const methods = compileMethods(definition.method, `${option}.method`);
+  const matchPath = compilePath(definition.path, `${option}.path`);
+
+  const readers: [keyof UserIdentity, FieldReader][] = [];
+  let needsBody = false;
+  if (definition.user !== undefined) {
+    if (definition.user === null || typeof definition.user !== 'object' || Array.isArray(definition.user)) {
+      throw new VigilConfigError('VIGIL_E_ROUTE', `${option}.user`, definition.user, 'which is not an object', 'Use e.g. { email: "body.email", id: (req) => req.headers["x-user-id"] }.');
+    }
+    checkKnownOptions(definition.user, USER_KEYS, `${option}.user`);
+    for (const key of USER_KEYS) {
+      const source = definition.user[key];
+      if (source === undefined) continue;
+      readers.push([key, compileField(source, `${option}.user.${key}`)]);
+      if (typeof source === 'string' && source.trim().startsWith('body.')) needsBody = true;
+    }
+  }
+  const readUser = (req: RequestInfo): UserIdentity => {
+    const user: UserIdentity = {};
+    for (const [key, read] of readers) {
+      const value = read(req);
+      if (value !== undefined) user[key] = value;
+    }
+    return user;
+  };
+
+  const name = definition.name ?? (typeof definition.path === 'string' ? definition.path : String(definition.path));
+  return Object.freeze({
+    event: definition.event,
+    name,
+    needsBody,
+    readUser,
+    outcome: compileOutcome(definition.outcome, `${option}.outcome`),
+    matches: (method: string, normalizedPath: string, rawPath?: string) =>
+      (methods === undefined || methods.has(method)) && matchPath(normalizedPath, rawPath ?? normalizedPath),
+  }) as CompiledRoute;
+}
+
+/** Route options as `createVigil` takes them. */
+export interface RoutingOptions {
+  routes?: RouteDefinition[];
+  /** CHEQ's shorthand: `{ '/login': '$login' }` is `{ path: '/login', event: '$login' }`. */
+  routeToEventType?: Record<string, EventType>;
+  /** Paths (segment-prefix) and RegExps (tested against path + query) never protected. */
+  uriExclusion?: (string | RegExp)[];
+}
+
+/** Matches requests against exclusions and routes, compiled once. */
+export interface RouteMatcher {
+  readonly routes: readonly CompiledRoute[];
+  /** True when the request is excluded. */
+  isExcluded(req: Pick<RequestInfo, 'path' | 'url'>): boolean;
+  /** The first route that applies, or undefined (excluded requests never match). */
+  match(req: Pick<RequestInfo, 'method' | 'path' | 'url'>): CompiledRoute | undefined;
+}
+
+/** Compiles `uriExclusion` into one predicate. */
+export function compileExclusions(list: unknown, option = 'uriExclusion'): (path: string, url: string) => boolean {
+  if (list === undefined) return () => false;
+  if (!Array.isArray(list)) {
+    throw new VigilConfigError('VIGIL_E_URI_EXCLUSION', option, list, 'which is not an array', 'Pass an array of paths and RegExps, e.g. ["/static", /\\.css$/].');
+  }
+  const exact: string[] = [];
+  const prefixes: string[] = [];
+  const patterns: RegExp[] = [];
+  list.forEach((entry, i) => {
+    if (entry instanceof RegExp) {
+      patterns.push(new RegExp(entry.source, entry.flags.replace(/[gy]/g, '')));
+    } else if (typeof entry === 'string' && entry.startsWith('/')) {
+      const trimmed = entry.length > 1 ? entry.replace(/\/+$/, '') : entry;
+      if (trimmed === '/' || trimmed === '') {
+        throw new VigilConfigError('VIGIL_E_URI_EXCLUSION', `${option}[${i}]`, entry, 'which would exclude every path', 'Remove it, or exclude narrower paths such as "/static".');
+      }
+      exact.push(trimmed);
+      prefixes.push(`${trimmed}/`);
+    } else {
+      throw new VigilConfigError(
+        'VIGIL_E_URI_EXCLUSION',
+        `${option}[${i}]`,
+        entry,
+        `which is ${describeValue(entry) === 'undefined' ? 'missing' : 'not a path starting with "/" nor a RegExp'}`,
+        'Use a path ("/static" excludes /static and everything below it) or a RegExp tested against path and query.',
+      );
+    }
+  });
+  return (path, url) => {
+    for (let i = 0; i < exact.length; i++) {
+      if (path === exact[i] || path.startsWith(prefixes[i] as string)) return true;
+    }
+    for (const pattern of patterns) if (pattern.test(url)) return true;
+    return false;
+  };
+}
+
+/**
+ * Compiles the routing options of `createVigil`: `routes`, CHEQ's `routeToEventType`
+ * shorthand, and `uriExclusion`. Routes are tried in order; the first match wins.
+ */
+export function compileRouting(options: RoutingOptions): RouteMatcher {
+  const routes: CompiledRoute[] = [];
+  if (options.routes !== undefined) {
+    if (!Array.isArray(options.routes)) {
+      throw new VigilConfigError('VIGIL_E_ROUTE', 'routes', options.routes, 'which is not an array', 'Pass an array of routes, e.g. [{ method: "POST", path: "/login", event: "$login" }].');
+    }
+    options.routes.forEach((route, i) => routes.push(compileRoute(route, `routes[${i}]`)));
+  }
+  if (options.routeToEventType !== undefined) {
+    const map = options.routeToEventType;
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+      throw new VigilConfigError('VIGIL_E_ROUTE', 'routeToEventType', map, 'which is not an object', 'Map paths to events, e.g. { "/login": "$login" }.');
+    }
+    for (const path of Object.keys(map)) {
+      routes.push(compileRoute({ path, event: map[path] as EventType }, `routeToEventType[${JSON.stringify(path)}]`));
+    }
+  }
+  const isExcludedPath = compileExclusions(options.uriExclusion);
+  const pathOf = (req: Pick<RequestInfo, 'path' | 'url'>) => (typeof req.path === 'string' ? req.path : '/');
+  const urlOf = (req: Pick<RequestInfo, 'path' | 'url'>) => (typeof req.url === 'string' ? req.url : pathOf(req));
+  return {
+    routes,
+    isExcluded: (req) => isExcludedPath(pathOf(req), urlOf(req)),
+    match(req) {
+      const path = pathOf(req);
+      if (isExcludedPath(path, urlOf(req))) return undefined;
+      if (routes.length === 0) return undefined;
+      const method = typeof req.method === 'string' ? req.method.toUpperCase() : 'GET';
+      const normalized = normalizePathForMatch(path);
+      for (const route of routes) {
+        if (route.matches(method, normalized, path)) return route;
+      }
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,451 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { checkKnownOptions } from './config/options.js';
+import { createClientIpExtractor } from './context/ip.js';
+import type { HeaderScrubOptions } from './context/headers.js';
+import type { IpOptions } from './context/ip.js';
+import { type ContextOptions, createContextBuilder, type RequestContext, type RequestInfo } from './context/request.js';
+import { type Decision, type DecisionAction, EXCLUDED_DECISION, type Mode, UNPROTECTED_DECISION } from './decision/decision.js';
+import { applyPolicy, compileThresholds, type PolicyResult, type Thresholds } from './decision/policy.js';
+import { createResponder, type RenderedResponse, type ResponseOptions } from './decision/responses.js';
+import { compileThreatCodes, type ThreatCodeLists } from './decision/threat-codes.js';
+import { VigilConfigError } from './errors.js';
+import type { EventStatus } from './events.js';
+import { compileLogger, type Logger } from './logging/logger.js';
+import { allowAllProvider, type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
+import { type CompiledRoute, compileRoute, compileRouting, type RouteDefinition, type RoutingOptions } from './routing/routes.js';
+
+/** What to do when the provider (or its store) fails or does not answer in time. */
+export type FailoverStrategy = 'allow' | 'deny' | 'challenge' | 'throw';
+
+/** What `onChallenge` receives: the request, the decision, and the way on to the route. */
+export interface ChallengeContext<Raw = unknown> {
+  /** The neutral request. */
+  request: RequestInfo;
+  /** The decision that asked for a challenge. */
+  decision: Decision;
+  /** Continue to the route as if allowed (e.g. after a valid CAPTCHA answer). */
+  proceed: () => void;
+  /** The framework's own objects (`{ req, res }` in Express, `{ request, reply }` in Fastify). */
+  raw: Raw;
+}
+
+/** Configuration of {@link createVigil}. CHEQ's option names where CHEQ has one. */
+export interface VigilConfig extends RoutingOptions, ResponseOptions, Omit<ContextOptions, 'ip' | 'headers'> {
+  /** `monitoring` (default) records what it would do; `blocking` acts. */
+  mode?: Mode;
+  /** Who scores events: a {@link Provider} or a scoring function. */
+  provider?: Provider | ProviderFunction;
+  /** Client-IP options. */
+  ip?: IpOptions;
+  /** Header allow/deny lists for what providers see. */
+  headers?: HeaderScrubOptions;
+  /** Which CHEQ threat codes block and which challenge. */
+  threatCodes?: ThreatCodeLists;
+  /** Risk thresholds. */
+  thresholds?: Thresholds;
+  /** The CAPTCHA hand-off. Without it, challenges are allowed (and recorded). */
+  onChallenge?: (ctx: ChallengeContext) => unknown;
+  /** What to do when the provider fails or times out. Default `allow`. */
+  failover?: FailoverStrategy;
+  /** Longest wait for a decision, in ms. Default 1000. */
+  timeout?: number;
+  /** Any pino-compatible logger. Silent by default. */
+  logger?: Logger;
+  /** Called with every decision on a protected route, for metrics. Errors are ignored. */
+  onDecision?: (decision: Decision, req: RequestInfo) => void;
+}
+
+/** Thrown by `protect` when `failover: 'throw'` and the provider failed, in blocking mode. */
+export class VigilProviderError extends Error {
+  /** `timeout`, `provider error`, `invalid verdict`, or the provider's own reason. */
+  readonly reason: string;
+  constructor(reason: string, cause?: unknown) {
+    super(`Vigil provider failed: ${reason}`, cause === undefined ? undefined : { cause });
+    this.name = 'VigilProviderError';
+    this.reason = reason;
+  }
+}
+
+/** A configured Vigil: what adapters call. */
+export interface Vigil {
+  /** The mode in force. */
+  readonly mode: Mode;
+  /** The provider in use. */
+  readonly provider: Provider;
+  /** The configured CAPTCHA hand-off, if any. */
+  readonly onChallenge: ((ctx: ChallengeContext) => unknown) | undefined;
+  /** The compiled routes of the configuration. */
+  readonly routes: readonly CompiledRoute[];
+  /** The logger (never throws). */
+  readonly logger: Required<Logger>;
+  /**
+   * The protected route a request matches, or undefined when it is excluded or
+   * unprotected. Synchronous and allocation-free for unprotected requests, so an
+   * adapter can skip everything else.
+   */
+  match(req: Pick<RequestInfo, 'method' | 'path' | 'url'>): CompiledRoute | undefined;
+  /** True when `uriExclusion` excludes the request. */
+  isExcluded(req: Pick<RequestInfo, 'path' | 'url'>): boolean;
+  /** Compiles a route at start-up for per-route use (`vigil.protect(req, route)`). */
+  route(definition: RouteDefinition, option?: string): CompiledRoute;
+  /**
+   * Decides about a request, within `timeout`. With `route`, that route applies (the
+   * exclusions still do); without, the configured routes are matched.
+   */
+  protect(req: RequestInfo, route?: CompiledRoute): Promise<Decision>;
+  /**
+   * Renders the response for a `block` or `redirect` decision (HTML for browsers, JSON
+   * otherwise); undefined for the other actions.
+   */
+  respond(decision: Decision, acceptHeader: string | undefined): RenderedResponse | undefined;
+  /**
+   * Logs the app's answer to a protected request (`$succeeded` / `$failed` from the
+   * route's `outcome`) to the provider, without waiting for it. Ignored for requests
+   * Vigil answered itself (block, redirect) and for unprotected ones.
+   */
+  logOutcome(decision: Decision, status: number): void;
+  /** The outcome a status maps to for the decision's route. */
+  outcomeOf(decision: Decision, status: number): Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
+  /** Releases the provider; resolves within `timeout` even if the provider hangs. */
+  close(): Promise<void>;
+}
+
+const CONFIG_KEYS = [
+  'mode',
+  'provider',
+  'routes',
+  'routeToEventType',
+  'uriExclusion',
+  'ip',
+  'headers',
+  'getJa3',
+  'getResourceType',
+  'getChannel',
+  'threatCodes',
+  'thresholds',
+  'redirectUrl',
+  'redirectStatus',
+  'blockResponse',
+  'onChallenge',
+  'failover',
+  'timeout',
+  'logger',
+  'onDecision',
+];
+const MODES: readonly Mode[] = ['monitoring', 'blocking'];
+const FAILOVERS: readonly FailoverStrategy[] = ['allow', 'deny', 'challenge', 'throw'];
+const TIMED_OUT = Symbol('timed out');
+const FORWARDED_FOR_WARN_AFTER = 10;
+
+function compileProvider(provider: unknown): Provider {
+  if (provider === undefined) return allowAllProvider();
+  if (typeof provider === 'function') return providerFromFunction(provider as ProviderFunction);
+  const p = provider as Partial<Provider> | null;
+  const missing = p && typeof p === 'object' ? (['filter', 'risk', 'log'] as const).filter((m) => typeof p[m] !== 'function') : ['filter', 'risk', 'log'];
+  if (!p || typeof p !== 'object' || missing.length > 0) {
+    throw new VigilConfigError(
+      'VIGIL_E_PROVIDER',
+      'provider',
+      provider,
+      missing.length > 0 ? `which lacks ${missing.join(', ')}()` : 'which is not a provider',
+      'Pass a provider ({ name, filter, risk, log }), an async function (event) => verdict, or leave it out for the default.',
+    );
+  }
+  return p.name ? (p as Provider) : { ...(p as Provider), name: 'custom' };
+}
+
+function checkVerdict(value: unknown): Verdict | string {
+  if (value === null || typeof value !== 'object') return 'the verdict is not an object';
+  const v = value as Verdict;
+  if (typeof v.risk !== 'number' || !(v.risk >= 0 && v.risk <= 1)) return 'risk is not a number from 0 to 1';
+  if (v.action !== undefined && v.action !== 'allow' && v.action !== 'challenge' && v.action !== 'deny') return 'action is not allow, challenge or deny';
+  if (v.threatCode !== undefined && (typeof v.threatCode !== 'number' || !Number.isInteger(v.threatCode) || v.threatCode < 0)) return 'threatCode is not a whole number';
+  return v;
+}
+
+function failoverPolicy(strategy: FailoverStrategy, mode: Mode, canChallenge: boolean, redirect: boolean, reason: string): PolicyResult {
+  let verdict: PolicyResult['verdict'] = 'allow';
+  let wouldAction: DecisionAction = 'allow';
+  let text = `failover (${reason}): allow`;
+  if (strategy === 'deny') {
+    verdict = 'deny';
+    wouldAction = redirect ? 'redirect' : 'block';
+    text = `failover (${reason}): deny`;
+  } else if (strategy === 'challenge') {
+    verdict = 'challenge';
+    wouldAction = canChallenge ? 'challenge' : 'allow';
+    text = `failover (${reason}): challenge${canChallenge ? '' : '; no onChallenge handler is configured, so the request is allowed'}`;
+  } else if (strategy === 'throw') {
+    text = `failover (${reason}): throw${mode === 'monitoring' ? '; monitoring mode never changes a response, so the request is allowed' : ''}`;
+  }
+  return { verdict, action: mode === 'blocking' ? wouldAction : 'allow', wouldAction, threatGroup: 'none', reason: text };
+}
+
+/**
+ * Creates a Vigil from its configuration: validates every option (throwing a
+ * {@link VigilConfigError} that names the option, the value and the fix), compiles
+ * routes and patterns once, and returns what adapters call.
+ *
+ * @example
+ * const vigil = createVigil({
+ *   mode: 'blocking',
+ *   routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }],
+ *   uriExclusion: ['/static'],
+ * })
+ * const decision = await vigil.protect(requestInfo)
+ * if (decision.action === 'block') {
+ *   const { status, headers, body } = vigil.respond(decision, requestInfo.headers.accept as string)!
+ * }
+ */
+export function createVigil(config: VigilConfig = {}): Vigil {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'config', config, 'which is not an object', 'Pass an options object, e.g. createVigil({ routes: [...] }).');
+  }
+  checkKnownOptions(config, CONFIG_KEYS, '');
+  const mode = config.mode ?? 'monitoring';
+  if (!MODES.includes(mode)) {
+    throw new VigilConfigError('VIGIL_E_MODE', 'mode', config.mode, 'which is not a mode', 'Use "monitoring" (records what it would do; the default) or "blocking" (acts).');
+  }
+  const failover = config.failover ?? 'allow';
+  if (!FAILOVERS.includes(failover)) {
+    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', config.failover, 'which is not a failover strategy', `Use one of ${FAILOVERS.map((f) => `"${f}"`).join(', ')} ("allow" by default).`);
+  }
+  const timeout = config.timeout ?? 1000;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 60_000) {
+    throw new VigilConfigError('VIGIL_E_TIMEOUT', 'timeout', config.timeout, 'which is not a time in milliseconds between 1 and 60000', 'Use e.g. timeout: 1000 (the default); a login should never wait long for a decision.');
+  }
+  for (const hook of ['onChallenge', 'onDecision'] as const) {
+    if (config[hook] !== undefined && typeof config[hook] !== 'function') {
+      throw new VigilConfigError('VIGIL_E_OPTION_TYPE', hook, config[hook], 'which is not a function', `Pass a function or leave ${hook} out.`);
+    }
+  }
+  const logger = compileLogger(config.logger);
+  const provider = compileProvider(config.provider);
+  const routing = compileRouting(config);
+  const threatCodes = compileThreatCodes(config.threatCodes);
+  const thresholds = compileThresholds(config.thresholds);
+  const respond = createResponder(config);
+  const buildContext = createContextBuilder({
+    ip: config.ip,
+    headers: config.headers,
+    getJa3: config.getJa3,
+    getResourceType: config.getResourceType,
+    getChannel: config.getChannel,
+  } as ContextOptions);
+  const resolveIp = createClientIpExtractor(config.ip ?? {}, 'ip').resolve;
+  const { onChallenge, onDecision } = config;
+  const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
+
+  // Per-decision state for the after-response log, without putting it on the frozen
+  // decision (the event holds raw identifiers that must not travel with it).
+  const pending = new WeakMap<Decision, { route: CompiledRoute; event: ProviderEvent }>();
+  const inFlightLogs = new Set<Promise<unknown>>();
+  const warned = new Set<string>();
+  let forwardedForFromPublicPeer = 0;
+  let closed = false;
+
+  const warnOnce = (code: string, message: string, details: object = {}) => {
+    if (warned.has(code)) return;
+    warned.add(code);
+    logger.warn({ code, ...details }, message);
+  };
+
+  const diagnose = (req: RequestInfo, route: CompiledRoute, context: RequestContext) => {
+    if (route.needsBody && req.body === undefined) {
+      warnOnce(
+        'VIGIL_W_BODY_NOT_PARSED',
+        `Route ${route.name} reads user fields from body.*, but the request has no parsed body. Register a body parser (express.json(), express.urlencoded()) before Vigil.`,
+        { route: route.name },
+      );
+    }
+    if (warned.size >= 3) return;
+    if (context.ip === undefined) {
+      warnOnce('VIGIL_W_NO_CLIENT_IP', 'No client IP could be found for a request: check that the adapter passes the socket address, or configure ip.ipHeaders for your proxy.');
+    } else if (config.ip?.useFramework !== true && !warned.has('VIGIL_W_FORWARDED_FOR_UNTRUSTED')) {
+      const resolution = resolveIp(req);
+      if (resolution.ignoredForwardedFor && ++forwardedForFromPublicPeer >= FORWARDED_FOR_WARN_AFTER) {
+        warnOnce(
+          'VIGIL_W_FORWARDED_FOR_UNTRUSTED',
+          `X-Forwarded-For keeps arriving from public peers that are not trusted proxies (e.g. ${context.ip}), so Vigil ignores it and uses the peer's address. If the app sits behind a CDN or load balancer, add its ranges to ip.trustedProxies (or set ip.trustedProxyDepth); if not, clients are trying to spoof their address and nothing needs changing.`,
+          { peer: context.ip },
+        );
+      }
+    }
+  };
+
+  const askProvider = (event: ProviderEvent): Promise<unknown> => {
+    try {
+      return Promise.resolve(event.user.id !== undefined ? provider.risk(event) : provider.filter(event));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  const withTimeout = async <T>(promise: Promise<T>): Promise<T | typeof TIMED_OUT> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(resolve, timeout, TIMED_OUT);
+      timer.unref?.();
+    });
+    try {
+      return await Promise.race([promise, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const finish = (
+    start: number,
+    requestId: string,
+    route: CompiledRoute,
+    context: RequestContext,
+    policy: PolicyResult,
+    verdict: Verdict | undefined,
+    failoverReason: string | undefined,
+  ): Decision => {
+    const reasons = [...(verdict?.reasons ?? []), policy.reason];
+    return Object.freeze({
+      action: policy.action,
+      wouldAction: policy.wouldAction,
+      wouldBlock: policy.wouldAction === 'block' || policy.wouldAction === 'redirect',
+      mode,
+      protected: true,
+      event: route.event,
+      route: route.name,
+      verdict: policy.verdict,
+      risk: verdict?.risk,
+      threatCode: verdict?.threatCode,
+      threatGroup: policy.threatGroup,
+      signals: Object.freeze({ ...(verdict?.signals ?? {}) }),
+      reasons: Object.freeze(reasons),
+      failover: failoverReason !== undefined,
+      failoverReason,
+      provider: provider.name,
+      device: verdict?.device && typeof verdict.device.id === 'string' ? Object.freeze({ id: verdict.device.id }) : undefined,
+      ip: context.ip,
+      durationMs: performance.now() - start,
+      requestId,
+    }) as Decision;
+  };
+
+  const protect = async (req: RequestInfo, explicitRoute?: CompiledRoute): Promise<Decision> => {
+    let route: CompiledRoute | undefined;
+    if (explicitRoute) {
+      if (routing.isExcluded(req)) return EXCLUDED_DECISION;
+      route = explicitRoute;
+    } else {
+      route = routing.match(req);
+      if (!route) return routing.isExcluded(req) ? EXCLUDED_DECISION : UNPROTECTED_DECISION;
+    }
+    const start = performance.now();
+    const requestId = randomUUID();
+    const context = buildContext(req);
+    const event: ProviderEvent = {
+      type: route.event,
+      status: '$attempted',
+      name: route.name,
+      requestId,
+      timestamp: Date.now(),
+      context,
+      user: route.readUser(req),
+    };
+    diagnose(req, route, context);
+
+    let verdict: Verdict | undefined;
+    let failoverReason: string | undefined;
+    let failure: unknown;
+    if (closed) {
+      failoverReason = 'closed';
+    } else {
+      try {
+        const answer = await withTimeout(askProvider(event));
+        if (answer === TIMED_OUT) {
+          failoverReason = 'timeout';
+        } else {
+          const checked = checkVerdict(answer);
+          if (typeof checked === 'string') {
+            failoverReason = 'invalid verdict';
+            failure = new Error(checked);
+          } else {
+            // A verdict with `failover: true` is the provider's own failover (a remote
+            // API's timeout, say): its action stands and the decision says so below.
+            verdict = checked;
+          }
+        }
+      } catch (error) {
+        failure = error;
+        const own = (error as { failoverReason?: unknown } | null)?.failoverReason;
+        failoverReason = typeof own === 'string' ? own : 'provider error';
+      }
+    }
+
+    let policy: PolicyResult;
+    if (failoverReason !== undefined) {
+      logger.warn({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name, err: failure }, `Vigil failed over (${failoverReason}) with strategy ${failover}`);
+      if (failover === 'throw' && mode === 'blocking') throw new VigilProviderError(failoverReason, failure);
+      policy = failoverPolicy(failover, mode, policyOptions.canChallenge, policyOptions.redirect, failoverReason);
+    } else {
+      policy = applyPolicy(verdict as Verdict, policyOptions);
+    }
+    const providerFailover = verdict?.failover === true ? (verdict.failoverReason ?? 'provider failover') : undefined;
+    const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover);
+    pending.set(decision, { route, event });
+    if (onDecision) {
+      try {
+        onDecision(decision, req);
+      } catch (error) {
+        logger.warn({ code: 'VIGIL_W_ON_DECISION', err: error }, 'onDecision threw; the decision stands');
+      }
+    }
+    logger.debug({ requestId, route: route.name, action: decision.action, wouldAction: decision.wouldAction, risk: decision.risk, threatCode: decision.threatCode }, 'vigil decision');
+    return decision;
+  };
+
+  const outcomeOf = (decision: Decision, status: number) => pending.get(decision)?.route.outcome(status);
+
+  return {
+    mode,
+    provider,
+    onChallenge,
+    routes: routing.routes,
+    logger,
+    match: (req) => routing.match(req),
+    isExcluded: (req) => routing.isExcluded(req),
+    route: (definition, option = 'route') => compileRoute(definition, option),
+    protect,
+    respond,
+    outcomeOf,
+    logOutcome(decision, status) {
+      const state = pending.get(decision);
+      if (!state || closed || decision.action === 'block' || decision.action === 'redirect') return;
+      const outcome = state.route.outcome(status);
+      if (!outcome) return;
+      const event: ProviderEvent = { ...state.event, status: outcome, responseStatus: status, timestamp: Date.now() };
+      let logged: Promise<unknown>;
+      try {
+        logged = Promise.resolve(provider.log(event));
+      } catch (error) {
+        logged = Promise.reject(error);
+      }
+      const tracked = withTimeout(logged)
+        .then((result) => {
+          if (result === TIMED_OUT) logger.warn({ code: 'VIGIL_W_LOG_TIMEOUT', provider: provider.name }, 'provider.log did not answer in time');
+        })
+        .catch((error) => logger.warn({ code: 'VIGIL_W_LOG_FAILED', provider: provider.name, err: error }, 'provider.log failed'))
+        .finally(() => inFlightLogs.delete(tracked));
+      inFlightLogs.add(tracked);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...inFlightLogs]);
+      if (typeof provider.close === 'function') {
+        const result = await withTimeout(Promise.resolve().then(() => provider.close?.())).catch((error) => {
+          logger.warn({ code: 'VIGIL_W_CLOSE_FAILED', err: error }, 'provider.close failed');
+        });
+        if (result === TIMED_OUT) logger.warn({ code: 'VIGIL_W_CLOSE_TIMEOUT' }, 'provider.close did not finish in time');
+      }
+    },
+  };
+}
