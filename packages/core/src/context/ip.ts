@@ -58,7 +58,39 @@ export interface ClientIpExtractor {
   resolve(req: IpSource): ClientIpResolution;
 }
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
+/**
+ * A parsed address. IPv4 is kept as a number (the hot path: most traffic, and trust
+ * checks become two integer operations); IPv6 goes through ipaddr.js.
+ */
+type Address = { v4: number; v6?: undefined; text: string } | { v4?: undefined; v6: ipaddr.IPv6; text: string };
+
+/** Parses a strict dotted quad (no leading zeros, no short forms) to a uint32, or -1. */
+function parseDottedQuad(token: string): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return -1; // leading zero: octal in some parsers
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? value * 256 + octet : -1;
+}
+
+function v4Text(num: number): string {
+  return `${num >>> 24}.${(num >>> 16) & 255}.${(num >>> 8) & 255}.${num & 255}`;
+}
 
 const DEFAULT_TRUSTED_CIDRS = [
   '127.0.0.0/8',
@@ -102,10 +134,20 @@ function parseAddress(raw: string): Address | undefined {
       token = token.slice(0, colon);
     }
   }
-  if (ipaddr.IPv4.isValidFourPartDecimal(token)) return ipaddr.IPv4.parse(token);
+  const v4 = parseDottedQuad(token);
+  // A strict dotted quad is already canonical: the token itself is the text.
+  if (v4 >= 0) return { v4, text: token };
   if (token.includes(':') && ipaddr.IPv6.isValid(token)) {
-    const v6 = ipaddr.IPv6.parse(token);
-    return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+    let v6 = ipaddr.IPv6.parse(token);
+    if (v6.isIPv4MappedAddress()) {
+      const [a, b, c, d] = v6.toIPv4Address().octets as [number, number, number, number];
+      const num = ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
+      return { v4: num, text: v4Text(num) };
+    }
+    // A zone index (`fe80::1%eth0`) names an interface of the sender's host: it is not
+    // part of the address, and keeping it would let one client appear as many.
+    if (v6.zoneId !== undefined) v6 = new ipaddr.IPv6(v6.parts);
+    return { v6, text: v6.toString() };
   }
   return undefined;
 }
@@ -122,21 +164,51 @@ function parseAddress(raw: string): Address | undefined {
  */
 export function canonicalizeIp(token: string): string | undefined {
   if (typeof token !== 'string') return undefined;
-  return parseAddress(token.trim())?.toString();
+  return parseAddress(token.trim())?.text;
 }
 
+/**
+ * The fix for an IPv4 wildcard such as `10.0.0.*` or `192.168.*.*`: the CIDR range and
+ * the RegExp that mean the same, or a generic hint when the pattern has no such range.
+ */
+function wildcardFix(value: string): string {
+  const parts = value.split('.');
+  const fixed: string[] = [];
+  for (const part of parts) {
+    if (part === '*') break;
+    if (!/^(0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return WILDCARD_GENERIC;
+    fixed.push(part);
+  }
+  const rest = parts.slice(fixed.length);
+  if (fixed.length === 0 || fixed.length > 3 || parts.length > 4 || rest.some((part) => part !== '*')) return WILDCARD_GENERIC;
+  const base = [...fixed, '0', '0', '0'].slice(0, 4).join('.');
+  return `Wildcards are not supported: use the CIDR range "${base}/${fixed.length * 8}" or a RegExp such as /^${fixed.join('\\.')}\\./.`;
+}
+
+const WILDCARD_GENERIC =
+  'Wildcards are not supported: use a CIDR range ("203.0.113.0/24") or a RegExp (/^203\\.0\\.113\\./).';
+
 interface CompiledTrust {
-  v4: [ipaddr.IPv4, number][];
+  /** [network, mask] pairs as uint32. */
+  v4: [number, number][];
   v6: [ipaddr.IPv6, number][];
   patterns: RegExp[];
 }
 
 function compileTrust(entries: unknown, option: string): CompiledTrust {
   const trust: CompiledTrust = { v4: [], v6: [], patterns: [] };
+  const addRange = (addr: Address, bits: number) => {
+    if (addr.v4 !== undefined) {
+      const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+      trust.v4.push([(addr.v4 & mask) >>> 0, mask]);
+    } else {
+      trust.v6.push([addr.v6, bits]);
+    }
+  };
   const addCidr = (cidr: string) => {
-    const [addr, bits] = ipaddr.parseCIDR(cidr);
-    if (addr.kind() === 'ipv4') trust.v4.push([addr as ipaddr.IPv4, bits]);
-    else trust.v6.push([addr as ipaddr.IPv6, bits]);
+    const [base, bits] = cidr.split('/');
+    const addr = parseAddress(base as string) as Address;
+    addRange(addr, Number(bits));
   };
   for (const cidr of DEFAULT_TRUSTED_CIDRS) addCidr(cidr);
   if (entries === undefined) return trust;
@@ -169,20 +241,18 @@ function compileTrust(entries: unknown, option: string): CompiledTrust {
     const value = entry.trim();
     if (isTrustedName(value)) return;
     if (value.includes('/')) {
-      const [base, bits] = value.split('/');
+      const [base, bits, extra] = value.split('/');
       const addr = base === undefined ? undefined : parseAddress(base);
       const prefix = Number(bits);
-      const max = addr?.kind() === 'ipv4' ? 32 : 128;
-      if (addr && bits !== undefined && /^\d{1,3}$/.test(bits) && prefix <= max) {
-        if (addr.kind() === 'ipv4') trust.v4.push([addr as ipaddr.IPv4, prefix]);
-        else trust.v6.push([addr as ipaddr.IPv6, prefix]);
+      const max = addr?.v4 !== undefined ? 32 : 128;
+      if (addr && extra === undefined && bits !== undefined && /^\d{1,3}$/.test(bits) && prefix <= max) {
+        addRange(addr, prefix);
         return;
       }
     } else {
       const addr = parseAddress(value);
       if (addr) {
-        if (addr.kind() === 'ipv4') trust.v4.push([addr as ipaddr.IPv4, 32]);
-        else trust.v6.push([addr as ipaddr.IPv6, 128]);
+        addRange(addr, addr.v4 !== undefined ? 32 : 128);
         return;
       }
     }
@@ -191,24 +261,20 @@ function compileTrust(entries: unknown, option: string): CompiledTrust {
       at,
       entry,
       'which is not an IP address, a CIDR range or a RegExp',
-      value.includes('*')
-        ? `Wildcards are not supported: use a CIDR such as "${value.split('*')[0]?.replace(/\.$/, '')}.0/24" or a RegExp.`
-        : 'Use an IP ("203.0.113.7"), a CIDR range ("203.0.113.0/24") or a RegExp (/^203\\.0\\.113\\./).',
+      value.includes('*') ? wildcardFix(value) : 'Use an IP ("203.0.113.7"), a CIDR range ("203.0.113.0/24") or a RegExp (/^203\\.0\\.113\\./).',
     );
   });
   return trust;
 }
 
 function isTrusted(addr: Address, trust: CompiledTrust): boolean {
-  if (addr.kind() === 'ipv4') {
-    for (const [range, bits] of trust.v4) if ((addr as ipaddr.IPv4).match(range, bits)) return true;
+  if (addr.v4 !== undefined) {
+    const num = addr.v4;
+    for (const [network, mask] of trust.v4) if (((num & mask) >>> 0) === network) return true;
   } else {
-    for (const [range, bits] of trust.v6) if ((addr as ipaddr.IPv6).match(range, bits)) return true;
+    for (const [range, bits] of trust.v6) if (addr.v6.match(range, bits)) return true;
   }
-  if (trust.patterns.length > 0) {
-    const text = addr.toString();
-    for (const pattern of trust.patterns) if (pattern.test(text)) return true;
-  }
+  for (const pattern of trust.patterns) if (pattern.test(addr.text)) return true;
   return false;
 }
 
@@ -309,7 +375,7 @@ export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 
 
     if (!peerIsProxy && depth === 0 && !chain) {
       const forwarded = getHeader(headers, XFF);
-      return { ip: socket?.toString(), source: 'socket', ignoredForwardedFor: forwarded !== undefined && forwarded.trim() !== '' };
+      return { ip: socket?.text, source: 'socket', ignoredForwardedFor: forwarded !== undefined && forwarded.trim() !== '' };
     }
 
     let firstSeen: string | undefined;
@@ -329,7 +395,7 @@ export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 
       if (chain) {
         for (let i = 0; i < end; i++) {
           const addr = parseAddress(tokens[i] as string);
-          if (addr) return { ip: addr.toString(), source: 'header', ignoredForwardedFor: false };
+          if (addr) return { ip: addr.text, source: 'header', ignoredForwardedFor: false };
         }
         continue;
       }
@@ -337,13 +403,13 @@ export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 
       for (let i = end - 1; i >= 0; i--) {
         const addr = parseAddress(tokens[i] as string);
         if (!addr) continue;
-        if (!isTrusted(addr, trust)) return { ip: addr.toString(), source: 'header', ignoredForwardedFor: false };
+        if (!isTrusted(addr, trust)) return { ip: addr.text, source: 'header', ignoredForwardedFor: false };
         leftmost = addr;
       }
-      if (firstSeen === undefined && leftmost) firstSeen = leftmost.toString();
+      if (firstSeen === undefined && leftmost) firstSeen = leftmost.text;
     }
     if (firstSeen !== undefined) return { ip: firstSeen, source: 'header', ignoredForwardedFor: false };
-    const ip = socket?.toString();
+    const ip = socket?.text;
     return { ip, source: ip === undefined ? 'none' : 'socket', ignoredForwardedFor: false };
   };
 

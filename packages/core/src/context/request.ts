@@ -67,15 +67,28 @@ export interface RequestContext {
 }
 
 /** A compiled context builder: options validated once, applied to many requests. */
-export type ContextBuilder = (req: RequestInfo) => RequestContext;
+export interface ContextBuilder {
+  (req: RequestInfo): RequestContext;
+  /**
+   * The context and, for start-up diagnostics, whether an `X-Forwarded-For` from an
+   * untrusted public peer was ignored (see `ClientIpResolution`).
+   */
+  detailed(req: RequestInfo): { context: RequestContext; forwardedForIgnored: boolean };
+}
 
 const HOOKS = ['getJa3', 'getResourceType', 'getChannel'] as const;
 
 function callHook(hook: ((req: RequestInfo) => string | undefined) | undefined, req: RequestInfo): string | undefined {
   if (!hook) return undefined;
   try {
-    const value = hook(req);
-    return typeof value === 'string' ? value : undefined;
+    const value: unknown = hook(req);
+    if (typeof value === 'string') return value;
+    // An async hook is a mistake (hooks are synchronous), but its rejection must not
+    // become an unhandled rejection, which ends the process on Node 15 and later.
+    if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(value).catch(() => undefined);
+    }
+    return undefined;
   } catch {
     // A hook is the app's code; its failure must not turn a request into a crash.
     return undefined;
@@ -97,11 +110,12 @@ export function createContextBuilder(options: ContextOptions = {}): ContextBuild
     }
   }
   const { getJa3, getResourceType, getChannel } = options;
-  return (req) => {
+  const detailed = (req: RequestInfo) => {
     const headers = req.headers ?? {};
     const frameworkIp = useFramework && typeof req.frameworkIp === 'string' ? createFrameworkIp(req.frameworkIp) : undefined;
-    return {
-      ip: frameworkIp ?? extractIp(req),
+    const resolution = frameworkIp === undefined ? extractIp.resolve(req) : undefined;
+    const context: RequestContext = {
+      ip: frameworkIp ?? resolution?.ip,
       headers: scrub(headers),
       userAgent: getHeader(headers, 'User-Agent'),
       ja3: callHook(getJa3, req),
@@ -110,7 +124,11 @@ export function createContextBuilder(options: ContextOptions = {}): ContextBuild
       method: typeof req.method === 'string' ? req.method.toUpperCase() : 'GET',
       path: typeof req.path === 'string' ? req.path : '/',
     };
+    return { context, forwardedForIgnored: resolution?.ignoredForwardedFor === true };
   };
+  const builder = ((req: RequestInfo) => detailed(req).context) as ContextBuilder;
+  builder.detailed = detailed;
+  return builder;
 }
 
 // The framework's address goes through the same parser so that the answer is always

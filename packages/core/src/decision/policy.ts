@@ -1,3 +1,4 @@
+import { checkKnownOptions } from '../config/options.js';
 import { VigilConfigError } from '../errors.js';
 import type { Verdict } from '../providers/types.js';
 import type { DecisionAction, Mode, PolicyVerdict } from './decision.js';
@@ -17,17 +18,31 @@ export interface CompiledThresholds {
   challenge: number;
 }
 
+const THRESHOLD_KEYS = ['deny', 'challenge'];
+
 /** Validates `thresholds`. Throws {@link VigilConfigError}. */
 export function compileThresholds(thresholds: Thresholds | undefined): CompiledThresholds {
   if (thresholds !== undefined && (thresholds === null || typeof thresholds !== 'object' || Array.isArray(thresholds))) {
     throw new VigilConfigError('VIGIL_E_THRESHOLDS', 'thresholds', thresholds, 'which is not an object', 'Pass { deny?: number, challenge?: number }, e.g. { deny: 0.9, challenge: 0.6 }.');
   }
-  const deny = thresholds?.deny ?? 0.9;
-  const challenge = thresholds?.challenge ?? 0.6;
+  if (thresholds !== undefined) checkKnownOptions(thresholds, THRESHOLD_KEYS, 'thresholds');
+  // `=== undefined`, not `??`: a null threshold is a mistake to report, not a default.
+  const deny = thresholds?.deny === undefined ? 0.9 : thresholds.deny;
+  const challenge = thresholds?.challenge === undefined ? 0.6 : thresholds.challenge;
   for (const [name, value] of [['deny', deny], ['challenge', challenge]] as const) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
       throw new VigilConfigError('VIGIL_E_THRESHOLDS', `thresholds.${name}`, value, 'which is not a risk between 0 and 1', `Use a number from 0 to 1 (default ${name === 'deny' ? 0.9 : 0.6}).`);
     }
+  }
+  if (challenge >= deny && thresholds?.challenge === undefined) {
+    // Only deny was given: it is the one at fault, below the default challenge.
+    throw new VigilConfigError(
+      'VIGIL_E_THRESHOLDS',
+      'thresholds.deny',
+      deny,
+      `which is not above thresholds.challenge (${challenge}, the default)`,
+      `Deny must be above challenge: raise thresholds.deny above ${challenge}${deny > 0 ? `, or also set a lower challenge, e.g. { challenge: ${Math.round(deny * 50) / 100}, deny: ${deny} }` : ''}.`,
+    );
   }
   if (challenge >= deny) {
     throw new VigilConfigError(

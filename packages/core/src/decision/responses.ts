@@ -1,3 +1,4 @@
+import { checkKnownOptions } from '../config/options.js';
 import { VigilConfigError } from '../errors.js';
 import type { Decision } from './decision.js';
 
@@ -37,6 +38,10 @@ export interface ResponseOptions {
 export type Responder = (decision: Decision, accept: string | undefined) => RenderedResponse | undefined;
 
 const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
+const BLOCK_RESPONSE_KEYS = ['status', 'html', 'json', 'headers'];
+/** What Node refuses in a header value (`ERR_INVALID_CHAR`): control characters (CR, LF...) and non-Latin-1. */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -67,6 +72,22 @@ function defaultJson(decision: Decision): unknown {
   return { blocked: true, requestId: decision.requestId, message: 'Request blocked' };
 }
 
+function checkHeaders(headers: unknown, option: string): Record<string, string> {
+  if (headers === undefined) return {};
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+    throw new VigilConfigError('VIGIL_E_RESPONSE', option, headers, 'which is not an object', 'Pass header names and string values, e.g. { "retry-after": "60" }.');
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) {
+      throw new VigilConfigError('VIGIL_E_RESPONSE', `${option}[${JSON.stringify(name)}]`, value, 'which has a name that is not an HTTP header name', 'Use a header name made of letters, digits and dashes, e.g. "retry-after".');
+    }
+    if (typeof value !== 'string' || INVALID_HEADER_VALUE.test(value)) {
+      throw new VigilConfigError('VIGIL_E_RESPONSE', `${option}[${JSON.stringify(name)}]`, value, 'which is not a header value', 'Use a string without control characters (no CR or LF), e.g. "60".');
+    }
+  }
+  return { ...(headers as Record<string, string>) };
+}
+
 /**
  * Validates response options once and returns the renderer used by `vigil.respond`.
  * Throws {@link VigilConfigError} for a bad status, URL or body option.
@@ -80,6 +101,10 @@ export function createResponder(options: ResponseOptions): Responder {
   if (redirectUrl !== undefined && (typeof redirectUrl !== 'string' || redirectUrl.trim() === '' || /[\r\n]/.test(redirectUrl))) {
     throw new VigilConfigError('VIGIL_E_RESPONSE', 'redirectUrl', redirectUrl, 'which is not a URL', 'Use a path ("/blocked") or an absolute URL ("https://example.com/blocked").');
   }
+  // Checked here, not when the first redirect is written: Node would throw then.
+  if (redirectUrl !== undefined && INVALID_HEADER_VALUE.test(redirectUrl)) {
+    throw new VigilConfigError('VIGIL_E_RESPONSE', 'redirectUrl', redirectUrl, 'which holds characters a Location header cannot carry', 'Percent-encode it (encodeURI("/blocked/é") gives "/blocked/%C3%A9") and leave out control characters.');
+  }
   const block = options.blockResponse;
   let renderBlock: BlockResponseFunction;
   if (typeof block === 'function') {
@@ -88,6 +113,7 @@ export function createResponder(options: ResponseOptions): Responder {
     if (block !== undefined && (block === null || typeof block !== 'object')) {
       throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse', block, 'which is neither an object nor a function', 'Pass { status?, html?, json?, headers? } or a function (decision, accept) => { status, headers, body }.');
     }
+    if (block !== undefined) checkKnownOptions(block, BLOCK_RESPONSE_KEYS, 'blockResponse');
     const status = block?.status ?? 403;
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse.status', block?.status, 'which is not an error status', 'Use a 4xx or 5xx status; 403 is the default.');
@@ -97,7 +123,7 @@ export function createResponder(options: ResponseOptions): Responder {
     }
     const html = block?.html ?? defaultHtml;
     const json = block?.json ?? defaultJson;
-    const extra = block?.headers ?? {};
+    const extra = checkHeaders(block?.headers, 'blockResponse.headers');
     renderBlock = (decision, accept) => {
       if (prefersHtml(accept)) {
         return {

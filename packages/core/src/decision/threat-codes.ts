@@ -1,4 +1,4 @@
-import { VigilConfigError } from '../errors.js';
+import { VigilConfigError, describeValue } from '../errors.js';
 
 /**
  * CHEQ's threat-code numbering, kept so that CHEQ users keep their configuration.
@@ -63,7 +63,7 @@ function checkList(list: unknown, option: string): number[] {
       'VIGIL_E_THREAT_CODES',
       option,
       list,
-      `which holds ${bad.map((b) => JSON.stringify(b)).join(', ')}, not whole non-negative numbers`,
+      `which holds ${bad.map((b) => describeValue(b)).join(', ')}, not whole non-negative numbers`,
       'Threat codes are CHEQ integers such as 2 (scrapers) or 13 (data centers).',
     );
   }

@@ -1,4 +1,5 @@
 import type { EventStatus } from '../events.js';
+import { checkKnownOptions } from '../config/options.js';
 import { VigilConfigError } from '../errors.js';
 
 /**
@@ -62,21 +63,28 @@ function compileMatcher(spec: StatusMatcher, option: string): Test {
   return (status) => tests.some((test) => test(status));
 }
 
+const OUTCOME_KEYS = ['succeeded', 'failed'];
 const DEFAULT_SUCCEEDED: Test = (status) => status >= 200 && status < 400;
 const DEFAULT_FAILED: Test = (status) => status === 401 || status === 403;
 
 /**
  * Compiles a route's `outcome` option. Statuses matching neither list are not logged
- * (a 400 or a 500 says nothing about the credentials). `succeeded` is tried first.
+ * (a 400 or a 500 says nothing about the credentials). A given list is tried before
+ * the other's default; when both are given, `succeeded` is tried first.
  */
 export function compileOutcome(options: OutcomeOptions | undefined, option: string): OutcomeClassifier {
   if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
     throw new VigilConfigError('VIGIL_E_ROUTE', option, options, 'which is not an object', 'Pass { succeeded?, failed? }, e.g. { failed: [401, 403, 429] }.');
   }
+  if (options !== undefined) checkKnownOptions(options, OUTCOME_KEYS, option);
   const succeeded = options?.succeeded === undefined ? DEFAULT_SUCCEEDED : compileMatcher(options.succeeded, `${option}.succeeded`);
   const failed = options?.failed === undefined ? DEFAULT_FAILED : compileMatcher(options.failed, `${option}.failed`);
+  // A list the user gave beats the other list's default: `{ failed: 200 }` (a form
+  // login that re-renders with 200) must not be swallowed by the default 2xx success.
+  const failedFirst = options?.failed !== undefined && options.succeeded === undefined;
   return (status) => {
     if (typeof status !== 'number' || !Number.isFinite(status)) return undefined;
+    if (failedFirst && failed(status)) return '$failed';
     if (succeeded(status)) return '$succeeded';
     if (failed(status)) return '$failed';
     return undefined;

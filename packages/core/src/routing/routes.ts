@@ -95,6 +95,8 @@ function compilePath(path: unknown, option: string): (normalizedPath: string, ra
     );
   }
   const normalized = normalizePathForMatch(path);
+  // The root is one empty segment; it matches "/" alone (and "//", normalized to "/").
+  if (normalized === '/') return (normalizedPath) => normalizedPath === '/';
   const segments = normalized.split('/');
   const wildcard = segments[segments.length - 1] === '*';
   if (wildcard) segments.pop();

@@ -1,0 +1,280 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { VigilConfigError } from '../errors.js';
+import type { Verdict } from '../providers/types.js';
+import { applyPolicy, compileThresholds, type PolicyOptions, type Thresholds } from './policy.js';
+import { compileThreatCodes } from './threat-codes.js';
+
+/** Catches what `fn` throws, failing the test when it throws nothing. */
+function thrown(fn: () => unknown): VigilConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(VigilConfigError);
+    return err as VigilConfigError;
+  }
+  throw new Error('expected a VigilConfigError, nothing was thrown');
+}
+
+/** Policy options: blocking mode, default lists and thresholds, a challenge handler, no redirect. */
+function options(overrides: Partial<PolicyOptions> = {}): PolicyOptions {
+  return {
+    mode: 'blocking',
+    threatCodes: compileThreatCodes(undefined),
+    thresholds: compileThresholds(undefined),
+    redirect: false,
+    canChallenge: true,
+    ...overrides,
+  };
+}
+
+describe('compileThresholds', () => {
+  it('defaults to deny 0.9, challenge 0.6', () => {
+    expect(compileThresholds(undefined)).toEqual({ deny: 0.9, challenge: 0.6 });
+    expect(compileThresholds({})).toEqual({ deny: 0.9, challenge: 0.6 });
+  });
+
+  it.each<[Thresholds, { deny: number; challenge: number }]>([
+    [{ deny: 0.8 }, { deny: 0.8, challenge: 0.6 }],
+    [{ challenge: 0.5 }, { deny: 0.9, challenge: 0.5 }],
+    [{ deny: 1, challenge: 0 }, { deny: 1, challenge: 0 }],
+    [{ deny: 0.95, challenge: 0.94 }, { deny: 0.95, challenge: 0.94 }],
+    [{ deny: 0.61 }, { deny: 0.61, challenge: 0.6 }],
+    [{ challenge: 0.89 }, { deny: 0.9, challenge: 0.89 }],
+    [{ deny: 0.3, challenge: 0.1 }, { deny: 0.3, challenge: 0.1 }],
+  ])('accepts %o', (given, expected) => {
+    expect(compileThresholds(given)).toEqual(expected);
+  });
+
+  it.each<[string, Thresholds, string, unknown]>([
+    ['deny above 1', { deny: 1.1 }, 'thresholds.deny', 1.1],
+    ['deny below 0', { deny: -0.1 }, 'thresholds.deny', -0.1],
+    ['deny NaN', { deny: Number.NaN }, 'thresholds.deny', Number.NaN],
+    ['deny Infinity', { deny: Number.POSITIVE_INFINITY }, 'thresholds.deny', Number.POSITIVE_INFINITY],
+    ['deny a string', { deny: '0.9' as unknown as number }, 'thresholds.deny', '0.9'],
+    ['deny null', { deny: null as unknown as number }, 'thresholds.deny', null],
+    ['deny a percentage', { deny: 90 }, 'thresholds.deny', 90],
+    ['challenge above 1', { challenge: 2 }, 'thresholds.challenge', 2],
+    ['challenge below 0', { challenge: -1 }, 'thresholds.challenge', -1],
+    ['challenge NaN', { challenge: Number.NaN }, 'thresholds.challenge', Number.NaN],
+    ['challenge null', { challenge: null as unknown as number }, 'thresholds.challenge', null],
+    ['challenge a boolean', { challenge: true as unknown as number }, 'thresholds.challenge', true],
+  ])('rejects %s', (_label, given, option, value) => {
+    const err = thrown(() => compileThresholds(given));
+    expect(err.code).toBe('VIGIL_E_THRESHOLDS');
+    expect(err.option).toBe(option);
+    expect(err.value).toEqual(value);
+    expect(err.message.startsWith(`VIGIL_E_THRESHOLDS: ${option} is `)).toBe(true);
+    expect(err.message).toMatch(/between 0 and 1/);
+    expect(err.message).toMatch(/Use a number from 0 to 1/);
+  });
+
+  it.each<[Thresholds]>([[{ deny: 0.5, challenge: 0.5 }], [{ deny: 0.5, challenge: 0.7 }], [{ deny: 0, challenge: 0 }], [{ challenge: 0.9 }], [{ challenge: 0.95 }], [{ challenge: 1 }]])(
+    'rejects challenge not below deny in %o, naming thresholds.challenge',
+    (given) => {
+      const err = thrown(() => compileThresholds(given));
+      expect(err.code).toBe('VIGIL_E_THRESHOLDS');
+      expect(err.option).toBe('thresholds.challenge');
+      expect(err.value).toBe(given.challenge);
+      expect(err.message.startsWith('VIGIL_E_THRESHOLDS: thresholds.challenge is ')).toBe(true);
+      expect(err.message).toContain(`not below thresholds.deny (${given.deny ?? 0.9})`);
+      expect(err.message).toMatch(/Challenge must start below deny/);
+    },
+  );
+
+  it.each<[number]>([[0.6], [0.5], [0.1], [0]])('rejects deny %d alone (not above the default challenge), naming thresholds.deny', (deny) => {
+    const err = thrown(() => compileThresholds({ deny }));
+    expect(err.code).toBe('VIGIL_E_THRESHOLDS');
+    expect(err.option).toBe('thresholds.deny');
+    expect(err.value).toBe(deny);
+    expect(err.message.startsWith(`VIGIL_E_THRESHOLDS: thresholds.deny is ${deny}, `)).toBe(true);
+    expect(err.message).toContain('thresholds.challenge (0.6, the default)');
+    expect(err.message).toMatch(/raise thresholds\.deny above 0\.6/);
+  });
+
+  it('suggests a valid pair when only deny was given', () => {
+    const err = thrown(() => compileThresholds({ deny: 0.5 }));
+    expect(err.message).toContain('{ challenge: 0.25, deny: 0.5 }');
+    expect(compileThresholds({ challenge: 0.25, deny: 0.5 })).toEqual({ challenge: 0.25, deny: 0.5 });
+  });
+
+  it.each([[null], [0.9], ['0.9'], [[0.9, 0.6]]])('rejects thresholds %j that is not an object', (given) => {
+    const err = thrown(() => compileThresholds(given as unknown as Thresholds));
+    expect(err.code).toBe('VIGIL_E_THRESHOLDS');
+    expect(err.option).toBe('thresholds');
+    expect(err.message).toMatch(/deny\?: number, challenge\?: number/);
+  });
+
+  it.each([
+    ['denny', 'deny'],
+    ['block', undefined],
+    ['challange', 'challenge'],
+    ['Deny', 'deny'],
+  ])('rejects the unknown key %s', (key, meant) => {
+    const err = thrown(() => compileThresholds({ [key]: 0.5 } as Thresholds));
+    expect(err.code).toBe('VIGIL_E_UNKNOWN_OPTION');
+    expect(err.option).toBe(`thresholds.${key}`);
+    if (meant) expect(err.message).toContain(`Did you mean "thresholds.${meant}"?`);
+    else expect(err.message).toContain('deny, challenge');
+  });
+
+  it('accepts every valid pair and rejects every invalid one (property)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -0.5, max: 1.5, noNaN: true }), fc.double({ min: -0.5, max: 1.5, noNaN: true }), (deny, challenge) => {
+        const valid = deny >= 0 && deny <= 1 && challenge >= 0 && challenge <= 1 && challenge < deny;
+        if (valid) expect(compileThresholds({ deny, challenge })).toEqual({ deny, challenge });
+        else expect(() => compileThresholds({ deny, challenge })).toThrow(VigilConfigError);
+      }),
+    );
+  });
+});
+
+describe('applyPolicy resolution order', () => {
+  type Row = [string, Verdict, Partial<PolicyOptions>, 'allow' | 'challenge' | 'deny', 'allow' | 'block' | 'redirect' | 'challenge', 'block' | 'captcha' | 'none', RegExp];
+  it.each<Row>([
+    // 1. The provider's own action comes first.
+    ['provider deny, low risk', { risk: 0, action: 'deny' }, {}, 'deny', 'block', 'none', /provider action deny/],
+    ['provider deny, captcha code', { risk: 0, action: 'deny', threatCode: 13 }, {}, 'deny', 'block', 'captcha', /provider action deny/],
+    ['provider challenge, block code', { risk: 0, action: 'challenge', threatCode: 2 }, {}, 'challenge', 'challenge', 'block', /provider action challenge/],
+    ['provider challenge, risk 1', { risk: 1, action: 'challenge' }, {}, 'challenge', 'challenge', 'none', /provider action challenge/],
+    ['provider deny with redirect', { risk: 0, action: 'deny' }, { redirect: true }, 'deny', 'redirect', 'none', /provider action deny/],
+    // A provider `allow` is not honoured over codes and risk.
+    ['provider allow, block code', { risk: 0, action: 'allow', threatCode: 10 }, {}, 'deny', 'block', 'block', /threat code 10 is in the block group/],
+    ['provider allow, risk 0.95', { risk: 0.95, action: 'allow' }, {}, 'deny', 'block', 'none', /risk 0.95 ≥ deny threshold 0.9/],
+    // 2. The threat code's group.
+    ['block code, low risk', { risk: 0, threatCode: 2 }, {}, 'deny', 'block', 'block', /threat code 2 is in the block group/],
+    ['block code with redirect', { risk: 0, threatCode: 3 }, { redirect: true }, 'deny', 'redirect', 'block', /threat code 3 is in the block group/],
+    ['captcha code, low risk', { risk: 0, threatCode: 13 }, {}, 'challenge', 'challenge', 'captcha', /threat code 13 is in the captcha group/],
+    ['captcha code, risk 1', { risk: 1, threatCode: 14 }, {}, 'challenge', 'challenge', 'captcha', /threat code 14 is in the captcha group/],
+    ['captcha code with redirect', { risk: 0, threatCode: 4 }, { redirect: true }, 'challenge', 'challenge', 'captcha', /captcha group/],
+    ['block code, risk 1', { risk: 1, threatCode: 10 }, {}, 'deny', 'block', 'block', /block group/],
+    // 3. Risk against the thresholds (inclusive), when the code is in neither group.
+    ['no code, risk 0.9', { risk: 0.9 }, {}, 'deny', 'block', 'none', /risk 0.9 ≥ deny threshold 0.9/],
+    ['no code, risk 1', { risk: 1 }, {}, 'deny', 'block', 'none', /deny threshold/],
+    ['no code, risk 0.9 with redirect', { risk: 0.9 }, { redirect: true }, 'deny', 'redirect', 'none', /deny threshold/],
+    ['no code, risk 0.89', { risk: 0.89 }, {}, 'challenge', 'challenge', 'none', /risk 0.89 ≥ challenge threshold 0.6/],
+    ['no code, risk 0.6', { risk: 0.6 }, {}, 'challenge', 'challenge', 'none', /risk 0.6 ≥ challenge threshold 0.6/],
+    ['no code, risk 0.59', { risk: 0.59 }, {}, 'allow', 'allow', 'none', /^allowed$/],
+    ['no code, risk 0', { risk: 0 }, {}, 'allow', 'allow', 'none', /^allowed$/],
+    ['good bot code 19, risk 0', { risk: 0, threatCode: 19 }, {}, 'allow', 'allow', 'none', /^allowed$/],
+    ['valid code 0, risk 0.95', { risk: 0.95, threatCode: 0 }, {}, 'deny', 'block', 'none', /deny threshold/],
+    ['unlisted code 8, risk 0.7', { risk: 0.7, threatCode: 8 }, {}, 'challenge', 'challenge', 'none', /challenge threshold/],
+    // Custom thresholds and lists.
+    ['custom deny 0.5, risk 0.5', { risk: 0.5 }, { thresholds: { deny: 0.5, challenge: 0.2 } }, 'deny', 'block', 'none', /deny threshold 0.5/],
+    ['custom challenge 0.2, risk 0.2', { risk: 0.2 }, { thresholds: { deny: 0.5, challenge: 0.2 } }, 'challenge', 'challenge', 'none', /challenge threshold 0.2/],
+    ['custom challenge 0.2, risk 0.19', { risk: 0.19 }, { thresholds: { deny: 0.5, challenge: 0.2 } }, 'allow', 'allow', 'none', /allowed/],
+    ['custom block list', { risk: 0, threatCode: 19 }, { threatCodes: compileThreatCodes({ block: [19] }) }, 'deny', 'block', 'block', /19 is in the block group/],
+    ['emptied block list', { risk: 0, threatCode: 2 }, { threatCodes: compileThreatCodes({ block: [] }) }, 'allow', 'allow', 'none', /allowed/],
+  ])('%s', (_label, verdict, overrides, conclusion, wouldAction, group, reason) => {
+    const result = applyPolicy(verdict, options(overrides));
+    expect(result.verdict).toBe(conclusion);
+    expect(result.wouldAction).toBe(wouldAction);
+    expect(result.action).toBe(wouldAction);
+    expect(result.threatGroup).toBe(group);
+    expect(result.reason).toMatch(reason);
+  });
+});
+
+describe('applyPolicy without a challenge handler', () => {
+  it.each<[string, Verdict]>([
+    ['provider challenge', { risk: 0, action: 'challenge' }],
+    ['captcha code', { risk: 0, threatCode: 13 }],
+    ['risk at the challenge threshold', { risk: 0.6 }],
+  ])('%s → challenge verdict, allowed, and the reason says so', (_label, verdict) => {
+    for (const mode of ['blocking', 'monitoring'] as const) {
+      const result = applyPolicy(verdict, options({ canChallenge: false, mode }));
+      expect(result.verdict).toBe('challenge');
+      expect(result.wouldAction).toBe('allow');
+      expect(result.action).toBe('allow');
+      expect(result.reason).toMatch(/no onChallenge handler is configured, so the request is allowed/);
+    }
+  });
+
+  it('does not affect denials nor plain allows', () => {
+    const denied = applyPolicy({ risk: 0.95 }, options({ canChallenge: false }));
+    expect(denied.wouldAction).toBe('block');
+    expect(denied.reason).not.toMatch(/onChallenge/);
+    const allowed = applyPolicy({ risk: 0.1 }, options({ canChallenge: false }));
+    expect(allowed.wouldAction).toBe('allow');
+    expect(allowed.reason).toBe('allowed');
+  });
+});
+
+describe('applyPolicy modes', () => {
+  it.each<[string, Verdict, 'allow' | 'block' | 'redirect' | 'challenge', Partial<PolicyOptions>]>([
+    ['block', { risk: 0.95 }, 'block', {}],
+    ['redirect', { risk: 0.95 }, 'redirect', { redirect: true }],
+    ['challenge', { risk: 0.7 }, 'challenge', {}],
+    ['allow', { risk: 0.1 }, 'allow', {}],
+  ])('monitoring mode allows what blocking mode would %s', (_label, verdict, wouldAction, overrides) => {
+    const monitoring = applyPolicy(verdict, options({ ...overrides, mode: 'monitoring' }));
+    const blocking = applyPolicy(verdict, options({ ...overrides, mode: 'blocking' }));
+    expect(monitoring.action).toBe('allow');
+    expect(monitoring.wouldAction).toBe(wouldAction);
+    expect(blocking.action).toBe(wouldAction);
+    expect(blocking.wouldAction).toBe(wouldAction);
+    expect({ ...monitoring, action: undefined }).toEqual({ ...blocking, action: undefined });
+  });
+
+  const verdictArb = fc.record(
+    {
+      risk: fc.double({ min: 0, max: 1, noNaN: true }),
+      action: fc.constantFrom<Verdict['action']>('allow', 'challenge', 'deny', undefined),
+      threatCode: fc.option(fc.integer({ min: -5, max: 50 }), { nil: undefined }),
+    },
+    { requiredKeys: ['risk'] },
+  ) as fc.Arbitrary<Verdict>;
+  const optionsArb = fc.record({ redirect: fc.boolean(), canChallenge: fc.boolean() });
+
+  it('monitoring mode always allows, whatever the verdict (property)', () => {
+    fc.assert(
+      fc.property(verdictArb, optionsArb, (verdict, flags) => {
+        const result = applyPolicy(verdict, options({ ...flags, mode: 'monitoring' }));
+        expect(result.action).toBe('allow');
+      }),
+    );
+  });
+
+  it('blocking mode acts as it would (property)', () => {
+    fc.assert(
+      fc.property(verdictArb, optionsArb, (verdict, flags) => {
+        const result = applyPolicy(verdict, options({ ...flags, mode: 'blocking' }));
+        expect(result.action).toBe(result.wouldAction);
+      }),
+    );
+  });
+
+  it('both modes agree on everything but the action (property)', () => {
+    fc.assert(
+      fc.property(verdictArb, optionsArb, (verdict, flags) => {
+        const monitoring = applyPolicy(verdict, options({ ...flags, mode: 'monitoring' }));
+        const blocking = applyPolicy(verdict, options({ ...flags, mode: 'blocking' }));
+        expect(monitoring.verdict).toBe(blocking.verdict);
+        expect(monitoring.wouldAction).toBe(blocking.wouldAction);
+        expect(monitoring.threatGroup).toBe(blocking.threatGroup);
+        expect(monitoring.reason).toBe(blocking.reason);
+      }),
+    );
+  });
+
+  it('follows the resolution order for any verdict (property)', () => {
+    fc.assert(
+      fc.property(verdictArb, optionsArb, (verdict, flags) => {
+        const opts = options(flags);
+        const result = applyPolicy(verdict, opts);
+        const group = verdict.threatCode === undefined ? 'none' : opts.threatCodes.block.has(verdict.threatCode) ? 'block' : opts.threatCodes.captcha.has(verdict.threatCode) ? 'captcha' : 'none';
+        let expected: 'allow' | 'challenge' | 'deny';
+        if (verdict.action === 'deny' || verdict.action === 'challenge') expected = verdict.action;
+        else if (group === 'block') expected = 'deny';
+        else if (group === 'captcha') expected = 'challenge';
+        else if (verdict.risk >= 0.9) expected = 'deny';
+        else if (verdict.risk >= 0.6) expected = 'challenge';
+        else expected = 'allow';
+        expect(result.verdict).toBe(expected);
+        expect(result.threatGroup).toBe(group);
+        const would = expected === 'deny' ? (flags.redirect ? 'redirect' : 'block') : expected === 'challenge' && flags.canChallenge ? 'challenge' : 'allow';
+        expect(result.wouldAction).toBe(would);
+      }),
+    );
+  });
+});

@@ -1,0 +1,470 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RequestInfo } from './context/request.js';
+import { VigilConfigError } from './errors.js';
+import type { Provider, ProviderEvent, Verdict } from './providers/types.js';
+import { createVigil, type VigilConfig, VigilProviderError } from './vigil.js';
+
+const LOGIN = { method: 'POST', path: '/login', event: '$login' as const, user: { email: 'body.email' } };
+
+function request(overrides: Partial<RequestInfo> = {}): RequestInfo {
+  return {
+    method: 'POST',
+    url: '/login',
+    path: '/login',
+    headers: { 'user-agent': 'Mozilla/5.0', accept: 'application/json', cookie: 'sid=secret', authorization: 'Bearer t0k3n' },
+    remoteAddress: '203.0.113.7',
+    body: { email: 'alice@example.com', password: 'hunter2' },
+    ...overrides,
+  };
+}
+
+/** A provider that records its calls and answers with `answer`. */
+function recordingProvider(answer: (event: ProviderEvent) => Verdict | Promise<Verdict>) {
+  const calls: { method: 'filter' | 'risk' | 'log'; event: ProviderEvent }[] = [];
+  const provider: Provider = {
+    name: 'recording',
+    filter: async (event) => {
+      calls.push({ method: 'filter', event });
+      return answer(event);
+    },
+    risk: async (event) => {
+      calls.push({ method: 'risk', event });
+      return answer(event);
+    },
+    log: async (event) => {
+      calls.push({ method: 'log', event });
+    },
+  };
+  return { provider, calls };
+}
+
+function configError(fn: () => unknown): VigilConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(VigilConfigError);
+    return error as VigilConfigError;
+  }
+  throw new Error('expected a VigilConfigError');
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('createVigil: configuration errors', () => {
+  it.each([
+    [{ mode: 'block' }, 'VIGIL_E_MODE', 'mode', /"block".*"monitoring".*"blocking"/],
+    [{ failover: 'open' }, 'VIGIL_E_FAILOVER', 'failover', /"open".*"allow", "deny", "challenge", "throw"/],
+    [{ timeout: 0 }, 'VIGIL_E_TIMEOUT', 'timeout', /is 0/],
+    [{ timeout: Number.NaN }, 'VIGIL_E_TIMEOUT', 'timeout', /NaN/],
+    [{ provider: { name: 'x', filter: async () => ({ risk: 0 }) } }, 'VIGIL_E_PROVIDER', 'provider', /lacks risk\(\), log\(\)/],
+    [{ provider: 42 }, 'VIGIL_E_PROVIDER', 'provider', /42/],
+    [{ onChallenge: 'captcha' }, 'VIGIL_E_OPTION_TYPE', 'onChallenge', /not a function/],
+    [{ modee: 'blocking' }, 'VIGIL_E_UNKNOWN_OPTION', 'modee', /Did you mean "mode"/],
+    [{ logger: { info() {} } }, 'VIGIL_E_LOGGER', 'logger', /warn\(\) and error\(\)/],
+    [{ routes: [{ path: '/login', event: '$signin' }] }, 'VIGIL_E_ROUTE', 'routes[0].event', /"\$signin".*\$login/],
+    [{ threatCodes: { block: [2, 13] } }, 'VIGIL_E_THREAT_CODES_OVERLAP', 'threatCodes', /code 13 is in both block and captcha/],
+    [{ thresholds: { deny: 0.5, challenge: 0.7 } }, 'VIGIL_E_THRESHOLDS', 'thresholds.challenge', /not below thresholds.deny/],
+    [{ ip: { trustedProxies: ['10.0.0.*'] } }, 'VIGIL_E_TRUSTED_PROXY', 'ip.trustedProxies[0]', /CIDR/],
+    [{ uriExclusion: '/static' }, 'VIGIL_E_URI_EXCLUSION', 'uriExclusion', /not an array/],
+  ] as [VigilConfig, string, string, RegExp][])('%j → %s', (config, code, option, message) => {
+    const error = configError(() => createVigil(config));
+    expect(error.code).toBe(code);
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(message);
+    expect(error.message).toContain(option);
+  });
+
+  it('defaults to monitoring mode, the allow-all provider and no routes', async () => {
+    const vigil = createVigil();
+    expect(vigil.mode).toBe('monitoring');
+    expect(vigil.provider.name).toBe('allow-all');
+    const decision = await vigil.protect(request());
+    expect(decision.protected).toBe(false);
+  });
+});
+
+describe('protect: routing and exclusions', () => {
+  it('does not call the provider for unmatched or excluded requests, and returns shared decisions', async () => {
+    const { provider, calls } = recordingProvider(() => ({ risk: 1 }));
+    const vigil = createVigil({ mode: 'blocking', provider, routes: [LOGIN, { path: '/static/*', event: '$custom', name: 'asset' }], uriExclusion: ['/static'] });
+    const unmatched = await vigil.protect(request({ path: '/about', url: '/about' }));
+    const excluded = await vigil.protect(request({ path: '/static/app.css', url: '/static/app.css', method: 'GET' }));
+    expect(calls).toHaveLength(0);
+    expect(unmatched).toMatchObject({ action: 'allow', protected: false, reasons: ['not a protected route'] });
+    expect(excluded).toMatchObject({ action: 'allow', protected: false, reasons: ['excluded by uriExclusion'] });
+    expect(await vigil.protect(request({ path: '/about', url: '/about' }))).toBe(unmatched);
+    expect(vigil.match(request({ path: '/static/x', url: '/static/x' }))).toBeUndefined();
+  });
+
+  it('applies exclusions to an explicitly given route too', async () => {
+    const { provider, calls } = recordingProvider(() => ({ risk: 1 }));
+    const vigil = createVigil({ mode: 'blocking', provider, uriExclusion: [/[?&]healthcheck=1/] });
+    const route = vigil.route({ path: '/login', event: '$login' });
+    const excluded = await vigil.protect(request({ url: '/login?healthcheck=1' }), route);
+    expect(excluded.protected).toBe(false);
+    const scored = await vigil.protect(request(), route);
+    expect(scored.action).toBe('block');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('sends filter without a user id, risk with one, with scrubbed headers and the user fields', async () => {
+    const { provider, calls } = recordingProvider(() => ({ risk: 0 }));
+    const vigil = createVigil({ provider, routes: [LOGIN, { path: '/account', event: '$profile_update', user: { id: 'headers.x-user-id' } }] });
+    await vigil.protect(request());
+    await vigil.protect(request({ path: '/account', url: '/account', headers: { 'x-user-id': 'u-1', cookie: 'a=b' } }));
+    expect(calls.map((c) => c.method)).toEqual(['filter', 'risk']);
+    const [first, second] = calls;
+    expect(first?.event).toMatchObject({ type: '$login', status: '$attempted', name: '/login', user: { email: 'alice@example.com' } });
+    expect(first?.event.context).toMatchObject({ ip: '203.0.113.7', userAgent: 'Mozilla/5.0' });
+    expect(first?.event.context.headers.Cookie).toBe(true);
+    expect(first?.event.context.headers.Authorization).toBe(true);
+    expect(JSON.stringify(first?.event)).not.toMatch(/secret|t0k3n|hunter2/);
+    expect(second?.event.user).toEqual({ id: 'u-1' });
+  });
+
+  it('accepts a plain async function as a provider', async () => {
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 0.95 }) });
+    expect((await vigil.protect(request())).action).toBe('block');
+  });
+
+  it('accepts CHEQ routeToEventType', async () => {
+    const vigil = createVigil({ mode: 'blocking', routeToEventType: { '/signup': '$registration' }, provider: async () => ({ risk: 1 }) });
+    const decision = await vigil.protect(request({ path: '/signup', url: '/signup' }));
+    expect(decision).toMatchObject({ event: '$registration', action: 'block' });
+  });
+});
+
+describe('protect: the resolution order, in both modes', () => {
+  const cases: [string, Verdict, Partial<VigilConfig>, string, string][] = [
+    // name, verdict, extra config, expected wouldAction, expected verdict
+    ['provider deny wins over low risk', { action: 'deny', risk: 0 }, {}, 'block', 'deny'],
+    ['provider challenge with a handler', { action: 'challenge', risk: 0 }, { onChallenge: () => {} }, 'challenge', 'challenge'],
+    ['provider challenge without a handler is allowed', { action: 'challenge', risk: 0 }, {}, 'allow', 'challenge'],
+    ['block-group code', { risk: 0, threatCode: 10 }, {}, 'block', 'deny'],
+    ['block-group code with redirectUrl', { risk: 0, threatCode: 3 }, { redirectUrl: '/blocked' }, 'redirect', 'deny'],
+    ['captcha-group code', { risk: 0, threatCode: 13 }, { onChallenge: () => {} }, 'challenge', 'challenge'],
+    ['code in neither list, low risk', { risk: 0.1, threatCode: 19 }, {}, 'allow', 'allow'],
+    ['code in neither list, high risk', { risk: 0.95, threatCode: 19 }, {}, 'block', 'deny'],
+    ['risk at the deny threshold', { risk: 0.9 }, {}, 'block', 'deny'],
+    ['risk at the challenge threshold', { risk: 0.6 }, { onChallenge: () => {} }, 'challenge', 'challenge'],
+    ['risk just below challenge', { risk: 0.59 }, { onChallenge: () => {} }, 'allow', 'allow'],
+    ['custom thresholds', { risk: 0.5 }, { thresholds: { deny: 0.5, challenge: 0.3 } }, 'block', 'deny'],
+    ['custom captcha list', { risk: 0, threatCode: 2 }, { threatCodes: { block: [3], captcha: [2] }, onChallenge: () => {} }, 'challenge', 'challenge'],
+    ['provider allow does not override a block code', { action: 'allow', risk: 0, threatCode: 2 }, {}, 'block', 'deny'],
+  ];
+
+  it.each(cases)('%s', async (_name, verdict, extra, wouldAction, conclusion) => {
+    for (const mode of ['monitoring', 'blocking'] as const) {
+      const vigil = createVigil({ mode, routes: [LOGIN], provider: async () => verdict, ...extra });
+      const decision = await vigil.protect(request());
+      expect(decision.wouldAction).toBe(wouldAction);
+      expect(decision.verdict).toBe(conclusion);
+      expect(decision.action).toBe(mode === 'blocking' ? wouldAction : 'allow');
+      expect(decision.wouldBlock).toBe(wouldAction === 'block' || wouldAction === 'redirect');
+      expect(decision.failover).toBe(false);
+      expect(Object.isFrozen(decision)).toBe(true);
+      expect(decision.reasons.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('describes itself: route, event, risk, code, group, signals, provider, ids', async () => {
+    const vigil = createVigil({
+      mode: 'blocking',
+      routes: [{ ...LOGIN, name: 'login' }],
+      provider: { name: 'p', filter: async () => ({ risk: 0.2, threatCode: 13, signals: { datacenter: true }, reasons: ['hosting range'], device: { id: 'd1' } }), risk: async () => ({ risk: 0 }), log: async () => {} },
+    });
+    const decision = await vigil.protect(request());
+    expect(decision).toMatchObject({
+      route: 'login',
+      event: '$login',
+      risk: 0.2,
+      threatCode: 13,
+      threatGroup: 'captcha',
+      signals: { datacenter: true },
+      provider: 'p',
+      device: { id: 'd1' },
+      ip: '203.0.113.7',
+      mode: 'blocking',
+    });
+    expect(decision.reasons[0]).toBe('hosting range');
+    expect(decision.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(decision.durationMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('protect: failover', () => {
+  const failures: [string, () => Promise<Verdict> | Verdict, string][] = [
+    ['a rejected promise', () => Promise.reject(new Error('boom')), 'provider error'],
+    ['a synchronous throw', () => {
+      throw new Error('sync boom');
+    }, 'provider error'],
+    ['a provider-supplied reason', () => Promise.reject(Object.assign(new Error('503'), { failoverReason: 'server error' })), 'server error'],
+    ['a verdict without risk', () => ({}) as Verdict, 'invalid verdict'],
+    ['a risk above 1', () => ({ risk: 3 }), 'invalid verdict'],
+    ['a NaN risk', () => ({ risk: Number.NaN }), 'invalid verdict'],
+    ['an unknown action', () => ({ risk: 0, action: 'block' }) as unknown as Verdict, 'invalid verdict'],
+    ['a null verdict', () => null as unknown as Verdict, 'invalid verdict'],
+  ];
+
+  it.each(failures)('%s fails over with the configured strategy', async (_name, answer, reason) => {
+    for (const [failover, wouldAction] of [
+      ['allow', 'allow'],
+      ['deny', 'block'],
+      ['challenge', 'challenge'],
+    ] as const) {
+      const warn = vi.fn();
+      const vigil = createVigil({
+        mode: 'blocking',
+        routes: [LOGIN],
+        failover,
+        onChallenge: () => {},
+        logger: { warn, error: vi.fn() },
+        provider: { name: 'bad', filter: answer as Provider['filter'], risk: answer as Provider['risk'], log: async () => {} },
+      });
+      const decision = await vigil.protect(request());
+      expect(decision).toMatchObject({ failover: true, failoverReason: reason, action: wouldAction, wouldAction });
+      expect(warn).toHaveBeenCalledWith(expect.objectContaining({ code: 'VIGIL_W_FAILOVER', reason }), expect.any(String));
+    }
+  });
+
+  it("'throw' rethrows in blocking mode and never in monitoring mode", async () => {
+    const provider = async () => Promise.reject(new Error('down'));
+    const blocking = createVigil({ mode: 'blocking', routes: [LOGIN], failover: 'throw', provider });
+    await expect(blocking.protect(request())).rejects.toBeInstanceOf(VigilProviderError);
+    const monitoring = createVigil({ mode: 'monitoring', routes: [LOGIN], failover: 'throw', provider });
+    await expect(monitoring.protect(request())).resolves.toMatchObject({ action: 'allow', failover: true });
+  });
+
+  it('keeps a provider-reported failover as such', async () => {
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 0, action: 'allow', failover: true, failoverReason: 'timeout' }) });
+    expect(await vigil.protect(request())).toMatchObject({ failover: true, failoverReason: 'timeout', action: 'allow' });
+  });
+
+  it('resolves at the timeout when the provider never answers, and close() does not hang', async () => {
+    vi.useFakeTimers();
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], timeout: 200, failover: 'deny', provider: () => new Promise<Verdict>(() => {}) });
+    let settled: unknown;
+    void vigil.protect(request()).then((d) => {
+      settled = d;
+    });
+    await vi.advanceTimersByTimeAsync(199);
+    expect(settled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toMatchObject({ failover: true, failoverReason: 'timeout', action: 'block' });
+    expect(vi.getTimerCount()).toBe(0);
+    await vigil.close();
+  });
+
+  it('clears its timer when the provider answers first (no leaked timers)', async () => {
+    vi.useFakeTimers();
+    const vigil = createVigil({ routes: [LOGIN], timeout: 5000, provider: async () => ({ risk: 0 }) });
+    await vigil.protect(request());
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('after close(), decisions fail over with reason "closed" and close() resolves even if provider.close hangs', async () => {
+    vi.useFakeTimers();
+    const vigil = createVigil({
+      routes: [LOGIN],
+      timeout: 100,
+      provider: { name: 'hang', filter: async () => ({ risk: 0 }), risk: async () => ({ risk: 0 }), log: async () => {}, close: () => new Promise<void>(() => {}) },
+    });
+    const closing = vigil.close();
+    await vi.advanceTimersByTimeAsync(100);
+    await closing;
+    expect(await vigil.protect(request())).toMatchObject({ failover: true, failoverReason: 'closed' });
+  });
+});
+
+describe('properties', () => {
+  const verdicts = fc.record({
+    risk: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.double(), fc.constant(Number.NaN)),
+    action: fc.option(fc.constantFrom('allow', 'challenge', 'deny', 'block', ''), { nil: undefined }),
+    threatCode: fc.option(fc.oneof(fc.integer({ min: -2, max: 25 }), fc.double()), { nil: undefined }),
+  });
+  // Each behaviour: answer now, answer after a delay (possibly past the timeout), never
+  // answer, reject now, reject later, throw synchronously.
+  const behaviours = fc.oneof(
+    fc.record({ kind: fc.constant('now' as const), verdict: verdicts }),
+    fc.record({ kind: fc.constant('later' as const), verdict: verdicts, delay: fc.integer({ min: 0, max: 3000 }) }),
+    fc.record({ kind: fc.constant('never' as const) }),
+    fc.record({ kind: fc.constant('reject' as const), delay: fc.integer({ min: 0, max: 3000 }) }),
+    fc.record({ kind: fc.constant('throw' as const) }),
+  );
+  type Behaviour = { kind: 'now' | 'later' | 'never' | 'reject' | 'throw'; verdict?: unknown; delay?: number };
+  const toProvider = (b: Behaviour) => (): Promise<Verdict> => {
+    switch (b.kind) {
+      case 'now':
+        return Promise.resolve(b.verdict as Verdict);
+      case 'later':
+        return new Promise<Verdict>((resolve) => setTimeout(resolve, b.delay, b.verdict as Verdict));
+      case 'never':
+        return new Promise(() => {});
+      case 'reject':
+        return new Promise((_, reject) => setTimeout(reject, b.delay, new Error('x')));
+      default:
+        throw new Error('sync');
+    }
+  };
+
+  it('monitoring mode never yields an action other than allow, for any verdict, error or delay', async () => {
+    vi.useFakeTimers();
+    await fc.assert(
+      fc.asyncProperty(behaviours, fc.constantFrom('allow', 'deny', 'challenge', 'throw'), async (b, failover) => {
+        const vigil = createVigil({ mode: 'monitoring', routes: [LOGIN], timeout: 1000, failover, onChallenge: () => {}, redirectUrl: '/x', provider: toProvider(b as Behaviour) });
+        const pending = vigil.protect(request());
+        await vi.advanceTimersByTimeAsync(1000);
+        const decision = await pending;
+        expect(decision.action).toBe('allow');
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('no provider behaviour makes protect outlast the timeout or throw (unless failover is throw)', async () => {
+    vi.useFakeTimers();
+    await fc.assert(
+      fc.asyncProperty(behaviours, fc.constantFrom('allow', 'deny', 'challenge'), fc.integer({ min: 1, max: 2000 }), async (b, failover, timeout) => {
+        const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], timeout, failover, provider: toProvider(b as Behaviour) });
+        let outcome: 'resolved' | 'rejected' | undefined;
+        vigil.protect(request()).then(
+          () => {
+            outcome = 'resolved';
+          },
+          () => {
+            outcome = 'rejected';
+          },
+        );
+        // Settled once the clock has moved by exactly the timeout: the + 50 ms bound is
+        // met with no wall-clock measurement at all.
+        await vi.advanceTimersByTimeAsync(timeout);
+        expect(outcome).toBe('resolved');
+        expect(vi.getTimerCount()).toBeLessThanOrEqual(b.kind === 'later' || b.kind === 'reject' ? 1 : 0);
+        vi.clearAllTimers();
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('after the response: logOutcome', () => {
+  it('logs $succeeded / $failed from the route outcome with the same request id, without awaiting', async () => {
+    const { provider, calls } = recordingProvider(() => ({ risk: 0 }));
+    const vigil = createVigil({ routes: [{ ...LOGIN, outcome: { failed: ['4xx'] } }], provider });
+    const decision = await vigil.protect(request());
+    vigil.logOutcome(decision, 200);
+    vigil.logOutcome(decision, 422);
+    vigil.logOutcome(decision, 500); // neither succeeded nor failed: not logged
+    await vigil.close(); // waits for in-flight logs
+    const logs = calls.filter((c) => c.method === 'log');
+    expect(logs.map((c) => [c.event.status, c.event.responseStatus])).toEqual([
+      ['$succeeded', 200],
+      ['$failed', 422],
+    ]);
+    expect(logs[0]?.event.requestId).toBe(decision.requestId);
+    expect(vigil.outcomeOf(decision, 401)).toBe('$failed');
+  });
+
+  it('does not log requests Vigil answered itself, nor unprotected ones', async () => {
+    const { provider, calls } = recordingProvider(() => ({ risk: 1 }));
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider });
+    const blocked = await vigil.protect(request());
+    vigil.logOutcome(blocked, 403);
+    vigil.logOutcome(await vigil.protect(request({ path: '/x', url: '/x' })), 200);
+    await vigil.close();
+    expect(calls.filter((c) => c.method === 'log')).toHaveLength(0);
+  });
+
+  it('a failing or hanging log never surfaces as an error', async () => {
+    vi.useFakeTimers();
+    const warn = vi.fn();
+    const vigil = createVigil({
+      routes: [LOGIN],
+      timeout: 50,
+      logger: { warn, error: vi.fn() },
+      provider: { name: 'p', filter: async () => ({ risk: 0 }), risk: async () => ({ risk: 0 }), log: () => new Promise(() => {}) },
+    });
+    const decision = await vigil.protect(request());
+    vigil.logOutcome(decision, 200);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ code: 'VIGIL_W_LOG_TIMEOUT' }), expect.any(String));
+  });
+});
+
+describe('hooks and warnings', () => {
+  it('calls onDecision for protected requests and survives it throwing', async () => {
+    const seen: string[] = [];
+    const vigil = createVigil({
+      routes: [LOGIN],
+      onDecision: (decision) => {
+        seen.push(decision.route ?? '');
+        throw new Error('metrics down');
+      },
+    });
+    await expect(vigil.protect(request())).resolves.toMatchObject({ action: 'allow' });
+    await vigil.protect(request({ path: '/other', url: '/other' }));
+    expect(seen).toEqual(['/login']);
+  });
+
+  it('warns once when a route reads body fields but the body was not parsed', async () => {
+    const warn = vi.fn();
+    const vigil = createVigil({ routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    await vigil.protect(request({ body: undefined }));
+    await vigil.protect(request({ body: undefined }));
+    const calls = warn.mock.calls.filter(([obj]) => obj.code === 'VIGIL_W_BODY_NOT_PARSED');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('warns once when X-Forwarded-For keeps arriving from an untrusted public peer', async () => {
+    const warn = vi.fn();
+    const vigil = createVigil({ routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    for (let i = 0; i < 25; i++) await vigil.protect(request({ headers: { 'x-forwarded-for': '1.2.3.4' } }));
+    const calls = warn.mock.calls.filter(([obj]) => obj.code === 'VIGIL_W_FORWARDED_FOR_UNTRUSTED');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.[1]).toMatch(/trustedProxies/);
+  });
+
+  it('warns once when no client IP can be found', async () => {
+    const warn = vi.fn();
+    const vigil = createVigil({ routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    await vigil.protect(request({ remoteAddress: undefined, headers: {} }));
+    await vigil.protect(request({ remoteAddress: undefined, headers: {} }));
+    expect(warn.mock.calls.filter(([obj]) => obj.code === 'VIGIL_W_NO_CLIENT_IP')).toHaveLength(1);
+  });
+});
+
+describe('respond', () => {
+  it('renders what core decided: HTML for browsers, JSON for API clients, redirects, nothing otherwise', async () => {
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 1 }) });
+    const decision = await vigil.protect(request());
+    const html = vigil.respond(decision, 'text/html,application/xhtml+xml');
+    expect(html?.status).toBe(403);
+    expect(html?.headers['content-type']).toMatch(/text\/html/);
+    const json = vigil.respond(decision, 'application/json, text/html');
+    expect(JSON.parse(json?.body ?? '')).toMatchObject({ blocked: true, requestId: decision.requestId });
+    const redirecting = createVigil({ mode: 'blocking', routes: [LOGIN], redirectUrl: '/sorry', redirectStatus: 303, provider: async () => ({ risk: 1 }) });
+    const redirect = await redirecting.protect(request());
+    expect(redirecting.respond(redirect, undefined)).toMatchObject({ status: 303, headers: { location: '/sorry' } });
+    const monitoring = createVigil({ routes: [LOGIN], provider: async () => ({ risk: 1 }) });
+    expect(monitoring.respond(await monitoring.protect(request()), 'text/html')).toBeUndefined();
+  });
+});
+
+describe('bad input is a normal request', () => {
+  it.each([
+    ['no headers at all', { headers: undefined as unknown as RequestInfo['headers'] }],
+    ['a __proto__ body', { body: JSON.parse('{"__proto__": {"polluted": true}, "email": {"$ne": 1}}') }],
+    ['a string body', { body: 'email=a' }],
+    ['a huge X-Forwarded-For', { headers: { 'x-forwarded-for': '1.1.1.1, '.repeat(8000) }, remoteAddress: '10.0.0.1' }],
+    ['a garbage socket address', { remoteAddress: 'not-an-ip' }],
+    ['a lower-case method and odd path', { method: 'post', path: '/login/', url: '/login/?a=%ff' }],
+  ])('%s', async (_name, overrides) => {
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 0 }) });
+    const decision = await vigil.protect(request(overrides as Partial<RequestInfo>));
+    expect(decision.action).toBe('allow');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
