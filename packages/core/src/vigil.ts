@@ -410,7 +410,17 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     isExcluded: (req) => routing.isExcluded(req),
     route: (definition, option = 'route') => compileRoute(definition, option),
     protect,
-    respond,
+    respond(decision, acceptHeader) {
+      try {
+        return respond(decision, acceptHeader);
+      } catch (error) {
+        // The app's own blockResponse renderer failed: answer with a bare block rather
+        // than let the request fail open or crash.
+        logger.error({ code: 'VIGIL_E_BLOCK_RESPONSE_FAILED', err: error }, 'blockResponse threw; sending a plain 403');
+        if (decision.action !== 'block' && decision.action !== 'redirect') return undefined;
+        return { status: 403, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify({ blocked: true, requestId: decision.requestId }) };
+      }
+    },
     outcomeOf,
     logOutcome(decision, status) {
       const state = pending.get(decision);

@@ -62,7 +62,8 @@ export interface ClientIpExtractor {
  * A parsed address. IPv4 is kept as a number (the hot path: most traffic, and trust
  * checks become two integer operations); IPv6 goes through ipaddr.js.
  */
-type Address = { v4: number; v6?: undefined; text: string } | { v4?: undefined; v6: ipaddr.IPv6; text: string };
+export type ParsedIp = { v4: number; v6?: undefined; text: string } | { v4?: undefined; v6: ipaddr.IPv6; text: string };
+type Address = ParsedIp;
 
 /** Parses a strict dotted quad (no leading zeros, no short forms) to a uint32, or -1. */
 function parseDottedQuad(token: string): number {
@@ -118,7 +119,7 @@ function isTrustedName(token: string): boolean {
  * IPv4, and accepts only dotted-quad IPv4 (no `127.1`, `0x7f.1` or octal forms, which
  * some parsers read as other addresses).
  */
-function parseAddress(raw: string): Address | undefined {
+export function parseAddress(raw: string): Address | undefined {
   if (raw.length === 0 || raw.length > MAX_TOKEN_LENGTH) return undefined;
   let token = raw;
   if (token.charCodeAt(0) === 91 /* [ */) {

@@ -200,6 +200,8 @@ describe('applyPolicy without a challenge handler', () => {
   });
 });
 
+const BLOCK_AND_CAPTCHA = [2, 3, 4, 5, 6, 7, 10, 11, 13, 14, 15, 16, 17, 18];
+
 describe('applyPolicy modes', () => {
   it.each<[string, Verdict, 'allow' | 'block' | 'redirect' | 'challenge', Partial<PolicyOptions>]>([
     ['block', { risk: 0.95 }, 'block', {}],
@@ -226,7 +228,26 @@ describe('applyPolicy modes', () => {
   ) as fc.Arbitrary<Verdict>;
   const optionsArb = fc.record({ redirect: fc.boolean(), canChallenge: fc.boolean() });
 
+  // Wider than the Verdict type: any number or none as threat code, any string or none as action.
+  const anyVerdictArb = fc.record(
+    {
+      risk: fc.double({ min: 0, max: 1, noNaN: true }),
+      action: fc.oneof(fc.constantFrom('allow', 'challenge', 'deny', undefined), fc.string()),
+      threatCode: fc.oneof(fc.integer(), fc.double(), fc.constantFrom(...[...BLOCK_AND_CAPTCHA, undefined])),
+    },
+    { requiredKeys: ['risk'] },
+  ) as fc.Arbitrary<Verdict>;
+
   it('monitoring mode always allows, whatever the verdict (property)', () => {
+    fc.assert(
+      fc.property(anyVerdictArb, optionsArb, fc.constantFrom(undefined, { deny: 0.5, challenge: 0.2 }, { deny: 1, challenge: 0 }), (verdict, flags, thresholds) => {
+        const result = applyPolicy(verdict, options({ ...flags, mode: 'monitoring', thresholds: compileThresholds(thresholds) }));
+        expect(result.action).toBe('allow');
+      }),
+    );
+  });
+
+  it('monitoring mode allows the typed verdicts too (property)', () => {
     fc.assert(
       fc.property(verdictArb, optionsArb, (verdict, flags) => {
         const result = applyPolicy(verdict, options({ ...flags, mode: 'monitoring' }));

@@ -93,7 +93,8 @@ function checkHeaders(headers: unknown, option: string): Record<string, string> 
  * Throws {@link VigilConfigError} for a bad status, URL or body option.
  */
 export function createResponder(options: ResponseOptions): Responder {
-  const redirectStatus = options.redirectStatus ?? 302;
+  // `=== undefined`, not `??`: a null option is a mistake to report, not a default.
+  const redirectStatus = options.redirectStatus === undefined ? 302 : options.redirectStatus;
   if (!REDIRECT_STATUSES.includes(redirectStatus)) {
     throw new VigilConfigError('VIGIL_E_RESPONSE', 'redirectStatus', options.redirectStatus, 'which is not a redirect status', `Use one of ${REDIRECT_STATUSES.join(', ')} (302 by default).`);
   }
@@ -114,7 +115,7 @@ export function createResponder(options: ResponseOptions): Responder {
       throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse', block, 'which is neither an object nor a function', 'Pass { status?, html?, json?, headers? } or a function (decision, accept) => { status, headers, body }.');
     }
     if (block !== undefined) checkKnownOptions(block, BLOCK_RESPONSE_KEYS, 'blockResponse');
-    const status = block?.status ?? 403;
+    const status = block?.status === undefined ? 403 : block.status;
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse.status', block?.status, 'which is not an error status', 'Use a 4xx or 5xx status; 403 is the default.');
     }
@@ -122,7 +123,7 @@ export function createResponder(options: ResponseOptions): Responder {
       throw new VigilConfigError('VIGIL_E_RESPONSE', 'blockResponse.html', block.html, 'which is neither a string nor a function', 'Pass the HTML page as a string, or (decision) => string.');
     }
     const html = block?.html ?? defaultHtml;
-    const json = block?.json ?? defaultJson;
+    const json = block?.json === undefined ? defaultJson : block.json;
     const extra = checkHeaders(block?.headers, 'blockResponse.headers');
     renderBlock = (decision, accept) => {
       if (prefersHtml(accept)) {

@@ -131,7 +131,16 @@ describe('compileOutcome matchers', () => {
 
   it('passes the status to the function', () => {
     const seen: number[] = [];
-    const classify = compileOutcome({ succeeded: [], failed: (s) => (seen.push(s), false) }, OPTION);
+    const classify = compileOutcome(
+      {
+        succeeded: [],
+        failed: (s) => {
+          seen.push(s);
+          return false;
+        },
+      },
+      OPTION,
+    );
     classify(401);
     classify(500);
     expect(seen).toEqual([401, 500]);

@@ -250,7 +250,9 @@ export function compileRouting(options: RoutingOptions): RouteMatcher {
     if (!Array.isArray(options.routes)) {
       throw new VigilConfigError('VIGIL_E_ROUTE', 'routes', options.routes, 'which is not an array', 'Pass an array of routes, e.g. [{ method: "POST", path: "/login", event: "$login" }].');
     }
-    options.routes.forEach((route, i) => routes.push(compileRoute(route, `routes[${i}]`)));
+    options.routes.forEach((route, i) => {
+      routes.push(compileRoute(route, `routes[${i}]`));
+    });
   }
   if (options.routeToEventType !== undefined) {
     const map = options.routeToEventType;
@@ -258,7 +260,9 @@ export function compileRouting(options: RoutingOptions): RouteMatcher {
       throw new VigilConfigError('VIGIL_E_ROUTE', 'routeToEventType', map, 'which is not an object', 'Map paths to events, e.g. { "/login": "$login" }.');
     }
     for (const path of Object.keys(map)) {
-      routes.push(compileRoute({ path, event: map[path] as EventType }, `routeToEventType[${JSON.stringify(path)}]`));
+      const event = map[path] as EventType;
+      // A $custom event needs a name; in the shorthand the path is the only one there is.
+      routes.push(compileRoute({ path, event, ...(event === '$custom' ? { name: path } : {}) }, `routeToEventType[${JSON.stringify(path)}]`));
     }
   }
   const isExcludedPath = compileExclusions(options.uriExclusion);

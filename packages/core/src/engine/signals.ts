@@ -1,0 +1,76 @@
+/** Names of the embedded engine's signals (Castle's where Castle has one). */
+export type SignalName =
+  | 'web_crawler'
+  | 'http_client_library'
+  | 'headless_browser'
+  | 'missing_user_agent'
+  | 'missing_headers'
+  | 'high_activity_ip'
+  | 'failed_logins_ip'
+  | 'credential_stuffing'
+  | 'high_activity_account'
+  | 'ip_denylisted'
+  | 'datacenter_ip'
+  | 'proxy_ip'
+  | 'disposable_email_domain'
+  | 'invalid_email'
+  | 'blocked_user'
+  | 'reported_device'
+  | 'approved_device';
+
+/** One signal that fired for an event. */
+export interface Signal {
+  name: SignalName;
+  /** Contribution to risk, 0..1. */
+  weight: number;
+  /** CHEQ threat code, when the signal classifies the traffic. */
+  code?: number;
+  /**
+   * The strongest action this signal may cause on its own: `challenge` for signals that
+   * must never lock a real person out (missing headers, attacks on an account).
+   */
+  cap?: 'challenge';
+  /** Forces a deny whatever else fired (block lists). */
+  deny?: boolean;
+  /** A sentence for the decision's reasons. */
+  reason: string;
+  /** Measured values, for the decision's signals map. */
+  details?: Record<string, unknown>;
+}
+
+/** What the engine concluded from its signals. */
+export interface Score {
+  risk: number;
+  threatCode: number | undefined;
+  action: 'deny' | 'challenge' | undefined;
+  signals: Record<string, unknown>;
+  reasons: string[];
+}
+
+/**
+ * Combines signals: risk is their noisy-OR (`1 − Π(1 − weight)`: independent pieces of
+ * evidence, none of which alone reaches certainty), the threat code is the strongest
+ * signal's, and the action is `deny` when a block list matched, `challenge` when the
+ * strongest signal is capped at challenge, else left to the policy (codes and thresholds).
+ * An approved device (negative evidence) scales the risk down.
+ */
+export function combineSignals(signals: readonly Signal[], riskScale = 1): Score {
+  if (signals.length === 0) return { risk: 0, threatCode: undefined, action: undefined, signals: {}, reasons: [] };
+  let keep = 1;
+  let strongest: Signal | undefined;
+  let deny = false;
+  const map: Record<string, unknown> = {};
+  const reasons: string[] = [];
+  for (const signal of signals) {
+    keep *= 1 - Math.min(1, Math.max(0, signal.weight));
+    if (signal.weight > 0 && (!strongest || signal.weight > strongest.weight)) strongest = signal;
+    if (signal.deny) deny = true;
+    map[signal.name] = { weight: signal.weight, ...(signal.code === undefined ? {} : { code: signal.code }), ...(signal.details ?? {}) };
+    reasons.push(signal.reason);
+  }
+  const risk = Math.round((1 - keep) * riskScale * 1000) / 1000;
+  let action: Score['action'];
+  if (deny) action = 'deny';
+  else if (strongest?.cap === 'challenge') action = 'challenge';
+  return { risk: Math.min(1, risk), threatCode: strongest?.code, action, signals: map, reasons };
+}

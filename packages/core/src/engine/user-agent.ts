@@ -1,0 +1,80 @@
+import { isbot } from 'isbot';
+import type { ScrubbedHeaders } from '../context/headers.js';
+import type { Signal } from './signals.js';
+
+// Libraries and tools that announce themselves. Matched anywhere in the string, on word
+// boundaries, case-insensitively; `node` and `got` only as the whole product token.
+const HTTP_CLIENT =
+  /\b(curl|wget|python-requests|python-urllib|python-httpx|httpx|aiohttp|go-http-client|axios|node-fetch|undici|okhttp|java\/|apache-httpclient|jakarta commons-httpclient|libwww-perl|lwp::simple|postmanruntime|insomnia|scrapy|httpie|guzzlehttp|faraday|rest-client|php\/|dart\/|reqwest|winhttp|powershell|superagent|http\.rb|mechanize|libcurl|urllib|restsharp|feign|cpp-httplib|hackney|colly)\b/i;
+const WHOLE_TOKEN_CLIENT = /^(node|got|deno|bun|ruby|wordpress|mint)(\/[\w.]+)?\b/i;
+const HEADLESS = /\b(headlesschrome|headless|phantomjs|slimerjs|puppeteer|playwright|selenium|webdriver|htmlunit|zombie\.js|nightmare|splash)\b/i;
+const CHROMIUM = /\b(?:Chrome|Chromium|CriOS)\/(\d+)/;
+const FIREFOX = /\bFirefox\/(\d+)/;
+const SAFARI = /\bVersion\/(\d+)[.\d]* (?:Mobile\/\w+ )?Safari\//;
+
+/** Options of the user-agent signals. */
+export interface UserAgentSignalOptions {
+  weights: Record<'web_crawler' | 'http_client_library' | 'headless_browser' | 'missing_user_agent' | 'missing_headers', number>;
+  /**
+   * Require Chromium's `Sec-Fetch-*` headers. Browsers send them only to secure
+   * origins (HTTPS or localhost): turn this off for an app served over plain HTTP.
+   */
+  requireSecFetch: boolean;
+}
+
+/** The browser family a User-Agent claims, with its major version. */
+export function browserFamily(ua: string): { family: 'chromium' | 'firefox' | 'safari'; major: number } | undefined {
+  if (!ua.startsWith('Mozilla/5.0')) return undefined;
+  const chromium = CHROMIUM.exec(ua);
+  if (chromium) return { family: 'chromium', major: Number(chromium[1]) };
+  const firefox = FIREFOX.exec(ua);
+  if (firefox) return { family: 'firefox', major: Number(firefox[1]) };
+  const safari = SAFARI.exec(ua);
+  if (safari) return { family: 'safari', major: Number(safari[1]) };
+  return undefined;
+}
+
+/**
+ * Declared automation and false representation, from the User-Agent and the headers
+ * alone (no store): crawlers (isbot), HTTP client libraries, headless browsers, a
+ * missing UA; and a browser UA without the headers every real browser of its family
+ * sends.
+ */
+export function userAgentSignals(ua: string | undefined, headers: ScrubbedHeaders, options: UserAgentSignalOptions): Signal[] {
+  const { weights } = options;
+  const text = typeof ua === 'string' ? ua.trim() : '';
+  if (text === '') {
+    return [{ name: 'missing_user_agent', weight: weights.missing_user_agent, code: 3, reason: 'no User-Agent header' }];
+  }
+  // Enormous UAs are themselves a tell; classify on a bounded prefix so that regular
+  // expressions never see unbounded input.
+  const sample = text.length > 512 ? text.slice(0, 512) : text;
+  if (HEADLESS.test(sample)) {
+    return [{ name: 'headless_browser', weight: weights.headless_browser, code: 3, reason: 'User-Agent of a headless or automated browser' }];
+  }
+  if (HTTP_CLIENT.test(sample) || WHOLE_TOKEN_CLIENT.test(sample)) {
+    return [{ name: 'http_client_library', weight: weights.http_client_library, code: 3, reason: 'User-Agent of an HTTP client library' }];
+  }
+  if (isbot(sample)) {
+    return [{ name: 'web_crawler', weight: weights.web_crawler, code: 2, reason: 'User-Agent of a crawler or bot' }];
+  }
+  const browser = browserFamily(sample);
+  if (!browser) return [];
+  const missing: string[] = [];
+  if (headers.Accept === undefined) missing.push('Accept');
+  if (headers['Accept-Language'] === undefined) missing.push('Accept-Language');
+  if (options.requireSecFetch && browser.family === 'chromium' && browser.major >= 89) {
+    for (const name of ['Sec-Fetch-Site', 'Sec-Fetch-Mode', 'Sec-Fetch-Dest']) if (headers[name] === undefined) missing.push(name);
+  }
+  if (missing.length === 0) return [];
+  return [
+    {
+      name: 'missing_headers',
+      weight: weights.missing_headers,
+      code: 11,
+      cap: 'challenge',
+      reason: `a ${browser.family} User-Agent without ${missing.join(', ')}, which that browser always sends`,
+      details: { missing },
+    },
+  ];
+}

@@ -1,0 +1,65 @@
+/**
+ * The store interface: small and atomic enough that one decision's reads and writes
+ * run as one batch, in one round trip on a networked store.
+ *
+ * Windows. Counters are **sliding windows approximated from two fixed windows**: the
+ * count of the current fixed window plus the previous window's count weighted by how
+ * much of it still overlaps the sliding window (`floor(previous × (1 − elapsed/window))`).
+ * Distinct counts are the size of the union of the current and previous fixed windows'
+ * member sets, so a member is remembered for between one and two windows. Every key
+ * expires on its own (two windows for counters and distinct sets; the given TTL for
+ * values), so a store's memory is bounded by recent traffic, never by history.
+ */
+export type StoreOp =
+  /** Add `amount` (default 1) to the counter, then read it. Result: the sliding count. */
+  | { type: 'hit'; key: string; windowMs: number; amount?: number }
+  /** Read the counter. Result: the sliding count. */
+  | { type: 'count'; key: string; windowMs: number }
+  /** Forget the counter. Result: `null`. */
+  | { type: 'reset'; key: string }
+  /** Add `member` (when given) to the distinct set, then count it. Result: the distinct count. */
+  | { type: 'distinct'; key: string; windowMs: number; member?: string }
+  /** Read a value. Result: the string, or `null` when absent or expired. */
+  | { type: 'get'; key: string }
+  /** Write a value, with an optional TTL in ms. Result: `null`. */
+  | { type: 'set'; key: string; value: string; ttlMs?: number }
+  /** Delete a value. Result: `null`. */
+  | { type: 'delete'; key: string };
+
+/** One result per operation, in order: a number for counts, a string or null otherwise. */
+export type StoreResult = number | string | null;
+
+/**
+ * Where the engine keeps its counters, distinct sets and values. `MemoryStore`
+ * (default, one process) and `RedisStore` (`@vigil/redis`, a fleet) implement it with
+ * the same semantics; the shared suite in `@vigil/core/testing` checks any other.
+ *
+ * @example
+ * const [attempts, accounts] = await store.execute([
+ *   { type: 'hit', key: 'ip:203.0.113.7:ev:$login', windowMs: 600_000 },
+ *   { type: 'distinct', key: 'ip:203.0.113.7:acct', windowMs: 600_000, member: 'h:3f9a' },
+ * ])
+ */
+export interface Store {
+  /** Shown in logs and metrics. */
+  readonly name: string;
+  /**
+   * Runs the operations as one batch and resolves their results in order. `now` (ms
+   * since epoch) is the batch's clock, so every instance of a fleet computes windows
+   * from the time the engine saw, and tests can move time.
+   */
+  execute(ops: readonly StoreOp[], now?: number): Promise<StoreResult[]>;
+  /**
+   * Lists the keys with this prefix that hold values (not counters), for admin
+   * listings such as blocked users. Not on the request path.
+   */
+  keys?(prefix: string): Promise<string[]>;
+  /** Releases what the store opened. */
+  close?(): Promise<void>;
+}
+
+/** Sliding count from two fixed windows; see {@link StoreOp}. Shared by every store. */
+export function slidingCount(current: number, previous: number, now: number, windowMs: number): number {
+  const elapsed = (now % windowMs) / windowMs;
+  return current + Math.floor(previous * (1 - elapsed));
+}

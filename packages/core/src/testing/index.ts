@@ -1,0 +1,5 @@
+/**
+ * `@vigil/core/testing`: suites that check third-party implementations of Vigil's
+ * interfaces. Not needed at run time.
+ */
+export { runStoreContract, type ContractRunner } from './store-contract.js';
