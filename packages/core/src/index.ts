@@ -87,3 +87,20 @@ export {
   type FailoverStrategy,
   type ChallengeContext,
 } from './vigil.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export { slidingCount, type Store, type StoreOp, type StoreResult } from './stores/types.js';
+export {
+  localProvider,
+  VigilStoreError,
+  DEFAULT_WEIGHTS,
+  DEFAULT_LIMITS,
+  type LocalProvider,
+  type LocalProviderOptions,
+  type VelocityLimits,
+  type Tiers,
+} from './providers/local.js';
+export { IpRangeSet } from './engine/ip-ranges.js';
+export { combineSignals, type Signal, type SignalName, type Score } from './engine/signals.js';
+export { userAgentSignals, browserFamily, type UserAgentSignalOptions } from './engine/user-agent.js';
+export { isDisposableEmail, isValidEmail } from './engine/email.js';
+export { IdentifierHasher, ipCountingKey, normalizeIdentifier } from './engine/identifiers.js';

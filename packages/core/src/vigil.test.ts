@@ -77,10 +77,10 @@ describe('createVigil: configuration errors', () => {
     expect(error.message).toContain(option);
   });
 
-  it('defaults to monitoring mode, the allow-all provider and no routes', async () => {
+  it('defaults to monitoring mode, the embedded engine and no routes', async () => {
     const vigil = createVigil();
     expect(vigil.mode).toBe('monitoring');
-    expect(vigil.provider.name).toBe('allow-all');
+    expect(vigil.provider.name).toBe('local');
     const decision = await vigil.protect(request());
     expect(decision.protected).toBe(false);
   });

@@ -11,7 +11,8 @@ import { compileThreatCodes, type ThreatCodeLists } from './decision/threat-code
 import { VigilConfigError } from './errors.js';
 import type { EventStatus } from './events.js';
 import { compileLogger, type Logger } from './logging/logger.js';
-import { allowAllProvider, type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
+import { localProvider } from './providers/local.js';
+import { type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
 import { type CompiledRoute, compileRoute, compileRouting, type RouteDefinition, type RoutingOptions } from './routing/routes.js';
 
 /** What to do when the provider (or its store) fails or does not answer in time. */
@@ -33,7 +34,7 @@ export interface ChallengeContext<Raw = unknown> {
 export interface VigilConfig extends RoutingOptions, ResponseOptions, Omit<ContextOptions, 'ip' | 'headers'> {
   /** `monitoring` (default) records what it would do; `blocking` acts. */
   mode?: Mode;
-  /** Who scores events: a {@link Provider} or a scoring function. */
+  /** Who scores events: a {@link Provider} or a scoring function. Default: the embedded engine, `localProvider()`. */
   provider?: Provider | ProviderFunction;
   /** Client-IP options. */
   ip?: IpOptions;
@@ -138,7 +139,7 @@ const TIMED_OUT = Symbol('timed out');
 const FORWARDED_FOR_WARN_AFTER = 10;
 
 function compileProvider(provider: unknown): Provider {
-  if (provider === undefined) return allowAllProvider();
+  if (provider === undefined) return localProvider();
   if (typeof provider === 'function') return providerFromFunction(provider as ProviderFunction);
   const p = provider as Partial<Provider> | null;
   const missing = p && typeof p === 'object' ? (['filter', 'risk', 'log'] as const).filter((m) => typeof p[m] !== 'function') : ['filter', 'risk', 'log'];

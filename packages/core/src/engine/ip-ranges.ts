@@ -14,7 +14,8 @@ function merge<T extends number | bigint>(intervals: [T, T][]): [T, T][] {
   const out: [T, T][] = [];
   for (const interval of intervals) {
     const last = out[out.length - 1];
-    if (last && interval[0] <= last[1] + ((typeof last[1] === 'bigint' ? 1n : 1) as T)) {
+    const adjacent = last ? ((typeof last[1] === 'bigint' ? (last[1] as bigint) + 1n : (last[1] as number) + 1) as T) : undefined;
+    if (last && adjacent !== undefined && interval[0] <= adjacent) {
       if (interval[1] > last[1]) last[1] = interval[1];
     } else {
       out.push([interval[0], interval[1]]);

@@ -8,6 +8,7 @@ export type SignalName =
   | 'high_activity_ip'
   | 'failed_logins_ip'
   | 'credential_stuffing'
+  | 'multiple_accounts_ip'
   | 'high_activity_account'
   | 'ip_denylisted'
   | 'datacenter_ip'

@@ -38,6 +38,8 @@ export interface ProviderEvent {
   context: RequestContext;
   /** User identifiers read from the request. Raw: providers hash before storing or sending. */
   user: UserIdentity;
+  /** The device id (signed device cookie or a provider's request token), when known. */
+  deviceId?: string;
   /** The HTTP status the app answered, for `log` events. */
   responseStatus?: number;
   /** Free-form properties (for `$custom` events and user tracking). */

@@ -1,0 +1,443 @@
+import { VigilConfigError } from '../errors.js';
+import type { EventType } from '../events.js';
+import { checkKnownOptions } from '../config/options.js';
+import { isDisposableEmail, isValidEmail, preloadDisposableDomains } from '../engine/email.js';
+import { IdentifierHasher, ipCountingKey, normalizeIdentifier } from '../engine/identifiers.js';
+import { IpRangeSet } from '../engine/ip-ranges.js';
+import { combineSignals, type Signal, type SignalName } from '../engine/signals.js';
+import { userAgentSignals } from '../engine/user-agent.js';
+import { MemoryStore } from '../stores/memory.js';
+import type { Store, StoreOp, StoreResult } from '../stores/types.js';
+import type { Provider, ProviderEvent, Verdict } from './types.js';
+
+/** Two tiers of a per-IP counter: code 5 (abnormal) from `challenge`, code 6 (excessive) from `block`. */
+export interface Tiers {
+  challenge: number;
+  block: number;
+}
+
+/** Velocity limits of the embedded engine. Counts are per sliding `windowMs`. */
+export interface VelocityLimits {
+  /** Length of the sliding window, ms. Default 15 minutes. */
+  windowMs: number;
+  /** Attempts per IP per event type (`default` for types not listed). */
+  attemptsPerIp: Partial<Record<EventType, Tiers>> & { default: Tiers };
+  /** Failed logins per IP. */
+  failedLoginsPerIp: Tiers;
+  /** Distinct accounts that failed to log in from one IP: credential stuffing (code 10) from here. */
+  failedAccountsPerIp: number;
+  /** Distinct accounts tried from one IP, failed or not: a challenge from here (shared NATs stay usable). */
+  accountsPerIp: number;
+  /** Failed logins on one account from any IP: a challenge (never a lock-out) from here. */
+  failedLoginsPerAccount: number;
+}
+
+/** Options of {@link localProvider}. */
+export interface LocalProviderOptions {
+  /** Where counters and block lists live. Default: a new `MemoryStore()`. */
+  store?: Store;
+  /**
+   * Secret for the HMAC that keys emails, usernames and phones in the store. Every
+   * instance of a fleet sharing a store needs the same one. Default: random per process.
+   */
+  secret?: string;
+  /** IPs and CIDRs that skip velocity signals (your office, your monitoring). */
+  allowIps?: string[];
+  /** IPs and CIDRs always denied. */
+  denyIps?: string[];
+  /** Data-center ranges (code 13), as a list and/or a file with one CIDR per line. */
+  datacenterRanges?: string[];
+  datacenterRangesFile?: string;
+  /** Open-proxy / VPN exit ranges (code 15), as a list and/or a file. */
+  proxyRanges?: string[];
+  proxyRangesFile?: string;
+  /**
+   * Expect Chromium's `Sec-Fetch-*` headers (Chromium ≥ 89). Browsers send them only to
+   * secure origins (HTTPS, localhost): set `false` for an app served over plain HTTP.
+   * Default true.
+   */
+  requireSecFetch?: boolean;
+  /** Signal weights, 0..1 (0 turns a signal off). See the README's table. */
+  weights?: Partial<Record<SignalName, number>>;
+  /** Velocity limits; see {@link VelocityLimits}. Partial objects merge with the defaults. */
+  limits?: Partial<Omit<VelocityLimits, 'attemptsPerIp'>> & { attemptsPerIp?: Partial<VelocityLimits['attemptsPerIp']> };
+}
+
+/** The embedded engine as a provider, with the block-list operations it serves. */
+export interface LocalProvider extends Provider {
+  /** The store in use. */
+  readonly store: Store;
+  /** Refuses every event of this user id (`ttlMs`: for a while; default for good). */
+  blockUser(userId: string, options?: { reason?: string; ttlMs?: number }): Promise<void>;
+  /** Lifts a user block. */
+  unblockUser(userId: string): Promise<void>;
+  /** Marks a device as reported: its events are denied. */
+  reportDevice(deviceId: string, options?: { reason?: string; ttlMs?: number }): Promise<void>;
+  /** Marks a device as approved by its user: its events weigh less. */
+  approveDevice(deviceId: string): Promise<void>;
+}
+
+/** Default signal weights. */
+export const DEFAULT_WEIGHTS: Readonly<Record<SignalName, number>> = Object.freeze({
+  web_crawler: 0.95,
+  http_client_library: 0.95,
+  headless_browser: 0.95,
+  missing_user_agent: 0.95,
+  missing_headers: 0.7,
+  high_activity_ip: 0.9,
+  failed_logins_ip: 0.9,
+  credential_stuffing: 0.95,
+  multiple_accounts_ip: 0.6,
+  high_activity_account: 0.75,
+  ip_denylisted: 1,
+  datacenter_ip: 0.4,
+  proxy_ip: 0.4,
+  disposable_email_domain: 0.95,
+  invalid_email: 0.7,
+  blocked_user: 1,
+  reported_device: 1,
+  approved_device: 0.5,
+});
+
+/** Default velocity limits. */
+export const DEFAULT_LIMITS: Readonly<VelocityLimits> = Object.freeze({
+  windowMs: 15 * 60_000,
+  attemptsPerIp: {
+    default: { challenge: 60, block: 200 },
+    $login: { challenge: 30, block: 100 },
+    $registration: { challenge: 5, block: 20 },
+    $password_reset_request: { challenge: 5, block: 20 },
+  },
+  failedLoginsPerIp: { challenge: 10, block: 40 },
+  failedAccountsPerIp: 5,
+  accountsPerIp: 20,
+  failedLoginsPerAccount: 5,
+});
+
+const OPTION_KEYS = [
+  'store',
+  'secret',
+  'allowIps',
+  'denyIps',
+  'datacenterRanges',
+  'datacenterRangesFile',
+  'proxyRanges',
+  'proxyRangesFile',
+  'requireSecFetch',
+  'weights',
+  'limits',
+];
+
+// Signals whose weight on events other than registration is lower: a disposable or
+// malformed address at login says little; at sign-up it is the abuse itself.
+const NON_REGISTRATION_EMAIL_WEIGHT = 0.2;
+
+/** Thrown (and turned into the configured failover) when the store fails. */
+export class VigilStoreError extends Error {
+  /** Always `'store error'`: the failover reason decisions report. */
+  readonly failoverReason = 'store error';
+  constructor(cause: unknown) {
+    super('Vigil store failed', { cause });
+    this.name = 'VigilStoreError';
+  }
+}
+
+function checkTiers(value: unknown, option: string): Tiers {
+  const tiers = value as Tiers;
+  if (
+    tiers === null ||
+    typeof tiers !== 'object' ||
+    !Number.isInteger(tiers.challenge) ||
+    !Number.isInteger(tiers.block) ||
+    tiers.challenge < 1 ||
+    tiers.block <= tiers.challenge
+  ) {
+    throw new VigilConfigError('VIGIL_E_OPTION_VALUE', option, value, 'which is not { challenge, block } with whole numbers, challenge < block', 'Use e.g. { challenge: 30, block: 100 }.');
+  }
+  return tiers;
+}
+
+function compileLimits(limits: LocalProviderOptions['limits']): VelocityLimits {
+  if (limits === undefined) return DEFAULT_LIMITS as VelocityLimits;
+  if (limits === null || typeof limits !== 'object') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'limits', limits, 'which is not an object', 'Pass the limits to change, e.g. { failedLoginsPerAccount: 8 }.');
+  }
+  checkKnownOptions(limits, Object.keys(DEFAULT_LIMITS), 'limits');
+  const merged: VelocityLimits = {
+    ...DEFAULT_LIMITS,
+    ...limits,
+    attemptsPerIp: { ...DEFAULT_LIMITS.attemptsPerIp, ...(limits.attemptsPerIp ?? {}) },
+  } as VelocityLimits;
+  if (!Number.isInteger(merged.windowMs) || merged.windowMs < 1000) {
+    throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'limits.windowMs', merged.windowMs, 'which is not a whole number of ms ≥ 1000', 'Use e.g. 900000 (15 minutes, the default).');
+  }
+  for (const key of ['failedAccountsPerIp', 'accountsPerIp', 'failedLoginsPerAccount'] as const) {
+    if (!Number.isInteger(merged[key]) || merged[key] < 1) {
+      throw new VigilConfigError('VIGIL_E_OPTION_VALUE', `limits.${key}`, merged[key], 'which is not a positive whole number', `Use e.g. ${DEFAULT_LIMITS[key]} (the default).`);
+    }
+  }
+  checkTiers(merged.failedLoginsPerIp, 'limits.failedLoginsPerIp');
+  for (const [event, tiers] of Object.entries(merged.attemptsPerIp)) checkTiers(tiers, `limits.attemptsPerIp.${event}`);
+  return merged;
+}
+
+function compileWeights(weights: LocalProviderOptions['weights']): Record<SignalName, number> {
+  if (weights === undefined) return { ...DEFAULT_WEIGHTS };
+  if (weights === null || typeof weights !== 'object') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'weights', weights, 'which is not an object', 'Pass the weights to change, e.g. { datacenter_ip: 0 }.');
+  }
+  checkKnownOptions(weights, Object.keys(DEFAULT_WEIGHTS), 'weights');
+  for (const [name, weight] of Object.entries(weights)) {
+    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) {
+      throw new VigilConfigError('VIGIL_E_OPTION_VALUE', `weights.${name}`, weight, 'which is not a number from 0 to 1', 'Use 0 to turn the signal off, up to 1 for certainty.');
+    }
+  }
+  return { ...DEFAULT_WEIGHTS, ...weights };
+}
+
+function ranges(list: string[] | undefined, file: string | undefined, option: string): IpRangeSet | undefined {
+  const sets: IpRangeSet[] = [];
+  if (list !== undefined) sets.push(IpRangeSet.from(list, option));
+  if (file !== undefined) {
+    if (typeof file !== 'string' || file === '') {
+      throw new VigilConfigError('VIGIL_E_OPTION_TYPE', `${option}File`, file, 'which is not a file path', 'Pass the path of a text file with one CIDR per line.');
+    }
+    sets.push(IpRangeSet.fromFile(file, `${option}File`));
+  }
+  if (sets.length === 0) return undefined;
+  if (sets.length === 1) return sets[0];
+  const [a, b] = sets as [IpRangeSet, IpRangeSet];
+  return { has: (ip: string) => a.has(ip) || b.has(ip) } as IpRangeSet;
+}
+
+/**
+ * The embedded risk engine, Vigil's default provider: it scores `filter` / `risk`
+ * events from the request alone (declared automation, false representation, IP lists,
+ * email) and from velocity in the store (attempts, failures and distinct accounts per
+ * IP, failures per account), and learns from `log` outcomes. One decision is one store
+ * batch. Works offline, with no service.
+ *
+ * @example
+ * const vigil = createVigil({
+ *   mode: 'blocking',
+ *   routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }],
+ *   provider: localProvider({ secret: process.env.VIGIL_SECRET, denyIps: ['198.51.100.0/24'] }),
+ * })
+ */
+export function localProvider(options: LocalProviderOptions = {}): LocalProvider {
+  if (options === null || typeof options !== 'object') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'localProvider', options, 'which is not an object', 'Pass an options object or nothing.');
+  }
+  checkKnownOptions(options, OPTION_KEYS, '');
+  if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length < 16)) {
+    throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'secret', options.secret === undefined ? undefined : '(hidden)', 'which is not a string of at least 16 characters', 'Use a long random string shared by every instance, e.g. from `openssl rand -base64 32`.');
+  }
+  const store = options.store ?? new MemoryStore();
+  const ownsStore = options.store === undefined;
+  if (typeof store?.execute !== 'function') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'store', store, 'which has no execute() method', 'Pass a Store such as new MemoryStore() or new RedisStore(...).');
+  }
+  if (options.requireSecFetch !== undefined && typeof options.requireSecFetch !== 'boolean') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'requireSecFetch', options.requireSecFetch, 'which is not a boolean', 'Use true (default) or false.');
+  }
+  const hasher = new IdentifierHasher(options.secret);
+  const weights = compileWeights(options.weights);
+  const limits = compileLimits(options.limits);
+  const allowIps = options.allowIps === undefined ? undefined : IpRangeSet.from(options.allowIps, 'allowIps');
+  const denyIps = options.denyIps === undefined ? undefined : IpRangeSet.from(options.denyIps, 'denyIps');
+  const datacenter = ranges(options.datacenterRanges, options.datacenterRangesFile, 'datacenterRanges');
+  const proxies = ranges(options.proxyRanges, options.proxyRangesFile, 'proxyRanges');
+  const uaOptions = { weights, requireSecFetch: options.requireSecFetch ?? true };
+  preloadDisposableDomains();
+  const W = limits.windowMs;
+
+  const accountKey = (event: ProviderEvent): string | undefined => {
+    const { email, username, phone, id } = event.user;
+    if (email !== undefined) return hasher.hash('email', normalizeIdentifier(email));
+    if (username !== undefined) return hasher.hash('username', normalizeIdentifier(username));
+    if (phone !== undefined) return hasher.hash('phone', phone.replace(/[\s().-]/g, ''));
+    if (id !== undefined) return hasher.hash('id', id);
+    return undefined;
+  };
+
+  const run = async (ops: StoreOp[], now: number): Promise<StoreResult[]> => {
+    if (ops.length === 0) return [];
+    try {
+      return await store.execute(ops, now);
+    } catch (error) {
+      throw new VigilStoreError(error);
+    }
+  };
+
+  const score = async (event: ProviderEvent): Promise<Verdict> => {
+    const { context } = event;
+    const ip = context.ip;
+    const signals: Signal[] = [];
+    const push = (signal: Signal) => {
+      if (signal.weight > 0) signals.push(signal);
+    };
+
+    if (ip !== undefined && denyIps?.has(ip)) {
+      push({ name: 'ip_denylisted', weight: weights.ip_denylisted, deny: true, reason: `IP ${ip} is on the deny list` });
+    }
+    const allowlisted = ip !== undefined && allowIps?.has(ip) === true;
+    for (const signal of userAgentSignals(context.userAgent, context.headers, uaOptions)) push(signal);
+    if (ip !== undefined && datacenter?.has(ip)) push({ name: 'datacenter_ip', weight: weights.datacenter_ip, code: 13, reason: 'IP in a data-center range' });
+    if (ip !== undefined && proxies?.has(ip)) push({ name: 'proxy_ip', weight: weights.proxy_ip, code: 15, reason: 'IP in a proxy / VPN range' });
+
+    const email = event.user.email;
+    if (email !== undefined) {
+      const registration = event.type === '$registration';
+      if (!isValidEmail(email)) {
+        push({ name: 'invalid_email', weight: registration ? weights.invalid_email : Math.min(weights.invalid_email, NON_REGISTRATION_EMAIL_WEIGHT), reason: 'the email address is not valid' });
+      } else if (isDisposableEmail(email)) {
+        push({
+          name: 'disposable_email_domain',
+          weight: registration ? weights.disposable_email_domain : Math.min(weights.disposable_email_domain, NON_REGISTRATION_EMAIL_WEIGHT),
+          reason: 'the email address is at a disposable-mail domain',
+        });
+      }
+    }
+
+    // One batch: every read and write of this decision in one store round trip.
+    const ops: StoreOp[] = [];
+    const slots: Record<string, number> = {};
+    const add = (name: string, op: StoreOp) => {
+      slots[name] = ops.length;
+      ops.push(op);
+    };
+    const isLogin = event.type === '$login';
+    const account = isLogin ? accountKey(event) : undefined;
+    const ipKey = ip === undefined ? undefined : ipCountingKey(ip);
+    if (ipKey !== undefined && !allowlisted) {
+      add('attempts', { type: 'hit', key: `v:ip:${ipKey}:ev:${event.type}`, windowMs: W });
+      if (isLogin) {
+        add('failures', { type: 'count', key: `v:ip:${ipKey}:fail`, windowMs: W });
+        add('failedAccounts', { type: 'distinct', key: `v:ip:${ipKey}:facct`, windowMs: W });
+        add('accounts', { type: 'distinct', key: `v:ip:${ipKey}:acct`, windowMs: W, ...(account === undefined ? {} : { member: account }) });
+      }
+    }
+    if (account !== undefined) add('accountFailures', { type: 'count', key: `v:acct:${account}:fail`, windowMs: W });
+    if (event.user.id !== undefined) add('blockedUser', { type: 'get', key: `b:user:${event.user.id}` });
+    if (event.deviceId !== undefined) {
+      add('reportedDevice', { type: 'get', key: `b:device:${event.deviceId}` });
+      add('approvedDevice', { type: 'get', key: `a:device:${event.deviceId}` });
+    }
+    const results = await run(ops, event.timestamp);
+    const read = (name: string): StoreResult | undefined => (slots[name] === undefined ? undefined : results[slots[name] as number]);
+
+    const attempts = read('attempts') as number | undefined;
+    if (attempts !== undefined) {
+      const tiers = limits.attemptsPerIp[event.type] ?? limits.attemptsPerIp.default;
+      if (attempts >= tiers.challenge) {
+        const excessive = attempts >= tiers.block;
+        push({
+          name: 'high_activity_ip',
+          weight: excessive ? weights.high_activity_ip : Math.min(weights.high_activity_ip, 0.6),
+          code: excessive ? 6 : 5,
+          reason: `${attempts} ${event.type} attempts from this IP in ${W / 60_000} min`,
+          details: { attempts },
+        });
+      }
+    }
+    const failures = read('failures') as number | undefined;
+    if (failures !== undefined && failures >= limits.failedLoginsPerIp.challenge) {
+      const excessive = failures >= limits.failedLoginsPerIp.block;
+      push({
+        name: 'failed_logins_ip',
+        weight: excessive ? weights.failed_logins_ip : Math.min(weights.failed_logins_ip, 0.6),
+        code: excessive ? 6 : 5,
+        reason: `${failures} failed logins from this IP in ${W / 60_000} min`,
+        details: { failures },
+      });
+    }
+    const failedAccounts = read('failedAccounts') as number | undefined;
+    if (failedAccounts !== undefined && failedAccounts >= limits.failedAccountsPerIp) {
+      push({ name: 'credential_stuffing', weight: weights.credential_stuffing, code: 10, reason: `failed logins on ${failedAccounts} different accounts from this IP`, details: { failedAccounts } });
+    }
+    const accounts = read('accounts') as number | undefined;
+    if (accounts !== undefined && accounts >= limits.accountsPerIp) {
+      push({ name: 'multiple_accounts_ip', weight: weights.multiple_accounts_ip, code: 5, reason: `${accounts} different accounts tried from this IP`, details: { accounts } });
+    }
+    const accountFailures = read('accountFailures') as number | undefined;
+    if (accountFailures !== undefined && accountFailures >= limits.failedLoginsPerAccount) {
+      push({
+        name: 'high_activity_account',
+        weight: weights.high_activity_account,
+        code: 4,
+        cap: 'challenge',
+        reason: `${accountFailures} failed logins on this account in ${W / 60_000} min`,
+        details: { accountFailures },
+      });
+    }
+    if (typeof read('blockedUser') === 'string') push({ name: 'blocked_user', weight: weights.blocked_user, deny: true, reason: 'the user is blocked' });
+    if (typeof read('reportedDevice') === 'string') push({ name: 'reported_device', weight: weights.reported_device, deny: true, reason: 'the device was reported' });
+    const approved = typeof read('approvedDevice') === 'string';
+
+    const result = combineSignals(signals, approved ? 1 - weights.approved_device : 1);
+    if (approved) {
+      result.signals.approved_device = { weight: weights.approved_device };
+      result.reasons.push('the device was approved by its user');
+    }
+    const verdict: Verdict = { risk: result.risk, signals: result.signals, reasons: result.reasons };
+    if (result.threatCode !== undefined) verdict.threatCode = result.threatCode;
+    if (result.action !== undefined) verdict.action = result.action;
+    return verdict;
+  };
+
+  const learn = async (event: ProviderEvent): Promise<void> => {
+    if (event.type !== '$login') return;
+    const account = accountKey(event);
+    const ip = event.context.ip;
+    const ipKey = ip === undefined || allowIps?.has(ip) ? undefined : ipCountingKey(ip);
+    const ops: StoreOp[] = [];
+    if (event.status === '$failed') {
+      if (ipKey !== undefined) {
+        ops.push({ type: 'hit', key: `v:ip:${ipKey}:fail`, windowMs: W });
+        if (account !== undefined) ops.push({ type: 'distinct', key: `v:ip:${ipKey}:facct`, windowMs: W, member: account });
+      }
+      if (account !== undefined) ops.push({ type: 'hit', key: `v:acct:${account}:fail`, windowMs: W });
+    } else if (event.status === '$succeeded' && account !== undefined) {
+      ops.push({ type: 'reset', key: `v:acct:${account}:fail` });
+    }
+    await run(ops, event.timestamp);
+  };
+
+  const requireId = (value: unknown, name: string) => {
+    if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string`);
+  };
+  const blockValue = (reason: string | undefined) => JSON.stringify({ reason: reason ?? '', at: new Date().toISOString() });
+
+  return {
+    name: 'local',
+    store,
+    filter: score,
+    risk: score,
+    log: learn,
+    async blockUser(userId, opts = {}) {
+      requireId(userId, 'userId');
+      await run([{ type: 'set', key: `b:user:${userId}`, value: blockValue(opts.reason), ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) }], Date.now());
+    },
+    async unblockUser(userId) {
+      requireId(userId, 'userId');
+      await run([{ type: 'delete', key: `b:user:${userId}` }], Date.now());
+    },
+    async reportDevice(deviceId, opts = {}) {
+      requireId(deviceId, 'deviceId');
+      await run(
+        [
+          { type: 'set', key: `b:device:${deviceId}`, value: blockValue(opts.reason), ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) },
+          { type: 'delete', key: `a:device:${deviceId}` },
+        ],
+        Date.now(),
+      );
+    },
+    async approveDevice(deviceId) {
+      requireId(deviceId, 'deviceId');
+      await run([{ type: 'set', key: `a:device:${deviceId}`, value: blockValue(undefined) }, { type: 'delete', key: `b:device:${deviceId}` }], Date.now());
+    },
+    async close() {
+      if (ownsStore) await store.close?.();
+    },
+  };
+}
