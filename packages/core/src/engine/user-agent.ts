@@ -4,11 +4,19 @@ import type { Signal } from './signals.js';
 
 // Libraries and tools that announce themselves. Matched anywhere in the string, on word
 // boundaries, case-insensitively; `node` and `got` only as the whole product token.
+// Products whose name glues a vendor prefix to a tool (`WindowsPowerShell`) and
+// hyphenated variants (`Java-http-client`, Java 11+'s HttpClient) are listed as such:
+// a word boundary does not split them.
 const HTTP_CLIENT =
-  /\b(curl|wget|python-requests|python-urllib|python-httpx|httpx|aiohttp|go-http-client|axios|node-fetch|undici|okhttp|java\/|apache-httpclient|jakarta commons-httpclient|libwww-perl|lwp::simple|postmanruntime|insomnia|scrapy|httpie|guzzlehttp|faraday|rest-client|php\/|dart\/|reqwest|winhttp|powershell|superagent|http\.rb|mechanize|libcurl|urllib|restsharp|feign|cpp-httplib|hackney|colly)\b/i;
+  /\b(curl|wget|python-requests|python-urllib|python-httpx|httpx|aiohttp|go-http-client|axios|node-fetch|undici|okhttp|java\/|java-http-client|apache-httpclient|jakarta commons-httpclient|libwww-perl|lwp::simple|postmanruntime|insomnia|scrapy|httpie|guzzlehttp|faraday|rest-client|php\/|dart\/|reqwest|winhttp|powershell|windowspowershell|superagent|http\.rb|mechanize|libcurl|urllib|restsharp|feign|cpp-httplib|hackney|colly)\b/i;
 const WHOLE_TOKEN_CLIENT = /^(node|got|deno|bun|ruby|wordpress|mint)(\/[\w.]+)?\b/i;
 const HEADLESS = /\b(headlesschrome|headless|phantomjs|slimerjs|puppeteer|playwright|selenium|webdriver|htmlunit|zombie\.js|nightmare|splash)\b/i;
-const CHROMIUM = /\b(?:Chrome|Chromium|CriOS)\/(\d+)/;
+const CHROMIUM = /\b(?:Chrome|Chromium)\/(\d+)/;
+// Every browser on iOS runs Apple's WebKit, whatever brand it names: Chrome (CriOS),
+// Firefox (FxiOS) and Edge (EdgiOS) on iOS send Safari's headers, not their namesakes'
+// (no Sec-Fetch-* before iOS 16.4, whatever the brand's own version says).
+const IOS = /\((?:iPhone|iPad|iPod)\b[^)]*? OS (\d+)_/;
+const IOS_BRANDED = /\b(?:CriOS|FxiOS|EdgiOS)\/\d/;
 const FIREFOX = /\bFirefox\/(\d+)/;
 const SAFARI = /\bVersion\/(\d+)[.\d]* (?:Mobile\/\w+ )?Safari\//;
 
@@ -22,9 +30,14 @@ export interface UserAgentSignalOptions {
   requireSecFetch: boolean;
 }
 
-/** The browser family a User-Agent claims, with its major version. */
+/**
+ * The browser family a User-Agent claims, by engine, with its major version. Chrome,
+ * Firefox and Edge on iOS are WebKit (`safari`), with the iOS version as `major`.
+ */
 export function browserFamily(ua: string): { family: 'chromium' | 'firefox' | 'safari'; major: number } | undefined {
   if (!ua.startsWith('Mozilla/5.0')) return undefined;
+  const ios = IOS.exec(ua);
+  if (ios && IOS_BRANDED.test(ua)) return { family: 'safari', major: Number(ios[1]) };
   const chromium = CHROMIUM.exec(ua);
   if (chromium) return { family: 'chromium', major: Number(chromium[1]) };
   const firefox = FIREFOX.exec(ua);

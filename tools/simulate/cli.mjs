@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createClient } from './src/http.mjs';
+import { checkTargets, summarize, table } from './src/report.mjs';
+import { buildSimulation, runPool, SCENARIOS } from './src/scenarios.mjs';
+
+const HELP = `vigil-simulate — seeded traffic against a running Vigil-protected app
+
+  pnpm simulate --target URL [--scenario NAME] [--seed N]   drive a running app
+  pnpm simulate --serve [--scenario NAME] [--seed N]        start the built-in demo server in
+                                                            monitoring, then blocking mode, and compare
+
+options:
+  --scenario   mix (default: all at once) or one of ${SCENARIOS.join(', ')}
+  --seed       integer seed (default 1); same seed, same traffic
+  --scale      multiply every scenario's size (default 1)
+  --concurrency  clients in flight (default 16)
+  --think      think time unit in ms (default 5; scaled down from human seconds)
+  --json       print the summary as JSON too`;
+
+const { values } = parseArgs({
+  options: {
+    target: { type: 'string' },
+    serve: { type: 'boolean', default: false },
+    scenario: { type: 'string', default: 'mix' },
+    seed: { type: 'string', default: '1' },
+    scale: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '16' },
+    think: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help || (!values.target && !values.serve)) {
+  console.log(HELP);
+  process.exit(values.help ? 0 : 2);
+}
+const scenarios = values.scenario === 'mix' ? SCENARIOS : values.scenario.split(',');
+for (const s of scenarios) {
+  if (!SCENARIOS.includes(s)) {
+    console.error(`unknown scenario "${s}"; use mix or one of ${SCENARIOS.join(', ')}`);
+    process.exit(2);
+  }
+}
+const seed = Number.parseInt(values.seed, 10);
+const options = { seed, scenarios, scale: Number(values.scale), concurrency: Number(values.concurrency), thinkMs: Number(values.think) };
+
+/** One full run against `target`: set-up (the existing users), then the scenarios. */
+export async function simulate(target, opts) {
+  const client = createClient(target);
+  const sim = buildSimulation({ ...opts, origin: target });
+  await runPool(sim.setup, opts.concurrency, client);
+  const started = Date.now();
+  await runPool(sim.actors, opts.concurrency, client);
+  const seconds = (Date.now() - started) / 1000;
+  client.close();
+  return { summary: summarize(sim.metrics), seconds, errors: client.errors };
+}
+
+async function startServer(mode) {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, [join(here, 'server.mjs')], { env: { ...process.env, PORT: '0', VIGIL_MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let buffer = '';
+  child.stdout.setEncoding('utf8');
+  for await (const chunk of child.stdout) {
+    buffer += chunk;
+    const line = buffer.split('\n').find((l) => l.includes('listening'));
+    if (line) return { url: JSON.parse(line).listening, child };
+  }
+  throw new Error(`the ${mode} server exited before listening`);
+}
+
+async function main() {
+  if (values.target) {
+    const run = await simulate(values.target, options);
+    console.log(table(run.summary, `${values.target} — seed ${seed}, ${run.seconds.toFixed(1)} s`));
+    if (values.json) console.log(JSON.stringify(run.summary, null, 2));
+    return;
+  }
+  const results = {};
+  for (const mode of ['monitoring', 'blocking']) {
+    const { url, child } = await startServer(mode);
+    try {
+      results[mode] = await simulate(url, options);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    console.log(`${table(results[mode].summary, `${mode} mode — seed ${seed}, ${results[mode].seconds.toFixed(1)} s`)}\n`);
+  }
+  console.log(checkTargets(results.blocking.summary, results.monitoring.summary).join('\n'));
+  if (values.json) console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
