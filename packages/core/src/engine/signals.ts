@@ -9,6 +9,7 @@ export type SignalName =
   | 'failed_logins_ip'
   | 'credential_stuffing'
   | 'multiple_accounts_ip'
+  | 'unfamiliar_login_during_attack'
   | 'high_activity_account'
   | 'ip_denylisted'
   | 'datacenter_ip'

@@ -179,7 +179,8 @@ describe('userAgentSignals: declared automation', () => {
     expect(names('PYTHON-REQUESTS/2.0')).toEqual(['http_client_library']);
     // `node`, `mint`, `ruby` only as the leading product token, never inside a browser UA.
     expect(names(UA.chromeLinuxMint)).toEqual([]);
-    expect(names(`${UA.chromeWin} node`)).toEqual([]);
+    expect(names('Mozilla/5.0 (X11; Ruby; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0')).toEqual([]);
+    expect(names('Nodejs-like/1.0 Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36')).not.toContain('http_client_library');
   });
 
   it('uses the configured weights', () => {

@@ -1,5 +1,5 @@
 import { VigilConfigError } from '../errors.js';
-import type { EventType } from '../events.js';
+import { EVENT_TYPES, type EventType } from '../events.js';
 import { checkKnownOptions } from '../config/options.js';
 import { isDisposableEmail, isValidEmail, preloadDisposableDomains } from '../engine/email.js';
 import { IdentifierHasher, ipCountingKey, normalizeIdentifier } from '../engine/identifiers.js';
@@ -28,8 +28,28 @@ export interface VelocityLimits {
   failedAccountsPerIp: number;
   /** Distinct accounts tried from one IP, failed or not: a challenge from here (shared NATs stay usable). */
   accountsPerIp: number;
+  /**
+   * Distinct accounts tried from one IP that has had no successful login in the window:
+   * credential stuffing (code 10) from here, even when its attempts were challenged and
+   * so never failed.
+   */
+  accountsPerIpWithoutSuccess: number;
   /** Failed logins on one account from any IP: a challenge (never a lock-out) from here. */
   failedLoginsPerAccount: number;
+  /**
+   * Attack mode, against credential stuffing spread over many IPs. Vigil counts, site
+   * wide, the answered logins on an account from a network (IP, or IPv6 /64) where that
+   * account never logged in before, and how many of those failed. People on a new
+   * network mostly succeed; a stuffing run mostly fails. When those failures reach
+   * `attackMinFailures` and `attackFailureRatio` of such logins, every login from an
+   * unfamiliar network is challenged until the wave passes; logins from familiar
+   * networks are untouched.
+   */
+  attackMinFailures: number;
+  /** See `attackMinFailures`; 0..1. */
+  attackFailureRatio: number;
+  /** How long a successful login (or sign-up) makes its account + network familiar, ms. Default 90 days. */
+  familiarForMs: number;
 }
 
 /** Options of {@link localProvider}. */
@@ -89,6 +109,7 @@ export const DEFAULT_WEIGHTS: Readonly<Record<SignalName, number>> = Object.free
   credential_stuffing: 0.95,
   multiple_accounts_ip: 0.6,
   high_activity_account: 0.75,
+  unfamiliar_login_during_attack: 0.65,
   ip_denylisted: 1,
   datacenter_ip: 0.4,
   proxy_ip: 0.4,
@@ -111,7 +132,11 @@ export const DEFAULT_LIMITS: Readonly<VelocityLimits> = Object.freeze({
   failedLoginsPerIp: { challenge: 10, block: 40 },
   failedAccountsPerIp: 5,
   accountsPerIp: 20,
+  accountsPerIpWithoutSuccess: 6,
   failedLoginsPerAccount: 5,
+  attackMinFailures: 30,
+  attackFailureRatio: 0.5,
+  familiarForMs: 90 * 24 * 60 * 60_000,
 });
 
 const OPTION_KEYS = [
@@ -163,6 +188,13 @@ function compileLimits(limits: LocalProviderOptions['limits']): VelocityLimits {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'limits', limits, 'which is not an object', 'Pass the limits to change, e.g. { failedLoginsPerAccount: 8 }.');
   }
   checkKnownOptions(limits, Object.keys(DEFAULT_LIMITS), 'limits');
+  if (limits.attemptsPerIp !== undefined) {
+    if (limits.attemptsPerIp === null || typeof limits.attemptsPerIp !== 'object' || Array.isArray(limits.attemptsPerIp)) {
+      throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'limits.attemptsPerIp', limits.attemptsPerIp, 'which is not an object', 'Pass tiers per event type, e.g. { $login: { challenge: 30, block: 100 } }.');
+    }
+    // An event type misspelt here would leave its limit silently at the default.
+    checkKnownOptions(limits.attemptsPerIp, ['default', ...EVENT_TYPES], 'limits.attemptsPerIp');
+  }
   const merged: VelocityLimits = {
     ...DEFAULT_LIMITS,
     ...limits,
@@ -171,7 +203,13 @@ function compileLimits(limits: LocalProviderOptions['limits']): VelocityLimits {
   if (!Number.isInteger(merged.windowMs) || merged.windowMs < 1000) {
     throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'limits.windowMs', merged.windowMs, 'which is not a whole number of ms ≥ 1000', 'Use e.g. 900000 (15 minutes, the default).');
   }
-  for (const key of ['failedAccountsPerIp', 'accountsPerIp', 'failedLoginsPerAccount'] as const) {
+  if (typeof merged.attackFailureRatio !== 'number' || !(merged.attackFailureRatio >= 0 && merged.attackFailureRatio <= 1)) {
+    throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'limits.attackFailureRatio', merged.attackFailureRatio, 'which is not a ratio from 0 to 1', 'Use e.g. 0.5 (the default): attack mode starts when half the logins from unfamiliar networks fail.');
+  }
+  if (!Number.isInteger(merged.familiarForMs) || merged.familiarForMs < 60_000) {
+    throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'limits.familiarForMs', merged.familiarForMs, 'which is not a whole number of ms ≥ 60000', 'Use e.g. 7776000000 (90 days, the default).');
+  }
+  for (const key of ['failedAccountsPerIp', 'accountsPerIp', 'accountsPerIpWithoutSuccess', 'failedLoginsPerAccount', 'attackMinFailures'] as const) {
     if (!Number.isInteger(merged[key]) || merged[key] < 1) {
       throw new VigilConfigError('VIGIL_E_OPTION_VALUE', `limits.${key}`, merged[key], 'which is not a positive whole number', `Use e.g. ${DEFAULT_LIMITS[key]} (the default).`);
     }
@@ -285,7 +323,9 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     if (ip !== undefined && datacenter?.has(ip)) push({ name: 'datacenter_ip', weight: weights.datacenter_ip, code: 13, reason: 'IP in a data-center range' });
     if (ip !== undefined && proxies?.has(ip)) push({ name: 'proxy_ip', weight: weights.proxy_ip, code: 15, reason: 'IP in a proxy / VPN range' });
 
-    const email = event.user.email;
+    // Trimmed as for the account key: phone keyboards append a space to an autocompleted
+    // address, and apps usually trim it before use.
+    const email = typeof event.user.email === 'string' ? event.user.email.trim() : undefined;
     if (email !== undefined) {
       const registration = event.type === '$registration';
       if (!isValidEmail(email)) {
@@ -315,9 +355,19 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
         add('failures', { type: 'count', key: `v:ip:${ipKey}:fail`, windowMs: W });
         add('failedAccounts', { type: 'distinct', key: `v:ip:${ipKey}:facct`, windowMs: W });
         add('accounts', { type: 'distinct', key: `v:ip:${ipKey}:acct`, windowMs: W, ...(account === undefined ? {} : { member: account }) });
+        add('successes', { type: 'count', key: `v:ip:${ipKey}:ok`, windowMs: W });
       }
     }
-    if (account !== undefined) add('accountFailures', { type: 'count', key: `v:acct:${account}:fail`, windowMs: W });
+    if (account !== undefined) {
+      add('accountFailures', { type: 'count', key: `v:acct:${account}:fail`, windowMs: W });
+      if (ipKey !== undefined) add('familiar', { type: 'get', key: `k:${account}:${ipKey}` });
+    }
+    if (isLogin && account !== undefined && ipKey !== undefined) {
+      // Site-wide outcomes of unfamiliar logins, counted when the app answered (see
+      // learn): requests Vigil stopped itself must not dilute the failure ratio.
+      add('siteOutcomes', { type: 'count', key: 'v:site:unfamiliar', windowMs: W });
+      add('siteFailures', { type: 'count', key: 'v:site:unfamiliar:fail', windowMs: W });
+    }
     if (event.user.id !== undefined) add('blockedUser', { type: 'get', key: `b:user:${event.user.id}` });
     if (event.deviceId !== undefined) {
       add('reportedDevice', { type: 'get', key: `b:device:${event.deviceId}` });
@@ -352,15 +402,27 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       });
     }
     const failedAccounts = read('failedAccounts') as number | undefined;
+    const accounts = read('accounts') as number | undefined;
+    const successes = read('successes') as number | undefined;
     if (failedAccounts !== undefined && failedAccounts >= limits.failedAccountsPerIp) {
       push({ name: 'credential_stuffing', weight: weights.credential_stuffing, code: 10, reason: `failed logins on ${failedAccounts} different accounts from this IP`, details: { failedAccounts } });
+    } else if (accounts !== undefined && successes === 0 && accounts >= limits.accountsPerIpWithoutSuccess) {
+      push({
+        name: 'credential_stuffing',
+        weight: weights.credential_stuffing,
+        code: 10,
+        reason: `${accounts} different accounts tried from this IP and not one successful login`,
+        details: { accounts, successes },
+      });
     }
-    const accounts = read('accounts') as number | undefined;
     if (accounts !== undefined && accounts >= limits.accountsPerIp) {
       push({ name: 'multiple_accounts_ip', weight: weights.multiple_accounts_ip, code: 5, reason: `${accounts} different accounts tried from this IP`, details: { accounts } });
     }
+    // A login from a network where this account already logged in is its owner's habit:
+    // attacks on the account (from elsewhere) must not challenge the owner at home.
+    const familiar = typeof read('familiar') === 'string';
     const accountFailures = read('accountFailures') as number | undefined;
-    if (accountFailures !== undefined && accountFailures >= limits.failedLoginsPerAccount) {
+    if (!familiar && accountFailures !== undefined && accountFailures >= limits.failedLoginsPerAccount) {
       push({
         name: 'high_activity_account',
         weight: weights.high_activity_account,
@@ -368,6 +430,26 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
         cap: 'challenge',
         reason: `${accountFailures} failed logins on this account in ${W / 60_000} min`,
         details: { accountFailures },
+      });
+    }
+    const siteAttempts = read('siteOutcomes') as number | undefined;
+    const siteFailures = read('siteFailures') as number | undefined;
+    if (
+      account !== undefined &&
+      ipKey !== undefined &&
+      !familiar &&
+      siteAttempts !== undefined &&
+      siteFailures !== undefined &&
+      siteFailures >= limits.attackMinFailures &&
+      siteFailures >= limits.attackFailureRatio * siteAttempts
+    ) {
+      push({
+        name: 'unfamiliar_login_during_attack',
+        weight: weights.unfamiliar_login_during_attack,
+        code: 8,
+        cap: 'challenge',
+        reason: `logins from unfamiliar networks are failing at attack level site-wide (${siteFailures} of ${siteAttempts}) and this account never logged in from this network`,
+        details: { siteFailures, siteAttempts },
       });
     }
     if (typeof read('blockedUser') === 'string') push({ name: 'blocked_user', weight: weights.blocked_user, deny: true, reason: 'the user is blocked' });
@@ -386,25 +468,48 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
   };
 
   const learn = async (event: ProviderEvent): Promise<void> => {
-    if (event.type !== '$login') return;
+    const registration = event.type === '$registration';
+    if (event.type !== '$login' && !registration) return;
+    const succeeded = event.status === '$succeeded';
+    const failed = event.status === '$failed';
     const account = accountKey(event);
     const ip = event.context.ip;
     const ipKey = ip === undefined || allowIps?.has(ip) ? undefined : ipCountingKey(ip);
+    const familiarKey = account !== undefined && ipKey !== undefined ? `k:${account}:${ipKey}` : undefined;
     const ops: StoreOp[] = [];
-    if (event.status === '$failed') {
+    if (registration) {
+      // A sign-up makes its network familiar: the first login usually follows from there.
+      if (succeeded && familiarKey) ops.push({ type: 'set', key: familiarKey, value: '1', ttlMs: limits.familiarForMs });
+      await run(ops, event.timestamp);
+      return;
+    }
+    // Outcomes run off the request path, so reading familiarity first costs no one a
+    // round trip.
+    const familiar = familiarKey !== undefined && (succeeded || failed) ? typeof (await run([{ type: 'get', key: familiarKey }], event.timestamp))[0] === 'string' : true;
+    if (!familiar) {
+      ops.push({ type: 'hit', key: 'v:site:unfamiliar', windowMs: W });
+      if (failed) ops.push({ type: 'hit', key: 'v:site:unfamiliar:fail', windowMs: W });
+    }
+    if (failed) {
       if (ipKey !== undefined) {
         ops.push({ type: 'hit', key: `v:ip:${ipKey}:fail`, windowMs: W });
         if (account !== undefined) ops.push({ type: 'distinct', key: `v:ip:${ipKey}:facct`, windowMs: W, member: account });
       }
       if (account !== undefined) ops.push({ type: 'hit', key: `v:acct:${account}:fail`, windowMs: W });
-    } else if (event.status === '$succeeded' && account !== undefined) {
+    } else if (succeeded && account !== undefined) {
       ops.push({ type: 'reset', key: `v:acct:${account}:fail` });
+      if (ipKey !== undefined) ops.push({ type: 'hit', key: `v:ip:${ipKey}:ok`, windowMs: W });
+      if (familiarKey) ops.push({ type: 'set', key: familiarKey, value: '1', ttlMs: limits.familiarForMs });
     }
     await run(ops, event.timestamp);
   };
 
   const requireId = (value: unknown, name: string) => {
     if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string`);
+  };
+  const requireTtl = (ttlMs: unknown) => {
+    // NaN or a negative TTL would otherwise block for good (an expiry never reached) or not at all.
+    if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)) throw new RangeError('ttlMs must be a positive number of milliseconds');
   };
   const blockValue = (reason: string | undefined) => JSON.stringify({ reason: reason ?? '', at: new Date().toISOString() });
 
@@ -416,6 +521,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     log: learn,
     async blockUser(userId, opts = {}) {
       requireId(userId, 'userId');
+      requireTtl(opts.ttlMs);
       await run([{ type: 'set', key: `b:user:${userId}`, value: blockValue(opts.reason), ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) }], Date.now());
     },
     async unblockUser(userId) {
@@ -424,6 +530,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     },
     async reportDevice(deviceId, opts = {}) {
       requireId(deviceId, 'deviceId');
+      requireTtl(opts.ttlMs);
       await run(
         [
           { type: 'set', key: `b:device:${deviceId}`, value: blockValue(opts.reason), ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) },
