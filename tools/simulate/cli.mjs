@@ -4,9 +4,9 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createClient } from './src/http.mjs';
 import { checkTargets, summarize, table } from './src/report.mjs';
-import { buildSimulation, runPool, SCENARIOS } from './src/scenarios.mjs';
+import { simulate } from './src/run.mjs';
+import { SCENARIOS } from './src/scenarios.mjs';
 
 const HELP = `vigil-simulate — seeded traffic against a running Vigil-protected app
 
@@ -49,18 +49,6 @@ for (const s of scenarios) {
 }
 const seed = Number.parseInt(values.seed, 10);
 const options = { seed, scenarios, scale: Number(values.scale), concurrency: Number(values.concurrency), thinkMs: Number(values.think) };
-
-/** One full run against `target`: set-up (the existing users), then the scenarios. */
-export async function simulate(target, opts) {
-  const client = createClient(target);
-  const sim = buildSimulation({ ...opts, origin: target });
-  await runPool(sim.setup, opts.concurrency, client);
-  const started = Date.now();
-  await runPool(sim.actors, opts.concurrency, client);
-  const seconds = (Date.now() - started) / 1000;
-  client.close();
-  return { summary: summarize(sim.metrics), seconds, errors: client.errors };
-}
 
 async function startServer(mode) {
   const here = dirname(fileURLToPath(import.meta.url));

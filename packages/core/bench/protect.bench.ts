@@ -1,5 +1,5 @@
 import { bench, describe } from 'vitest';
-import { createVigil, type RequestInfo } from '../src/index.js';
+import { createVigil, localProvider, MemoryStore, type RequestInfo } from '../src/index.js';
 
 // vigil.protect() alone, no framework: what core adds to a request before any adapter.
 const vigil = createVigil({
@@ -11,6 +11,13 @@ const vigil = createVigil({
   ],
   uriExclusion: ['/static', /\.(css|js|png)$/],
   provider: { name: 'instant', filter: async () => ({ risk: 0.1 }), risk: async () => ({ risk: 0.1 }), log: async () => undefined },
+});
+
+// The embedded engine with its default MemoryStore: every request scored, none blocked.
+const engine = createVigil({
+  mode: 'monitoring',
+  routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }],
+  provider: localProvider({ store: new MemoryStore() }),
 });
 
 const headers = {
@@ -36,6 +43,9 @@ describe('vigil.protect()', () => {
   });
   bench('matched route, instant provider', async () => {
     await vigil.protect(matched);
+  });
+  bench('matched route, embedded engine + MemoryStore', async () => {
+    await engine.protect(matched);
   });
   bench('vigil.match() alone, unmatched (what adapters call first)', () => {
     vigil.match(unmatched);

@@ -15,6 +15,7 @@ export function summarize(metrics) {
     if (m.requests === 0) continue;
     const attackers = [...m.attackers.values()];
     const firsts = attackers.map((a) => a.beforeFirstBlock ?? a.attempts);
+    const stops = attackers.map((a) => a.beforeFirstStop ?? a.attempts);
     const failures = attackers.map((a) => a.failuresBeforeChallenge ?? a.failures);
     out[name] = {
       requests: m.requests,
@@ -27,8 +28,10 @@ export function summarize(metrics) {
       stoppedShare: (m.challenged + m.blocked) / m.requests,
       blockedShare: m.blocked / m.requests,
       attackers: attackers.length,
-      beforeFirstStopMedian: median(firsts),
-      beforeFirstStopMax: firsts.length ? Math.max(...firsts) : undefined,
+      beforeFirstBlockMedian: median(firsts),
+      beforeFirstBlockMax: firsts.length ? Math.max(...firsts) : undefined,
+      beforeFirstStopMedian: median(stops),
+      beforeFirstStopMax: stops.length ? Math.max(...stops) : undefined,
       failuresBeforeChallengeMax: failures.length ? Math.max(...failures) : undefined,
       takeovers: m.takeovers,
       accountsCreated: m.accountsCreated,
@@ -44,13 +47,14 @@ export function table(summary, title) {
   const lines = [
     `### ${title}`,
     '',
-    '| scenario | requests | allowed | challenged | blocked | would block / challenge | let through before first stop (median / max per attacker) | account takeovers | fake accounts created | legit users unable to log in |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | requests | allowed | challenged | blocked | would block / challenge | attempts before first block (median / max per attacker) | before first block or challenge | account takeovers | fake accounts created | legit users unable to log in |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [name, s] of Object.entries(summary)) {
-    const before = s.attackers ? `${s.beforeFirstStopMedian} / ${s.beforeFirstStopMax}` : '–';
+    const before = s.attackers ? `${s.beforeFirstBlockMedian} / ${s.beforeFirstBlockMax}` : '–';
+    const stop = s.attackers ? `${s.beforeFirstStopMedian} / ${s.beforeFirstStopMax}` : '–';
     lines.push(
-      `| ${name} | ${s.requests} | ${s.allowed} (${pct(s.allowed, s.requests)}) | ${s.challenged} (${pct(s.challenged, s.requests)}) | ${s.blocked} (${pct(s.blocked, s.requests)}) | ${s.wouldBlock} / ${s.wouldChallenge} | ${before} | ${s.takeovers || 0} | ${name === 'fake-signups' || name === 'scripted' ? s.accountsCreated : '–'} | ${name === 'legit' ? `${s.legitUnable} of ${s.legitUsers}` : '–'} |`,
+      `| ${name} | ${s.requests} | ${s.allowed} (${pct(s.allowed, s.requests)}) | ${s.challenged} (${pct(s.challenged, s.requests)}) | ${s.blocked} (${pct(s.blocked, s.requests)}) | ${s.wouldBlock} / ${s.wouldChallenge} | ${before} | ${stop} | ${s.takeovers || 0} | ${name === 'fake-signups' || name === 'scripted' ? s.accountsCreated : '–'} | ${name === 'legit' ? `${s.legitUnable} of ${s.legitUsers}` : '–'} |`,
     );
   }
   return lines.join('\n');
@@ -71,7 +75,7 @@ export function checkTargets(blocking, monitoring) {
   }
   const few = blocking['stuffing-few-ips'];
   if (few) {
-    check(few.beforeFirstStopMax <= 10, `stuffing from a few IPs: at most ${few.beforeFirstStopMax} attempts per IP before its first block (target ≤ 10)`);
+    check(few.beforeFirstBlockMax <= 10, `stuffing from a few IPs: at most ${few.beforeFirstBlockMax} attempts per IP before its first block (target ≤ 10)`);
     check(few.blockedShare >= 0.95, `stuffing from a few IPs: ${pct(few.blocked, few.requests)} blocked (target ≥ 95%)`);
   }
   const rot = blocking['stuffing-rotating'];

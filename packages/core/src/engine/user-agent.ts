@@ -1,4 +1,5 @@
 import { isbot } from 'isbot';
+import { LRUCache } from 'lru-cache';
 import type { ScrubbedHeaders } from '../context/headers.js';
 import type { Signal } from './signals.js';
 
@@ -47,6 +48,25 @@ export function browserFamily(ua: string): { family: 'chromium' | 'firefox' | 's
   return undefined;
 }
 
+/** What a User-Agent string says by itself, before any header is looked at. */
+type UaClass = { kind: 'headless_browser' | 'http_client_library' | 'web_crawler' } | { kind: 'browser'; browser: ReturnType<typeof browserFamily> };
+
+// Real traffic carries a few hundred distinct User-Agents; classifying one (isbot's
+// large pattern above all) costs microseconds. Bounded, so random UAs cannot grow it.
+const uaMemo = new LRUCache<string, UaClass>({ max: 2048 });
+
+function classifyUserAgent(sample: string): UaClass {
+  let known = uaMemo.get(sample);
+  if (known === undefined) {
+    if (HEADLESS.test(sample)) known = { kind: 'headless_browser' };
+    else if (HTTP_CLIENT.test(sample) || WHOLE_TOKEN_CLIENT.test(sample)) known = { kind: 'http_client_library' };
+    else if (isbot(sample)) known = { kind: 'web_crawler' };
+    else known = { kind: 'browser', browser: browserFamily(sample) };
+    uaMemo.set(sample, known);
+  }
+  return known;
+}
+
 /**
  * Declared automation and false representation, from the User-Agent and the headers
  * alone (no store): crawlers (isbot), HTTP client libraries, headless browsers, a
@@ -62,16 +82,17 @@ export function userAgentSignals(ua: string | undefined, headers: ScrubbedHeader
   // Enormous UAs are themselves a tell; classify on a bounded prefix so that regular
   // expressions never see unbounded input.
   const sample = text.length > 512 ? text.slice(0, 512) : text;
-  if (HEADLESS.test(sample)) {
+  const known = classifyUserAgent(sample);
+  if (known.kind === 'headless_browser') {
     return [{ name: 'headless_browser', weight: weights.headless_browser, code: 3, reason: 'User-Agent of a headless or automated browser' }];
   }
-  if (HTTP_CLIENT.test(sample) || WHOLE_TOKEN_CLIENT.test(sample)) {
+  if (known.kind === 'http_client_library') {
     return [{ name: 'http_client_library', weight: weights.http_client_library, code: 3, reason: 'User-Agent of an HTTP client library' }];
   }
-  if (isbot(sample)) {
+  if (known.kind === 'web_crawler') {
     return [{ name: 'web_crawler', weight: weights.web_crawler, code: 2, reason: 'User-Agent of a crawler or bot' }];
   }
-  const browser = browserFamily(sample);
+  const browser = known.kind === 'browser' ? known.browser : undefined;
   if (!browser) return [];
   const missing: string[] = [];
   if (headers.Accept === undefined) missing.push('Accept');
