@@ -86,6 +86,7 @@ export {
   type VigilConfig,
   type FailoverStrategy,
   type ChallengeContext,
+  type EnforceIO,
 } from './vigil.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { slidingCount, type Store, type StoreOp, type StoreResult } from './stores/types.js';

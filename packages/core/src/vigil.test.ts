@@ -468,3 +468,81 @@ describe('bad input is a normal request', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('enforce: the one place adapters delegate the branching to', () => {
+  function io(sent = false) {
+    const calls: { appended: [string, unknown][]; sent: { status: number; body: string }[] } = { appended: [], sent: [] };
+    return {
+      calls,
+      io: {
+        appendHeader: (name: string, value: unknown) => calls.appended.push([name, value]),
+        send: (r: { status: number; body: string }) => {
+          calls.sent.push(r);
+        },
+        headersSent: () => sent,
+        raw: { marker: true },
+      },
+    };
+  }
+  const verdictWithCookie = { risk: 0, responseHeaders: { 'Set-Cookie': '_cheq_rti=abc; Path=/', 'bad header': 'x', 'X-Evil': 'a\r\nb' } };
+
+  it('appends provider response headers in every mode, dropping invalid ones', async () => {
+    for (const mode of ['monitoring', 'blocking'] as const) {
+      const vigil = createVigil({ mode, routes: [LOGIN], provider: async () => verdictWithCookie });
+      const decision = await vigil.protect(request());
+      const { io: target, calls } = io();
+      expect(await vigil.enforce(decision, request(), target)).toBe('proceed');
+      expect(calls.appended).toEqual([['set-cookie', ['_cheq_rti=abc; Path=/']]]);
+    }
+  });
+
+  it('sends the rendered block (negotiated) and never writes when headers are already sent', async () => {
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 1 }) });
+    const decision = await vigil.protect(request());
+    const { io: target, calls } = io();
+    expect(await vigil.enforce(decision, request({ headers: { accept: 'text/html' } }), target)).toBe('handled');
+    expect(calls.sent[0]?.status).toBe(403);
+    expect(calls.sent[0]?.body).toMatch(/<html/);
+    const late = io(true);
+    expect(await vigil.enforce(decision, request(), late.io)).toBe('handled');
+    expect(late.calls.sent).toHaveLength(0);
+  });
+
+  it('hands a challenge to onChallenge, which may proceed (sync or after awaiting)', async () => {
+    const seen: unknown[] = [];
+    const vigil = createVigil({
+      mode: 'blocking',
+      routes: [LOGIN],
+      provider: async () => ({ risk: 0, action: 'challenge' }),
+      onChallenge: async ({ request: req, decision, proceed, raw }) => {
+        seen.push([req.path, decision.action, raw]);
+        await new Promise((r) => setTimeout(r, 1));
+        proceed();
+      },
+    });
+    const decision = await vigil.protect(request());
+    const { io: target, calls } = io();
+    expect(await vigil.enforce(decision, request(), target)).toBe('proceed');
+    expect(seen).toEqual([['/login', 'challenge', { marker: true }]]);
+    expect(calls.sent).toHaveLength(0);
+  });
+
+  it('answers with the block response when onChallenge throws or neither answers nor proceeds', async () => {
+    for (const onChallenge of [() => {
+      throw new Error('captcha service down');
+    }, () => {}]) {
+      const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 0, action: 'challenge' }), onChallenge });
+      const decision = await vigil.protect(request());
+      const { io: target, calls } = io();
+      expect(await vigil.enforce(decision, request(), target)).toBe('handled');
+      expect(calls.sent.map((r) => r.status)).toEqual([403]);
+    }
+  });
+
+  it('vigil.route() without a path applies wherever it is mounted', async () => {
+    const vigil = createVigil({ mode: 'blocking', provider: async () => ({ risk: 1 }) });
+    const route = vigil.route({ event: '$login', user: { email: 'body.email' } });
+    expect(route.name).toBe('$login');
+    expect((await vigil.protect(request({ path: '/any/where', url: '/any/where' }), route)).action).toBe('block');
+  });
+});

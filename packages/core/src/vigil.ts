@@ -56,6 +56,18 @@ export interface VigilConfig extends RoutingOptions, ResponseOptions, Omit<Conte
   onDecision?: (decision: Decision, req: RequestInfo) => void;
 }
 
+/** What an adapter lends {@link Vigil.enforce}: its framework's way to answer. */
+export interface EnforceIO<Raw> {
+  /** Appends a response header (several values: several headers). */
+  appendHeader(name: string, value: string | readonly string[]): void;
+  /** Writes a whole response rendered by core (status, headers, body). */
+  send(response: RenderedResponse): void | Promise<void>;
+  /** True once the app or a handler already started the response: nothing is written twice. */
+  headersSent(): boolean;
+  /** The framework's own objects, handed to `onChallenge` as `raw`. */
+  raw: Raw;
+}
+
 /** Thrown by `protect` when `failover: 'throw'` and the provider failed, in blocking mode. */
 export class VigilProviderError extends Error {
   /** `timeout`, `provider error`, `invalid verdict`, or the provider's own reason. */
@@ -87,8 +99,19 @@ export interface Vigil {
   match(req: Pick<RequestInfo, 'method' | 'path' | 'url'>): CompiledRoute | undefined;
   /** True when `uriExclusion` excludes the request. */
   isExcluded(req: Pick<RequestInfo, 'path' | 'url'>): boolean;
-  /** Compiles a route at start-up for per-route use (`vigil.protect(req, route)`). */
-  route(definition: RouteDefinition, option?: string): CompiledRoute;
+  /**
+   * Compiles a route at start-up for per-route use (`vigil.protect(req, route)`); the
+   * `path` may be left out, as the framework's own route decides where it applies.
+   */
+  route(definition: Omit<RouteDefinition, 'path'> & { path?: RouteDefinition['path'] }, option?: string): CompiledRoute;
+  /**
+   * Carries out a decision with the framework's primitives — the one place the
+   * branching lives, so adapters stay thin: appends `responseHeaders`, renders block and
+   * redirect responses, hands challenges to `onChallenge`, and otherwise proceeds.
+   * Resolves `'proceed'` when the request goes on to the route, `'handled'` when a
+   * response was (or is being) written.
+   */
+  enforce<Raw>(decision: Decision, request: RequestInfo, io: EnforceIO<Raw>): Promise<'proceed' | 'handled'>;
   /**
    * Decides about a request, within `timeout`. With `route`, that route applies (the
    * exclusions still do); without, the configured routes are matched.
@@ -133,6 +156,11 @@ const CONFIG_KEYS = [
   'logger',
   'onDecision',
 ];
+function acceptOf(request: RequestInfo): string | undefined {
+  const value = request.headers?.accept ?? request.headers?.Accept;
+  return Array.isArray(value) ? value.join(', ') : typeof value === 'string' ? value : undefined;
+}
+
 const MODES: readonly Mode[] = ['monitoring', 'blocking'];
 const FAILOVERS: readonly FailoverStrategy[] = ['allow', 'deny', 'challenge', 'throw'];
 const TIMED_OUT = Symbol('timed out');
@@ -153,6 +181,21 @@ function compileProvider(provider: unknown): Provider {
     );
   }
   return p.name ? (p as Provider) : { ...(p as Provider), name: 'custom' };
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Copies a verdict's response headers, dropping names and values Node would refuse. */
+function freezeResponseHeaders(headers: Verdict['responseHeaders']): Decision['responseHeaders'] {
+  if (!headers || typeof headers !== 'object') return NO_HEADERS;
+  const out: Record<string, string | readonly string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) continue;
+    const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && !/[\r\n\0]/.test(v));
+    if (values.length > 0) out[name.toLowerCase()] = Object.freeze(values);
+  }
+  return Object.freeze(out);
 }
 
 function checkVerdict(value: unknown): Verdict | string {
@@ -320,6 +363,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       failoverReason,
       provider: provider.name,
       device: verdict?.device && typeof verdict.device.id === 'string' ? Object.freeze({ id: verdict.device.id }) : undefined,
+      responseHeaders: freezeResponseHeaders(verdict?.responseHeaders),
       ip: context.ip,
       durationMs: performance.now() - start,
       requestId,
@@ -399,6 +443,18 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     return decision;
   };
 
+  const safeRespond = (decision: Decision, acceptHeader: string | undefined): RenderedResponse | undefined => {
+    try {
+      return respond(decision, acceptHeader);
+    } catch (error) {
+      // The app's own blockResponse renderer failed: answer with a bare block rather
+      // than let the request fail open or crash.
+      logger.error({ code: 'VIGIL_E_BLOCK_RESPONSE_FAILED', err: error }, 'blockResponse threw; sending a plain 403');
+      if (decision.action !== 'block' && decision.action !== 'redirect') return undefined;
+      return { status: 403, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify({ blocked: true, requestId: decision.requestId }) };
+    }
+  };
+
   const outcomeOf = (decision: Decision, status: number) => pending.get(decision)?.route.outcome(status);
 
   return {
@@ -409,18 +465,49 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     logger,
     match: (req) => routing.match(req),
     isExcluded: (req) => routing.isExcluded(req),
-    route: (definition, option = 'route') => compileRoute(definition, option),
+    route: (definition, option = 'route') =>
+      // A route given explicitly (per-route middleware, a decorator) applies wherever it
+      // is mounted: without a path it matches every path.
+      compileRoute({ ...definition, path: definition.path ?? '/*', name: definition.name ?? (definition.path === undefined ? definition.event : undefined) } as RouteDefinition, option),
     protect,
-    respond(decision, acceptHeader) {
-      try {
-        return respond(decision, acceptHeader);
-      } catch (error) {
-        // The app's own blockResponse renderer failed: answer with a bare block rather
-        // than let the request fail open or crash.
-        logger.error({ code: 'VIGIL_E_BLOCK_RESPONSE_FAILED', err: error }, 'blockResponse threw; sending a plain 403');
-        if (decision.action !== 'block' && decision.action !== 'redirect') return undefined;
-        return { status: 403, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify({ blocked: true, requestId: decision.requestId }) };
+    respond: safeRespond,
+    async enforce(decision, request, io) {
+      for (const [name, value] of Object.entries(decision.responseHeaders)) {
+        try {
+          if (!io.headersSent()) io.appendHeader(name, value);
+        } catch (error) {
+          logger.warn({ code: 'VIGIL_W_RESPONSE_HEADER', header: name, err: error }, 'could not append a response header');
+        }
       }
+      const rendered = safeRespond(decision, acceptOf(request));
+      if (rendered) {
+        if (!io.headersSent()) await io.send(rendered);
+        return 'handled';
+      }
+      if (decision.action !== 'challenge' || !onChallenge) return 'proceed';
+      let proceeded = false;
+      try {
+        await onChallenge({
+          request,
+          decision,
+          proceed: () => {
+            proceeded = true;
+          },
+          raw: io.raw,
+        });
+      } catch (error) {
+        // The app's CAPTCHA hand-off failed: the request was judged risky, so it is not
+        // let through; it gets the block response instead.
+        logger.error({ code: 'VIGIL_E_ON_CHALLENGE_FAILED', err: error, requestId: decision.requestId }, 'onChallenge threw; answering with the block response');
+        if (!io.headersSent()) await io.send(safeRespond({ ...decision, action: 'block' }, acceptOf(request)) as RenderedResponse);
+        return 'handled';
+      }
+      if (proceeded) return 'proceed';
+      if (!io.headersSent()) {
+        logger.warn({ code: 'VIGIL_W_CHALLENGE_UNANSWERED', requestId: decision.requestId }, 'onChallenge neither answered nor proceeded; answering with the block response');
+        await io.send(safeRespond({ ...decision, action: 'block' }, acceptOf(request)) as RenderedResponse);
+      }
+      return 'handled';
     },
     outcomeOf,
     logOutcome(decision, status) {

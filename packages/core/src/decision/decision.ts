@@ -49,6 +49,11 @@ export interface Decision {
   readonly provider: string | undefined;
   /** The device the provider recognised, if any. */
   readonly device: { readonly id: string } | undefined;
+  /**
+   * Headers to append to the client's response whatever the action (a provider's
+   * cookie, Vigil's device cookie). Never a replacement for the app's own headers.
+   */
+  readonly responseHeaders: Readonly<Record<string, string | readonly string[]>>;
   /** The client IP the decision was made for. */
   readonly ip: string | undefined;
   /** Time spent deciding, in milliseconds. */
@@ -76,6 +81,7 @@ function unprotected(reason: string): Decision {
     failoverReason: undefined,
     provider: undefined,
     device: undefined,
+    responseHeaders: Object.freeze({}),
     ip: undefined,
     durationMs: 0,
     requestId: undefined,

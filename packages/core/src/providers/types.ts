@@ -16,6 +16,11 @@ export interface Verdict {
   reasons?: string[];
   /** The device the provider recognised. */
   device?: { id: string };
+  /**
+   * Headers the provider needs on the client's response, in every mode (CHEQ's RTI
+   * cookie, say). Adapters append them — a `Set-Cookie` never replaces the app's own.
+   */
+  responseHeaders?: Record<string, string | string[]>;
   /** Set by providers that answered from their own failover. */
   failover?: boolean;
   /** Why the provider failed over: `timeout`, `server error`, `connection error`... */
