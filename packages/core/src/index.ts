@@ -68,6 +68,7 @@ export {
   compileRoute,
   compileRouting,
   compileExclusions,
+  CHEQ_EVENT_TYPES,
   normalizePathForMatch,
   type RouteDefinition,
   type CompiledRoute,
@@ -105,3 +106,25 @@ export { combineSignals, type Signal, type SignalName, type Score } from './engi
 export { userAgentSignals, browserFamily, type UserAgentSignalOptions } from './engine/user-agent.js';
 export { isDisposableEmail, isValidEmail } from './engine/email.js';
 export { IdentifierHasher, ipCountingKey, normalizeIdentifier } from './engine/identifiers.js';
+export {
+  castleProvider,
+  castleErrorFor,
+  CastleError,
+  CastleBadRequestError,
+  CastleUnauthorizedError,
+  CastleForbiddenError,
+  CastleNotFoundError,
+  CastleUserUnauthorizedError,
+  CastleInvalidParametersError,
+  CastleInvalidRequestTokenError,
+  CastleRateLimitError,
+  CastleApiError,
+  CastleInternalServerError,
+  CastleMalformedResponseError,
+  type CastleProvider,
+  type CastleProviderOptions,
+  type CastleDevice,
+  type CastleFailoverVerdict,
+} from './providers/castle.js';
+export { cheqProvider, type CheqProviderOptions } from './providers/cheq.js';
+export { verifyWebhook, signUserId, WebhookVerificationError } from './webhooks.js';

@@ -156,6 +156,22 @@ const CONFIG_KEYS = [
   'logger',
   'onDecision',
 ];
+/**
+ * What of an error goes to a log line: its name, message and code — never the error
+ * object itself, whose properties (an HTTP client's request options, say) can carry
+ * credentials.
+ */
+function describeError(error: unknown): Record<string, unknown> | undefined {
+  if (error === undefined || error === null) return undefined;
+  if (typeof error !== 'object') return { message: String(error) };
+  const e = error as { name?: unknown; message?: unknown; code?: unknown };
+  return {
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    message: typeof e.message === 'string' ? e.message : String(error),
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+  };
+}
+
 function acceptOf(request: RequestInfo): string | undefined {
   const value = request.headers?.accept ?? request.headers?.Accept;
   return Array.isArray(value) ? value.join(', ') : typeof value === 'string' ? value : undefined;
@@ -392,6 +408,15 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       user: route.readUser(req),
     };
     diagnose(req, route, context, forwardedForIgnored);
+    if (typeof provider.prepare === 'function') {
+      try {
+        const prepared = provider.prepare(req);
+        if (prepared?.requestToken !== undefined) event.requestToken = prepared.requestToken;
+        if (prepared?.extras !== undefined) event.extras = Object.freeze({ ...prepared.extras });
+      } catch (error) {
+        logger.warn({ code: 'VIGIL_W_PREPARE_FAILED', provider: provider.name, err: describeError(error) }, 'provider.prepare threw; deciding without its extras');
+      }
+    }
 
     let verdict: Verdict | undefined;
     let failoverReason: string | undefined;
@@ -415,6 +440,12 @@ export function createVigil(config: VigilConfig = {}): Vigil {
           }
         }
       } catch (error) {
+        // A provider marks errors that are the caller's bug (a remote API's 4xx: a bad
+        // key, a bad request) with `failover: false`: they are errors, not outages.
+        if ((error as { failover?: unknown } | null)?.failover === false) {
+          logger.error({ code: 'VIGIL_E_PROVIDER_ERROR', provider: provider.name, route: route.name, err: describeError(error) }, 'the provider refused the request; this is a configuration or integration error, not an outage');
+          if (mode === 'blocking') throw error;
+        }
         failure = error;
         const own = (error as { failoverReason?: unknown } | null)?.failoverReason;
         failoverReason = typeof own === 'string' ? own : 'provider error';
@@ -423,7 +454,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
 
     let policy: PolicyResult;
     if (failoverReason !== undefined) {
-      logger.warn({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name, err: failure }, `Vigil failed over (${failoverReason}) with strategy ${failover}`);
+      logger.warn({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name, err: describeError(failure) }, `Vigil failed over (${failoverReason}) with strategy ${failover}`);
       if (failover === 'throw' && mode === 'blocking') throw new VigilProviderError(failoverReason, failure);
       policy = failoverPolicy(failover, mode, policyOptions.canChallenge, policyOptions.redirect, failoverReason);
     } else {
@@ -526,7 +557,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
         .then((result) => {
           if (result === TIMED_OUT) logger.warn({ code: 'VIGIL_W_LOG_TIMEOUT', provider: provider.name }, 'provider.log did not answer in time');
         })
-        .catch((error) => logger.warn({ code: 'VIGIL_W_LOG_FAILED', provider: provider.name, err: error }, 'provider.log failed'))
+        .catch((error) => logger.warn({ code: 'VIGIL_W_LOG_FAILED', provider: provider.name, err: describeError(error) }, 'provider.log failed'))
         .finally(() => inFlightLogs.delete(tracked));
       inFlightLogs.add(tracked);
     },

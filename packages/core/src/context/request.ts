@@ -17,6 +17,13 @@ export interface RequestInfo {
   query?: Record<string, unknown>;
   /** Request headers, keys in any case (Node gives lower case). */
   headers: IncomingHeaders;
+  /**
+   * Node's `rawHeaders`: names and values alternating, in the order and case the client
+   * sent them. Optional; providers that fingerprint header order (CHEQ) use it.
+   */
+  rawHeaders?: readonly string[];
+  /** `http` or `https`, as the framework sees it (behind a proxy, per its trust settings). */
+  protocol?: string;
   /** The socket peer address; undefined when unknown. */
   remoteAddress?: string | undefined;
   /** Parsed cookies, when the framework parsed them. Never leave the process. */

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../context/request.js';
+import type { RequestContext, RequestInfo } from '../context/request.js';
 import type { EventStatus, EventType } from '../events.js';
 import type { UserIdentity } from '../routing/routes.js';
 
@@ -45,6 +45,10 @@ export interface ProviderEvent {
   user: UserIdentity;
   /** The device id (signed device cookie or a provider's request token), when known. */
   deviceId?: string;
+  /** The client-side SDK's request token (Castle's `castle_request_token`), when the provider reads one. */
+  requestToken?: string;
+  /** What the provider's `prepare` read from the raw request, for its own use only. */
+  extras?: Readonly<Record<string, unknown>>;
   /** The HTTP status the app answered, for `log` events. */
   responseStatus?: number;
   /** Free-form properties (for `$custom` events and user tracking). */
@@ -74,6 +78,12 @@ export interface Provider {
   log(event: ProviderEvent): Promise<unknown>;
   /** Releases connections and timers. */
   close?(): Promise<void>;
+  /**
+   * Reads what this provider needs from the raw request beyond the neutral context (a
+   * request token, a vendor cookie, the raw header order), once per decision, before
+   * `filter` / `risk`. Whatever it returns travels with the event to this provider only.
+   */
+  prepare?(req: RequestInfo): { requestToken?: string; extras?: Record<string, unknown> } | undefined;
 }
 
 /** A scoring function usable wherever a {@link Provider} is: it serves `filter` and `risk`. */

@@ -546,7 +546,15 @@ describe('compileRouting', () => {
       expect(routing.match(request('POST', '/api'))?.event).toBe('$transaction');
     });
 
-    it.each([['login'], ['$logon'], [undefined], [42]])('rejects the event %j, naming the entry', (event) => {
+    it('accepts CHEQ event names: Castle types where they mean the same, named $custom events otherwise', () => {
+      const routing = compileRouting({ routeToEventType: { '/login': 'login', '/signup': 'registration', '/': 'page_load', '/cart': 'add_to_cart' } });
+      expect(routing.match(request('POST', '/login'))).toMatchObject({ event: '$login', name: 'login' });
+      expect(routing.match(request('POST', '/signup'))).toMatchObject({ event: '$registration', name: 'registration' });
+      expect(routing.match(request('GET', '/'))).toMatchObject({ event: '$custom', name: 'page_load' });
+      expect(routing.match(request('POST', '/cart'))).toMatchObject({ event: '$custom', name: 'add_to_cart' });
+    });
+
+    it.each([['logon'], ['$logon'], [undefined], [42]])('rejects the event %j, naming the entry', (event) => {
       const err = thrown(() => compileRouting({ routeToEventType: { '/path': event } } as unknown as RoutingOptions));
       expect(err.code).toBe('VIGIL_E_ROUTE');
       expect(err.option).toBe('routeToEventType["/path"].event');

@@ -184,11 +184,31 @@ export function compileRoute(definition: RouteDefinition, option = 'routes[0]'):
   }) as CompiledRoute;
 }
 
+/** CHEQ's event names accepted in `routeToEventType`, with the Castle type each becomes. */
+export const CHEQ_EVENT_TYPES: Readonly<Record<string, EventType>> = Object.freeze({
+  page_load: '$custom',
+  form_submission: '$custom',
+  login: '$login',
+  registration: '$registration',
+  signup: '$registration',
+  password_reset: '$password_reset_request',
+  purchase: '$transaction',
+  checkout: '$transaction',
+  add_payment: '$transaction',
+  add_to_cart: '$custom',
+  subscription: '$custom',
+  search: '$custom',
+  contact: '$custom',
+});
+
 /** Route options as `createVigil` takes them. */
 export interface RoutingOptions {
   routes?: RouteDefinition[];
-  /** CHEQ's shorthand: `{ '/login': '$login' }` is `{ path: '/login', event: '$login' }`. */
-  routeToEventType?: Record<string, EventType>;
+  /**
+   * CHEQ's shorthand: `{ '/login': '$login' }` is `{ path: '/login', event: '$login' }`.
+   * CHEQ's own event names (`{ '/checkout': 'purchase' }`) become `$custom` events of that name.
+   */
+  routeToEventType?: Record<string, EventType | string>;
   /** Paths (segment-prefix) and RegExps (tested against path + query) never protected. */
   uriExclusion?: (string | RegExp)[];
 }
@@ -260,9 +280,14 @@ export function compileRouting(options: RoutingOptions): RouteMatcher {
       throw new VigilConfigError('VIGIL_E_ROUTE', 'routeToEventType', map, 'which is not an object', 'Map paths to events, e.g. { "/login": "$login" }.');
     }
     for (const path of Object.keys(map)) {
-      const event = map[path] as EventType;
-      // A $custom event needs a name; in the shorthand the path is the only one there is.
-      routes.push(compileRoute({ path, event, ...(event === '$custom' ? { name: path } : {}) }, `routeToEventType[${JSON.stringify(path)}]`));
+      const given = map[path] as string;
+      // CHEQ's own event names are accepted too: mapped to Castle's type where one means
+      // the same (so the engine protects a 'login' route as a login), named $custom
+      // otherwise. The route keeps the CHEQ name, which the CHEQ provider sends back.
+      const cheq = typeof given === 'string' && Object.hasOwn(CHEQ_EVENT_TYPES, given) ? CHEQ_EVENT_TYPES[given] : undefined;
+      const event = (cheq ?? given) as EventType;
+      const name = cheq !== undefined ? given : event === '$custom' ? path : undefined;
+      routes.push(compileRoute({ path, event, ...(name === undefined ? {} : { name }) }, `routeToEventType[${JSON.stringify(path)}]`));
     }
   }
   const isExcludedPath = compileExclusions(options.uriExclusion);

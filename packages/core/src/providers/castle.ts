@@ -1,0 +1,278 @@
+import type { Got } from 'got';
+import { getHeader } from '../context/headers.js';
+import type { RequestInfo } from '../context/request.js';
+import { VigilConfigError } from '../errors.js';
+import { compileLogger, type Logger } from '../logging/logger.js';
+import { checkKnownOptions } from '../config/options.js';
+import { classifyTransportError, createAgents, loadGot } from './http.js';
+import type { Provider, ProviderEvent, Verdict } from './types.js';
+
+/** Base of every error Castle's API answers with; `status` is the HTTP status. */
+export class CastleError extends Error {
+  /** HTTP status of the answer (0 when there was none). */
+  readonly status: number;
+  /** 4xx answers are the caller's bug: never a failover. */
+  readonly failover: boolean;
+  constructor(message: string, status: number, failover = false) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.failover = failover;
+  }
+}
+/** 400: the request was malformed. */
+export class CastleBadRequestError extends CastleError {}
+/** 401: the API secret is wrong. */
+export class CastleUnauthorizedError extends CastleError {}
+/** 403: the API secret may not do this. */
+export class CastleForbiddenError extends CastleError {}
+/** 404: no such resource (device, user). */
+export class CastleNotFoundError extends CastleError {}
+/** 419: the user is not authorized (Castle's own status). */
+export class CastleUserUnauthorizedError extends CastleError {}
+/** 422: invalid parameters. */
+export class CastleInvalidParametersError extends CastleError {}
+/** 422 with `type: invalid_request_token`: the client SDK's token is missing, stale or forged. */
+export class CastleInvalidRequestTokenError extends CastleInvalidParametersError {}
+/** 429: rate limited. */
+export class CastleRateLimitError extends CastleError {}
+/** Any other 4xx. */
+export class CastleApiError extends CastleError {}
+/** 5xx: Castle failed; decisions fail over. */
+export class CastleInternalServerError extends CastleError {}
+/** A 2xx answer whose body is not the JSON Castle promises; decisions fail over. */
+export class CastleMalformedResponseError extends CastleError {}
+
+const BY_STATUS: Record<number, new (message: string, status: number, failover?: boolean) => CastleError> = {
+  400: CastleBadRequestError,
+  401: CastleUnauthorizedError,
+  403: CastleForbiddenError,
+  404: CastleNotFoundError,
+  419: CastleUserUnauthorizedError,
+  422: CastleInvalidParametersError,
+  429: CastleRateLimitError,
+};
+
+/** Maps an HTTP error answer to its Castle error class. */
+export function castleErrorFor(status: number, body: string | undefined): CastleError {
+  let message = `Castle answered ${status}`;
+  let type: string | undefined;
+  try {
+    const parsed = body ? (JSON.parse(body) as { message?: unknown; type?: unknown }) : undefined;
+    if (typeof parsed?.message === 'string') message = parsed.message;
+    if (typeof parsed?.type === 'string') type = parsed.type;
+  } catch {
+    // the message stays generic
+  }
+  if (status >= 500) return new CastleInternalServerError(message, status, true);
+  if (status === 422 && type === 'invalid_request_token') return new CastleInvalidRequestTokenError(message, status);
+  const Klass = BY_STATUS[status] ?? CastleApiError;
+  return new Klass(message, status);
+}
+
+/** Options of {@link castleProvider}. */
+export interface CastleProviderOptions {
+  /** Castle API secret (Basic auth password). Never logged, never in a decision. */
+  apiSecret: string;
+  /** Default `https://api.castle.io/v1`. */
+  baseUrl?: string;
+  /** ms per call. Default 1000. */
+  timeout?: number;
+  /** What a timeout, a connection error or a 5xx answers: Castle's failover policy. Default `allow`. */
+  failover?: 'allow' | 'deny' | 'challenge' | 'throw';
+  /** Where the client SDK's token is: a body field and a header. Defaults `castle_request_token`, `X-Castle-Request-Token`. */
+  requestToken?: { field?: string; header?: string } | ((req: RequestInfo) => string | undefined);
+  /** pino-compatible logger for failovers and log failures. */
+  logger?: Logger;
+}
+
+/** A Castle device, as `getDevice` and `getDevicesForUser` return it. */
+export type CastleDevice = Record<string, unknown> & { token?: string };
+
+/** The Castle-compatible provider, with Castle's device management. */
+export interface CastleProvider extends Provider {
+  /** `GET /devices/{token}`. */
+  getDevice(token: string): Promise<CastleDevice>;
+  /** `PUT /devices/{token}/approve`. */
+  approveDevice(token: string): Promise<CastleDevice>;
+  /** `PUT /devices/{token}/report`. */
+  reportDevice(token: string): Promise<CastleDevice>;
+  /** `GET /users/{id}/devices`. */
+  getDevicesForUser(userId: string): Promise<{ total_count?: number; data?: CastleDevice[] } & Record<string, unknown>>;
+}
+
+/** Castle's failover answer, in Castle's shape and Vigil's. */
+export type CastleFailoverVerdict = Verdict & { policy: { action: string }; failover: true; failover_reason: string; user_id?: string };
+
+const OPTION_KEYS = ['apiSecret', 'baseUrl', 'timeout', 'failover', 'requestToken', 'logger'];
+
+function nonEmpty(value: unknown, option: string, fix: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new VigilConfigError('VIGIL_E_PROVIDER', option, option === 'apiSecret' && typeof value === 'string' ? '(hidden)' : value, 'which is not a non-empty string', fix);
+  }
+  return value;
+}
+
+/**
+ * A provider that asks Castle's v1 API (or any server that speaks it) — for teams that
+ * keep Castle and want Vigil's middlewares, routing, modes and failover. Pre-login
+ * events go to `/filter`, events with a user id to `/risk`, outcomes to `/log`.
+ * Timeouts, connection errors and 5xx answer with the `failover` policy (Castle's
+ * failover shape: `failover: true`, `failover_reason`); 4xx answers are errors.
+ *
+ * @example
+ * createVigil({ mode: 'blocking', routes, provider: castleProvider({ apiSecret: process.env.CASTLE_API_SECRET }) })
+ */
+export function castleProvider(options: CastleProviderOptions): CastleProvider {
+  if (options === null || typeof options !== 'object') {
+    throw new VigilConfigError('VIGIL_E_PROVIDER', 'castleProvider', options, 'which is not an object', 'Pass { apiSecret }.');
+  }
+  checkKnownOptions(options, OPTION_KEYS, 'castleProvider');
+  const apiSecret = nonEmpty(options.apiSecret, 'apiSecret', 'Pass your Castle API secret, e.g. apiSecret: process.env.CASTLE_API_SECRET.');
+  const baseUrl = nonEmpty(options.baseUrl ?? 'https://api.castle.io/v1', 'baseUrl', 'Use a URL such as "https://api.castle.io/v1".').replace(/\/+$/, '');
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new VigilConfigError('VIGIL_E_PROVIDER', 'baseUrl', baseUrl, 'which is not a URL', 'Use a URL such as "https://api.castle.io/v1".');
+  }
+  const timeout = options.timeout ?? 1000;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new VigilConfigError('VIGIL_E_TIMEOUT', 'timeout', options.timeout, 'which is not a positive number of ms', 'Use e.g. 1000 (the default).');
+  }
+  const failover = options.failover ?? 'allow';
+  if (!['allow', 'deny', 'challenge', 'throw'].includes(failover)) {
+    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', options.failover, 'which is not a failover strategy', 'Use "allow" (default), "deny", "challenge" or "throw".');
+  }
+  const logger = compileLogger(options.logger);
+  const tokenOption = options.requestToken;
+  const tokenField = typeof tokenOption === 'object' ? (tokenOption.field ?? 'castle_request_token') : 'castle_request_token';
+  const tokenHeader = typeof tokenOption === 'object' ? (tokenOption.header ?? 'X-Castle-Request-Token') : 'X-Castle-Request-Token';
+  const agents = createAgents();
+  const authorization = `Basic ${Buffer.from(`:${apiSecret}`).toString('base64')}`;
+  let client: Got | undefined;
+
+  const http = async (): Promise<Got> => {
+    client ??= (await loadGot()).extend({
+      prefixUrl: `${baseUrl}/`,
+      headers: { authorization, 'content-type': 'application/json', 'user-agent': 'vigil-castle' },
+      timeout: { request: timeout },
+      retry: { limit: 0 },
+      agent: agents,
+      throwHttpErrors: true,
+      responseType: 'text',
+    });
+    return client;
+  };
+
+  /** Calls Castle; resolves the parsed body or rejects with a CastleError (never got's error). */
+  const call = async (method: 'GET' | 'POST' | 'PUT', path: string, json?: unknown): Promise<Record<string, unknown>> => {
+    const got = await http();
+    let body: string;
+    try {
+      const response = await got(path, { method, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+      body = response.body as string;
+    } catch (error) {
+      const failure = classifyTransportError(error);
+      if (failure.kind === 'http') throw castleErrorFor(failure.status as number, failure.body);
+      const reason = failure.kind === 'timeout' ? 'timeout' : 'connection error';
+      const wrapped = new CastleError(`Castle ${reason}${failure.code ? ` (${failure.code})` : ''}`, 0, true);
+      (wrapped as CastleError & { failoverReason: string }).failoverReason = reason;
+      throw wrapped;
+    }
+    if (body === '') return {};
+    try {
+      const parsed = JSON.parse(body) as unknown;
+      if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
+      return parsed as Record<string, unknown>;
+    } catch {
+      throw new CastleMalformedResponseError('Castle answered with a body that is not JSON', 200, true);
+    }
+  };
+
+  const failoverVerdict = (reason: string, userId: string | undefined): CastleFailoverVerdict => {
+    const action = failover === 'throw' ? 'allow' : failover;
+    return {
+      policy: { action },
+      action,
+      risk: action === 'deny' ? 1 : 0,
+      failover: true,
+      failover_reason: reason,
+      failoverReason: reason,
+      reasons: [`Castle failover (${reason}): ${action}`],
+      ...(userId === undefined ? {} : { user_id: userId }),
+    };
+  };
+
+  const payload = (event: ProviderEvent, kind: 'filter' | 'risk' | 'log') => {
+    const { id, email, phone, username } = event.user;
+    const identifiers = { ...(email === undefined ? {} : { email }), ...(phone === undefined ? {} : { phone }), ...(username === undefined ? {} : { username }) };
+    return {
+      type: event.type,
+      status: event.status,
+      ...(event.name && event.type === '$custom' ? { name: event.name } : {}),
+      ...(event.requestToken === undefined ? {} : { request_token: event.requestToken }),
+      context: { ip: event.context.ip, headers: event.context.headers },
+      ...(kind === 'filter' ? { params: identifiers } : { user: { ...(id === undefined ? {} : { id }), ...identifiers } }),
+      ...(kind === 'filter' && id !== undefined ? { matching_user_id: id } : {}),
+      ...(event.properties ? { properties: event.properties } : {}),
+      sent_at: new Date(event.timestamp).toISOString(),
+    };
+  };
+
+  const decide = (kind: 'filter' | 'risk') => async (event: ProviderEvent): Promise<Verdict> => {
+    try {
+      const body = await call('POST', kind, payload(event, kind));
+      const policy = body.policy as { action?: unknown } | undefined;
+      const action = policy?.action === 'allow' || policy?.action === 'challenge' || policy?.action === 'deny' ? policy.action : undefined;
+      const risk = typeof body.risk === 'number' && body.risk >= 0 && body.risk <= 1 ? body.risk : undefined;
+      if (risk === undefined && action === undefined) throw new CastleMalformedResponseError('Castle answered without risk or policy', 200, true);
+      const device = body.device as { token?: unknown } | undefined;
+      const verdict: Verdict = { risk: risk ?? (action === 'deny' ? 1 : 0), reasons: [`Castle policy: ${action ?? 'none'}`] };
+      if (action) verdict.action = action;
+      if (body.signals && typeof body.signals === 'object') verdict.signals = body.signals as Record<string, unknown>;
+      if (typeof device?.token === 'string') verdict.device = { id: device.token };
+      return verdict;
+    } catch (error) {
+      if (!(error instanceof CastleError) || !error.failover) throw error;
+      const reason = error instanceof CastleInternalServerError ? 'server error' : error instanceof CastleMalformedResponseError ? 'malformed response' : ((error as { failoverReason?: string }).failoverReason ?? 'connection error');
+      logger.warn({ code: 'VIGIL_W_CASTLE_FAILOVER', reason, status: error.status }, `Castle ${kind} failed over (${reason})`);
+      if (failover === 'throw') throw Object.assign(error, { failoverReason: reason });
+      return failoverVerdict(reason, kind === 'risk' ? event.user.id : undefined);
+    }
+  };
+
+  const requireToken = (value: unknown, name: string): string => {
+    if (typeof value !== 'string' || value.trim() === '') throw new CastleInvalidParametersError(`${name} is required`, 0);
+    return encodeURIComponent(value);
+  };
+
+  return {
+    name: 'castle',
+    prepare(req) {
+      let token: string | undefined;
+      if (typeof tokenOption === 'function') token = tokenOption(req);
+      else {
+        const body = req.body as Record<string, unknown> | undefined;
+        const fromBody = body && typeof body === 'object' && Object.hasOwn(body, tokenField) ? body[tokenField] : undefined;
+        token = typeof fromBody === 'string' && fromBody !== '' ? fromBody : getHeader(req.headers, tokenHeader);
+      }
+      return typeof token === 'string' && token !== '' && token.length <= 4096 ? { requestToken: token } : undefined;
+    },
+    filter: decide('filter'),
+    risk: decide('risk'),
+    async log(event) {
+      try {
+        await call('POST', 'log', payload(event, 'log'));
+      } catch (error) {
+        logger.warn({ code: 'VIGIL_W_CASTLE_LOG_FAILED', status: (error as CastleError).status, message: (error as Error).message }, 'Castle log failed');
+      }
+    },
+    getDevice: async (token) => call('GET', `devices/${requireToken(token, 'token')}`) as Promise<CastleDevice>,
+    approveDevice: async (token) => call('PUT', `devices/${requireToken(token, 'token')}/approve`) as Promise<CastleDevice>,
+    reportDevice: async (token) => call('PUT', `devices/${requireToken(token, 'token')}/report`) as Promise<CastleDevice>,
+    getDevicesForUser: async (userId) => call('GET', `users/${requireToken(userId, 'userId')}/devices`),
+    async close() {
+      agents.destroy();
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import type { Got } from 'got';
+import { getHeader } from '../context/headers.js';
+import type { RequestInfo } from '../context/request.js';
+import { VigilConfigError } from '../errors.js';
+import type { EventType } from '../events.js';
+import { compileLogger, type Logger } from '../logging/logger.js';
+import { checkKnownOptions } from '../config/options.js';
+import { classifyTransportError, createAgents, loadGot } from './http.js';
+import type { Provider, ProviderEvent, Verdict } from './types.js';
+
+/** Options of {@link cheqProvider}, with CHEQ's names. */
+export interface CheqProviderOptions {
+  /** CHEQ RTI API key. Never logged, never in a decision or request state. */
+  apiKey: string;
+  /** The tag hash of your CHEQ property. */
+  tagHash: string;
+  /** Your CHEQ RTI endpoint, e.g. `https://rti-us-east-1.cheqzone.com`. */
+  apiEndpoint: string;
+  /** ms; an answer after it is ignored. Default 100 (CHEQ's own default). */
+  timeout?: number;
+  /** What a failure answers. Default `allow` (CHEQ fails open). */
+  failover?: 'allow' | 'deny' | 'challenge' | 'throw';
+  /** The CHEQ `EventType` of each Castle event type; `page_load` for those not listed. */
+  eventTypes?: Partial<Record<EventType, string>>;
+  /** pino-compatible logger for failures. */
+  logger?: Logger;
+}
+
+const DEFAULT_EVENT_TYPES: Partial<Record<EventType, string>> = {
+  $login: 'login',
+  $registration: 'registration',
+  $password_reset_request: 'password_reset',
+  $transaction: 'purchase',
+};
+
+// CHEQ's header copies: form field → request header.
+const HEADER_FIELDS: [string, string][] = [
+  ['Host', 'Host'],
+  ['UserAgent', 'User-Agent'],
+  ['XForwardedFor', 'X-Forwarded-For'],
+  ['Referer', 'Referer'],
+  ['Accept', 'Accept'],
+  ['AcceptLanguage', 'Accept-Language'],
+  ['AcceptEncoding', 'Accept-Encoding'],
+  ['Origin', 'Origin'],
+  ['XRequestedWith', 'X-Requested-With'],
+  ['Connection', 'Connection'],
+  ['Pragma', 'Pragma'],
+  ['CacheControl', 'Cache-Control'],
+  ['ContentType', 'Content-Type'],
+  ['TrueClientIP', 'True-Client-IP'],
+  ['XRealIP', 'X-Real-IP'],
+  ['Forwarded', 'Forwarded'],
+];
+
+const OPTION_KEYS = ['apiKey', 'tagHash', 'apiEndpoint', 'timeout', 'failover', 'eventTypes', 'logger'];
+const MAX_FIELD = 8192;
+
+function cookieValue(req: RequestInfo, name: string): string | undefined {
+  const parsed = req.cookies?.[name];
+  if (typeof parsed === 'string') return parsed;
+  const header = getHeader(req.headers, 'Cookie');
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      const raw = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return raw;
+      }
+    }
+  }
+  return undefined;
+}
+
+function headerNames(req: RequestInfo): string {
+  if (Array.isArray(req.rawHeaders)) {
+    const names: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) names.push(req.rawHeaders[i] as string);
+    return names.join(',');
+  }
+  return Object.keys(req.headers ?? {}).join(',');
+}
+
+/**
+ * A provider that asks CHEQ's Real-Time Interception API v1 (or any server that speaks
+ * it), for teams that keep CHEQ: `POST {apiEndpoint}/v1/realtime-interception`,
+ * form-encoded, with CHEQ's field list. `{ isInvalid, threatTypeCode }` becomes the
+ * verdict's threat code (your `threatCodes` groups decide); CHEQ's `setCookie` is
+ * appended to the client's response in every mode. Every failure fails open (or follows
+ * `failover`) with a warning; the API key never leaves the request to CHEQ.
+ *
+ * @example
+ * createVigil({
+ *   mode: 'blocking',
+ *   routeToEventType: { '/login': 'login', '/': 'page_load' },
+ *   provider: cheqProvider({ apiKey: process.env.CHEQ_API_KEY, tagHash: process.env.CHEQ_TAG_HASH, apiEndpoint: 'https://rti-us-east-1.cheqzone.com' }),
+ * })
+ */
+export function cheqProvider(options: CheqProviderOptions): Provider {
+  if (options === null || typeof options !== 'object') {
+    throw new VigilConfigError('VIGIL_E_PROVIDER', 'cheqProvider', options, 'which is not an object', 'Pass { apiKey, tagHash, apiEndpoint }.');
+  }
+  checkKnownOptions(options, OPTION_KEYS, 'cheqProvider');
+  for (const [name, fix] of [
+    ['apiKey', 'Pass your CHEQ RTI API key, e.g. apiKey: process.env.CHEQ_API_KEY.'],
+    ['tagHash', 'Pass the tag hash of your CHEQ property.'],
+    ['apiEndpoint', 'Pass your RTI endpoint, e.g. "https://rti-us-east-1.cheqzone.com".'],
+  ] as const) {
+    const value = options[name];
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new VigilConfigError('VIGIL_E_PROVIDER', name, name === 'apiKey' && typeof value === 'string' ? '(hidden)' : value, value === undefined ? 'but it is required' : 'which is not a non-empty string', fix);
+    }
+  }
+  const endpoint = options.apiEndpoint.replace(/\/+$/, '');
+  try {
+    new URL(endpoint);
+  } catch {
+    throw new VigilConfigError('VIGIL_E_PROVIDER', 'apiEndpoint', options.apiEndpoint, 'which is not a URL', 'Use e.g. "https://rti-us-east-1.cheqzone.com".');
+  }
+  const timeout = options.timeout ?? 100;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new VigilConfigError('VIGIL_E_TIMEOUT', 'timeout', options.timeout, 'which is not a positive number of ms', 'Use e.g. 100 (the default).');
+  }
+  const failover = options.failover ?? 'allow';
+  if (!['allow', 'deny', 'challenge', 'throw'].includes(failover)) {
+    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', options.failover, 'which is not a failover strategy', 'Use "allow" (default), "deny", "challenge" or "throw".');
+  }
+  const eventTypes = { ...DEFAULT_EVENT_TYPES, ...(options.eventTypes ?? {}) };
+  const logger = compileLogger(options.logger);
+  const { apiKey, tagHash } = options;
+  const agents = createAgents();
+  let client: Got | undefined;
+  const http = async (): Promise<Got> => {
+    client ??= (await loadGot()).extend({
+      prefixUrl: `${endpoint}/`,
+      timeout: { request: timeout },
+      retry: { limit: 0 },
+      agent: agents,
+      responseType: 'text',
+      headers: { 'user-agent': 'vigil-cheq' },
+    });
+    return client;
+  };
+
+  const fail = (reason: string, detail: Record<string, unknown>): Verdict => {
+    logger.warn({ code: 'VIGIL_W_CHEQ_FAILOVER', reason, ...detail }, `CHEQ RTI failed (${reason}); failing ${failover === 'allow' ? 'open' : `over to ${failover}`}`);
+    if (failover === 'throw') throw Object.assign(new Error(`CHEQ RTI failed: ${reason}`), { failoverReason: reason });
+    return { risk: failover === 'deny' ? 1 : 0, action: failover, failover: true, failoverReason: reason, reasons: [`CHEQ failover (${reason}): ${failover}`] };
+  };
+
+  const decide = async (event: ProviderEvent): Promise<Verdict> => {
+    const extras = event.extras ?? {};
+    const eventType = event.type === '$custom' ? (event.name ?? 'page_load') : (eventTypes[event.type] ?? 'page_load');
+    const form: Record<string, string> = {
+      ApiKey: apiKey,
+      TagHash: tagHash,
+      EventType: eventType,
+      ClientIP: event.context.ip ?? '',
+      RequestURL: String(extras.requestUrl ?? ''),
+      Method: event.context.method,
+      ResourceType: event.context.resourceType,
+      CheqCookie: String(extras.cheqCookie ?? ''),
+      RequestTime: String(event.timestamp),
+      HeaderNames: String(extras.headerNames ?? ''),
+    };
+    const copies = (extras.headers ?? {}) as Record<string, string>;
+    for (const [field] of HEADER_FIELDS) if (typeof copies[field] === 'string') form[field] = copies[field] as string;
+    if (typeof extras.remoteAddr === 'string') form.RemoteAddr = extras.remoteAddr;
+    if (event.context.ja3) form.JA3 = event.context.ja3;
+    if (event.context.channel) form.Channel = event.context.channel;
+
+    let text: string;
+    const started = Date.now();
+    try {
+      const got = await http();
+      const response = await got.post('v1/realtime-interception', { form });
+      text = response.body as string;
+    } catch (error) {
+      const failure = classifyTransportError(error);
+      if (failure.kind === 'timeout') return fail('timeout', { timeoutMs: timeout, elapsedMs: Date.now() - started });
+      if (failure.kind === 'http') return fail(failure.status !== undefined && failure.status >= 500 ? 'server error' : 'client error', { status: failure.status });
+      return fail('connection error', { errorCode: failure.code });
+    }
+    let body: { isInvalid?: unknown; threatTypeCode?: unknown; requestId?: unknown; setCookie?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+      if (body === null || typeof body !== 'object' || typeof body.isInvalid !== 'boolean') throw new Error('shape');
+    } catch {
+      return fail('malformed response', {});
+    }
+    const verdict: Verdict = { risk: 0, reasons: [] };
+    const code = typeof body.threatTypeCode === 'number' ? body.threatTypeCode : Number(body.threatTypeCode);
+    if (body.isInvalid === true && Number.isInteger(code) && code >= 0) {
+      verdict.threatCode = code;
+      verdict.reasons = [`CHEQ: invalid traffic, threat type ${code}`];
+    } else {
+      verdict.action = 'allow';
+      verdict.reasons = ['CHEQ: valid traffic'];
+    }
+    verdict.signals = { cheq: { isInvalid: body.isInvalid, threatTypeCode: body.threatTypeCode, ...(typeof body.requestId === 'string' ? { requestId: body.requestId } : {}) } };
+    const cookies = (Array.isArray(body.setCookie) ? body.setCookie : [body.setCookie]).filter((c): c is string => typeof c === 'string' && c !== '');
+    if (cookies.length > 0) verdict.responseHeaders = { 'set-cookie': cookies };
+    return verdict;
+  };
+
+  return {
+    name: 'cheq',
+    prepare(req) {
+      const host = getHeader(req.headers, 'Host');
+      const protocol = req.protocol === 'https' ? 'https' : 'http';
+      const headers: Record<string, string> = {};
+      for (const [field, name] of HEADER_FIELDS) {
+        const value = getHeader(req.headers, name);
+        if (value !== undefined) headers[field] = value.length > MAX_FIELD ? value.slice(0, MAX_FIELD) : value;
+      }
+      return {
+        extras: {
+          requestUrl: host ? `${protocol}://${host}${req.url}` : req.url,
+          cheqCookie: cookieValue(req, '_cheq_rti') ?? '',
+          headerNames: headerNames(req),
+          headers,
+          ...(typeof req.remoteAddress === 'string' ? { remoteAddr: req.remoteAddress } : {}),
+        },
+      };
+    },
+    filter: decide,
+    risk: decide,
+    // CHEQ RTI has no outcome API: outcomes stay in the process.
+    log: async () => undefined,
+    async close() {
+      agents.destroy();
+    },
+  };
+}

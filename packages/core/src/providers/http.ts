@@ -1,0 +1,50 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Got } from 'got';
+
+/** One keep-alive agent pair per provider: decisions reuse sockets instead of paying a handshake each. */
+export interface ProviderAgents {
+  http: HttpAgent;
+  https: HttpsAgent;
+  destroy(): void;
+}
+
+/** Creates the keep-alive agents a remote provider keeps for its lifetime. */
+export function createAgents(): ProviderAgents {
+  const http = new HttpAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
+  const https = new HttpsAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
+  return {
+    http,
+    https,
+    destroy() {
+      http.destroy();
+      https.destroy();
+    },
+  };
+}
+
+let gotModule: Promise<Got> | undefined;
+
+/**
+ * got, loaded on first use: apps on the embedded engine never load an HTTP client.
+ * (got is ESM-only; a dynamic import works from both builds on Node ≥ 20.19.)
+ */
+export function loadGot(): Promise<Got> {
+  gotModule ??= import('got').then((m) => m.got);
+  return gotModule;
+}
+
+/** The error codes Node and got use for a connection that failed or was cut. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_SOCKET_CLOSED']);
+
+/** Classifies a got failure without keeping the error (whose options carry credentials). */
+export function classifyTransportError(error: unknown): { kind: 'timeout' | 'connection' | 'http' | 'other'; status?: number; body?: string; code?: string } {
+  const e = error as { name?: string; code?: string; response?: { statusCode?: number; body?: unknown } };
+  if (e?.name === 'TimeoutError' || e?.code === 'ETIMEDOUT') return { kind: 'timeout', code: 'ETIMEDOUT' };
+  if (e?.response && typeof e.response.statusCode === 'number') {
+    return { kind: 'http', status: e.response.statusCode, body: typeof e.response.body === 'string' ? e.response.body : undefined };
+  }
+  if (e?.code && CONNECTION_CODES.has(e.code)) return { kind: 'connection', code: e.code };
+  if (e?.name === 'RequestError' || e?.name === 'ReadError') return { kind: 'connection', code: e.code ?? 'ECONNRESET' };
+  return { kind: 'other', code: e?.code };
+}
