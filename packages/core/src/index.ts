@@ -128,3 +128,13 @@ export {
 } from './providers/castle.js';
 export { cheqProvider, type CheqProviderOptions } from './providers/cheq.js';
 export { verifyWebhook, signUserId, WebhookVerificationError } from './webhooks.js';
+export { createDeviceCookies, readCookie, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
+export {
+  anonymizeIdentity,
+  VigilUnsupportedError,
+  type BlockedUser,
+  type DeviceRecord,
+  type IdentifyOptions,
+  type TrackLoginOptions,
+  type TrackSignupOptions,
+} from './tracking/users.js';

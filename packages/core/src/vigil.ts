@@ -11,6 +11,18 @@ import { compileThreatCodes, type ThreatCodeLists } from './decision/threat-code
 import { VigilConfigError } from './errors.js';
 import type { EventStatus } from './events.js';
 import { compileLogger, type Logger } from './logging/logger.js';
+import { createDeviceCookies, type DeviceCookieOptions } from './tracking/device-cookie.js';
+import {
+  anonymizeIdentity,
+  type BlockedUser,
+  type IdentifyOptions,
+  identityOf,
+  type TrackLoginOptions,
+  type TrackSignupOptions,
+  VigilUnsupportedError,
+} from './tracking/users.js';
+import type { EventType } from './events.js';
+import type { UserIdentity } from './routing/routes.js';
 import { localProvider } from './providers/local.js';
 import { type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
 import { type CompiledRoute, compileRoute, compileRouting, type RouteDefinition, type RoutingOptions } from './routing/routes.js';
@@ -54,6 +66,16 @@ export interface VigilConfig extends RoutingOptions, ResponseOptions, Omit<Conte
   logger?: Logger;
   /** Called with every decision on a protected route, for metrics. Errors are ignored. */
   onDecision?: (decision: Decision, req: RequestInfo) => void;
+  /**
+   * Identifiers (emails, usernames, phones) reach providers only as a truncated
+   * SHA-256 (an email keeps its domain). Default false.
+   */
+  anonymize?: boolean;
+  /**
+   * A signed, HttpOnly, SameSite=Lax first-party cookie that gives each browser a device
+   * id, set on protected responses. Off by default; `true` or options to turn it on.
+   */
+  deviceCookie?: true | DeviceCookieOptions;
 }
 
 /** What an adapter lends {@link Vigil.enforce}: its framework's way to answer. */
@@ -132,6 +154,31 @@ export interface Vigil {
   outcomeOf(decision: Decision, status: number): Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
   /** Releases the provider; resolves within `timeout` even if the provider hangs. */
   close(): Promise<void>;
+  /** Reports a sign-up (for apps that prefer explicit calls to route outcomes). Never throws. */
+  trackSignup(req: RequestInfo, options: TrackSignupOptions): Promise<void>;
+  /** Reports a login attempt's outcome. Never throws. */
+  trackLogin(req: RequestInfo, options: TrackLoginOptions): Promise<void>;
+  /** Reports an app-defined event. Never throws. */
+  trackCustom(req: RequestInfo, name: string, properties?: Record<string, unknown>): Promise<void>;
+  /**
+   * Maps the request to a user and enforces blocks in the same call: `blocked` says
+   * whether the user (or the request's device) is on the block list, and `decision` is
+   * a block decision in blocking mode (adapters answer with its response), an allow
+   * one in monitoring mode (with `wouldBlock`).
+   */
+  identify(req: RequestInfo, user: IdentifyOptions): Promise<{ blocked: boolean; decision: Decision }>;
+  /** Refuses every request that identifies this user; `ttl` in ms (default: until unblocked). */
+  blockUser(userId: string, options?: { reason?: string; ttl?: number }): Promise<void>;
+  /** Lifts a user block. */
+  unblockUser(userId: string): Promise<void>;
+  /** The users on the block list. */
+  listBlockedUsers(): Promise<BlockedUser[]>;
+  /** Denies every request from this device. */
+  reportDevice(deviceId: string, options?: { reason?: string; ttl?: number }): Promise<unknown>;
+  /** Trusts this device for its user. */
+  approveDevice(deviceId: string): Promise<unknown>;
+  /** What the provider knows of the user's devices (first/last seen, IPs, user agent, approved/reported). */
+  getDevicesForUser(userId: string): Promise<unknown>;
 }
 
 const CONFIG_KEYS = [
@@ -155,6 +202,8 @@ const CONFIG_KEYS = [
   'timeout',
   'logger',
   'onDecision',
+  'anonymize',
+  'deviceCookie',
 ];
 /**
  * What of an error goes to a log line: its name, message and code — never the error
@@ -201,6 +250,18 @@ function compileProvider(provider: unknown): Provider {
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The provider's response headers plus Vigil's own (the device cookie), values of one name kept together. */
+function mergeHeaders(a: Verdict['responseHeaders'], b: Record<string, string> | undefined): Verdict['responseHeaders'] {
+  if (!b) return a;
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(a ?? {})) out[name.toLowerCase()] = Array.isArray(value) ? [...value] : [value as string];
+  for (const [name, value] of Object.entries(b)) {
+    const key = name.toLowerCase();
+    out[key] = [...((out[key] as string[] | undefined) ?? []), value];
+  }
+  return out;
+}
 
 /** Copies a verdict's response headers, dropping names and values Node would refuse. */
 function freezeResponseHeaders(headers: Verdict['responseHeaders']): Decision['responseHeaders'] {
@@ -293,6 +354,11 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     getChannel: config.getChannel,
   } as ContextOptions);
   const { onChallenge, onDecision } = config;
+  if (config.anonymize !== undefined && typeof config.anonymize !== 'boolean') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'anonymize', config.anonymize, 'which is not a boolean', 'Use true or false (default).');
+  }
+  const identity = config.anonymize ? anonymizeIdentity : (user: UserIdentity) => user;
+  const deviceCookies = config.deviceCookie === undefined ? undefined : createDeviceCookies(config.deviceCookie);
   const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
 
   // Per-decision state for the after-response log, without putting it on the frozen
@@ -359,6 +425,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     policy: PolicyResult,
     verdict: Verdict | undefined,
     failoverReason: string | undefined,
+    extraHeaders?: Record<string, string>,
   ): Decision => {
     const reasons = [...(verdict?.reasons ?? []), policy.reason];
     return Object.freeze({
@@ -379,7 +446,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       failoverReason,
       provider: provider.name,
       device: verdict?.device && typeof verdict.device.id === 'string' ? Object.freeze({ id: verdict.device.id }) : undefined,
-      responseHeaders: freezeResponseHeaders(verdict?.responseHeaders),
+      responseHeaders: freezeResponseHeaders(mergeHeaders(verdict?.responseHeaders, extraHeaders)),
       ip: context.ip,
       durationMs: performance.now() - start,
       requestId,
@@ -405,8 +472,18 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       requestId,
       timestamp: Date.now(),
       context,
-      user: route.readUser(req),
+      user: identity(route.readUser(req)),
     };
+    let deviceHeaders: Record<string, string> | undefined;
+    if (deviceCookies) {
+      let deviceId = deviceCookies.read(req);
+      if (deviceId === undefined) {
+        const issued = deviceCookies.issue(req);
+        deviceId = issued.id;
+        deviceHeaders = { 'set-cookie': issued.setCookie };
+      }
+      event.deviceId = deviceId;
+    }
     diagnose(req, route, context, forwardedForIgnored);
     if (typeof provider.prepare === 'function') {
       try {
@@ -461,7 +538,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       policy = applyPolicy(verdict as Verdict, policyOptions);
     }
     const providerFailover = verdict?.failover === true ? (verdict.failoverReason ?? 'provider failover') : undefined;
-    const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover);
+    const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders);
     pending.set(decision, { route, event });
     if (onDecision) {
       try {
@@ -485,6 +562,33 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       return { status: 403, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify({ blocked: true, requestId: decision.requestId }) };
     }
   };
+
+  /** An event for a tracking call: the request's context, a fresh id, the device. */
+  const trackingEvent = (req: RequestInfo, type: EventType, status: ProviderEvent['status'], name: string | undefined, user: UserIdentity, properties?: Record<string, unknown>): ProviderEvent => {
+    const event: ProviderEvent = { type, status, name, requestId: randomUUID(), timestamp: Date.now(), context: buildContext(req), user: identity(user) };
+    if (properties && typeof properties === 'object') event.properties = { ...properties };
+    const deviceId = deviceCookies?.read(req);
+    if (deviceId !== undefined) event.deviceId = deviceId;
+    return event;
+  };
+
+  const track = async (event: ProviderEvent): Promise<void> => {
+    if (closed) return;
+    try {
+      const result = await withTimeout(Promise.resolve().then(() => provider.log(event)));
+      if (result === TIMED_OUT) logger.warn({ code: 'VIGIL_W_LOG_TIMEOUT', provider: provider.name }, 'provider.log did not answer in time');
+    } catch (error) {
+      logger.warn({ code: 'VIGIL_W_LOG_FAILED', provider: provider.name, err: describeError(error) }, 'provider.log failed');
+    }
+  };
+
+  const admin = <K extends 'blockUser' | 'unblockUser' | 'listBlockedUsers' | 'reportDevice' | 'approveDevice' | 'getDevicesForUser'>(operation: K): NonNullable<Provider[K]> => {
+    const fn = provider[operation];
+    if (typeof fn !== 'function') throw new VigilUnsupportedError(operation, provider.name);
+    return fn.bind(provider) as NonNullable<Provider[K]>;
+  };
+
+  const IDENTIFY_ROUTE = { event: '$profile_update', name: 'identify' } as CompiledRoute;
 
   const outcomeOf = (decision: Decision, status: number) => pending.get(decision)?.route.outcome(status);
 
@@ -561,6 +665,46 @@ export function createVigil(config: VigilConfig = {}): Vigil {
         .finally(() => inFlightLogs.delete(tracked));
       inFlightLogs.add(tracked);
     },
+    trackSignup: (req, options = {}) =>
+      track(trackingEvent(req, '$registration', options.success === false ? '$failed' : '$succeeded', undefined, identityOf(options), options.properties)),
+    trackLogin: (req, options) =>
+      track(
+        trackingEvent(req, '$login', options?.success === true ? '$succeeded' : '$failed', undefined, identityOf(options ?? {}), {
+          ...(options?.properties ?? {}),
+          ...(typeof options?.userExists === 'boolean' ? { user_exists: options.userExists } : {}),
+        }),
+      ),
+    trackCustom: (req, name, properties) => track(trackingEvent(req, '$custom', '$succeeded', String(name), {}, properties)),
+    async identify(req, user) {
+      const start = performance.now();
+      const id = typeof user?.id === 'string' && user.id !== '' ? user.id : undefined;
+      const event = trackingEvent(req, '$profile_update', '$attempted', 'identify', id === undefined ? {} : { id });
+      let blocked = false;
+      let reason = 'the user is not blocked';
+      if (id !== undefined && typeof provider.identify === 'function') {
+        try {
+          const answer = await withTimeout(Promise.resolve().then(() => provider.identify?.(event)));
+          if (answer === TIMED_OUT) reason = 'the block list did not answer in time';
+          else if (answer?.blocked === true) {
+            blocked = true;
+            reason = answer.reason ?? 'the user is blocked';
+          }
+        } catch (error) {
+          logger.warn({ code: 'VIGIL_W_IDENTIFY_FAILED', provider: provider.name, err: describeError(error) }, 'identify could not read the block list; the request goes on');
+          reason = 'the block list could not be read';
+        }
+      }
+      const verdict: Verdict = blocked ? { action: 'deny', risk: 1, reasons: [reason] } : { risk: 0, reasons: [reason] };
+      const policy = applyPolicy(verdict, policyOptions);
+      const decision = finish(start, event.requestId, IDENTIFY_ROUTE, event.context, policy, verdict, undefined);
+      return { blocked, decision };
+    },
+    blockUser: (userId, options = {}) => admin('blockUser')(userId, { ...(options.reason === undefined ? {} : { reason: options.reason }), ...(options.ttl === undefined ? {} : { ttlMs: options.ttl }) }),
+    unblockUser: (userId) => admin('unblockUser')(userId),
+    listBlockedUsers: () => admin('listBlockedUsers')(),
+    reportDevice: (deviceId, options = {}) => admin('reportDevice')(deviceId, { ...(options.reason === undefined ? {} : { reason: options.reason }), ...(options.ttl === undefined ? {} : { ttlMs: options.ttl }) }),
+    approveDevice: (deviceId) => admin('approveDevice')(deviceId),
+    getDevicesForUser: (userId) => admin('getDevicesForUser')(userId),
     async close() {
       if (closed) return;
       closed = true;

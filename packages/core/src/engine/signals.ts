@@ -18,7 +18,8 @@ export type SignalName =
   | 'invalid_email'
   | 'blocked_user'
   | 'reported_device'
-  | 'approved_device';
+  | 'approved_device'
+  | 'new_device';
 
 /** One signal that fired for an event. */
 export interface Signal {

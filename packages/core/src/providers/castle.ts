@@ -1,10 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import type { Got } from 'got';
 import { getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot } from './http.js';
+import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Base of every error Castle's API answers with; `status` is the HTTP status. */
@@ -148,6 +149,7 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
   const tokenField = typeof tokenOption === 'object' ? (tokenOption.field ?? 'castle_request_token') : 'castle_request_token';
   const tokenHeader = typeof tokenOption === 'object' ? (tokenOption.header ?? 'X-Castle-Request-Token') : 'X-Castle-Request-Token';
   const agents = createAgents();
+  preloadGot();
   const authorization = `Basic ${Buffer.from(`:${apiSecret}`).toString('base64')}`;
   let client: Got | undefined;
 
@@ -157,27 +159,34 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
       headers: { authorization, 'content-type': 'application/json', 'user-agent': 'vigil-castle' },
       timeout: { request: timeout },
       retry: { limit: 0 },
-      agent: agents,
+      agent: agents.got,
       throwHttpErrors: true,
       responseType: 'text',
     });
     return client;
   };
 
+  const transportError = (reason: 'timeout' | 'connection error', code: string | undefined): CastleError => {
+    const wrapped = new CastleError(`Castle ${reason}${code ? ` (${code})` : ''}`, 0, true);
+    (wrapped as CastleError & { failoverReason: string }).failoverReason = reason;
+    return wrapped;
+  };
+
   /** Calls Castle; resolves the parsed body or rejects with a CastleError (never got's error). */
   const call = async (method: 'GET' | 'POST' | 'PUT', path: string, json?: unknown): Promise<Record<string, unknown>> => {
+    // The budget covers the whole call, loading got included, not just the socket time.
+    const started = performance.now();
     const got = await http();
+    const left = remainingMs(started, timeout);
+    if (left < 1) throw transportError('timeout', 'ETIMEDOUT');
     let body: string;
     try {
-      const response = await got(path, { method, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+      const response = await got(path, { method, timeout: { request: Math.ceil(left) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
       body = response.body as string;
     } catch (error) {
       const failure = classifyTransportError(error);
       if (failure.kind === 'http') throw castleErrorFor(failure.status as number, failure.body);
-      const reason = failure.kind === 'timeout' ? 'timeout' : 'connection error';
-      const wrapped = new CastleError(`Castle ${reason}${failure.code ? ` (${failure.code})` : ''}`, 0, true);
-      (wrapped as CastleError & { failoverReason: string }).failoverReason = reason;
-      throw wrapped;
+      throw transportError(failure.kind === 'timeout' ? 'timeout' : 'connection error', failure.code);
     }
     if (body === '') return {};
     try {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Got } from 'got';
 import { getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
@@ -5,7 +6,7 @@ import { VigilConfigError } from '../errors.js';
 import type { EventType } from '../events.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot } from './http.js';
+import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Options of {@link cheqProvider}, with CHEQ's names. */
@@ -132,13 +133,14 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
   const logger = compileLogger(options.logger);
   const { apiKey, tagHash } = options;
   const agents = createAgents();
+  preloadGot();
   let client: Got | undefined;
   const http = async (): Promise<Got> => {
     client ??= (await loadGot()).extend({
       prefixUrl: `${endpoint}/`,
       timeout: { request: timeout },
       retry: { limit: 0 },
-      agent: agents,
+      agent: agents.got,
       responseType: 'text',
       headers: { 'user-agent': 'vigil-cheq' },
     });
@@ -173,14 +175,18 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
     if (event.context.channel) form.Channel = event.context.channel;
 
     let text: string;
-    const started = Date.now();
+    // The budget covers the whole call, loading got included, not just the socket time.
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
     try {
       const got = await http();
-      const response = await got.post('v1/realtime-interception', { form });
+      const left = remainingMs(started, timeout);
+      if (left < 1) return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
+      const response = await got.post('v1/realtime-interception', { form, timeout: { request: Math.ceil(left) } });
       text = response.body as string;
     } catch (error) {
       const failure = classifyTransportError(error);
-      if (failure.kind === 'timeout') return fail('timeout', { timeoutMs: timeout, elapsedMs: Date.now() - started });
+      if (failure.kind === 'timeout') return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
       if (failure.kind === 'http') return fail(failure.status !== undefined && failure.status >= 500 ? 'server error' : 'client error', { status: failure.status });
       return fail('connection error', { errorCode: failure.code });
     }

@@ -1,11 +1,14 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import type { Got } from 'got';
 
 /** One keep-alive agent pair per provider: decisions reuse sockets instead of paying a handshake each. */
 export interface ProviderAgents {
   http: HttpAgent;
   https: HttpsAgent;
+  /** The `agent` option for got: exactly `{ http, https }` (got rejects any other key). */
+  readonly got: { http: HttpAgent; https: HttpsAgent };
   destroy(): void;
 }
 
@@ -16,6 +19,7 @@ export function createAgents(): ProviderAgents {
   return {
     http,
     https,
+    got: { http, https },
     destroy() {
       http.destroy();
       https.destroy();
@@ -32,6 +36,20 @@ let gotModule: Promise<Got> | undefined;
 export function loadGot(): Promise<Got> {
   gotModule ??= import('got').then((m) => m.got);
   return gotModule;
+}
+
+/**
+ * Starts loading got when a remote provider is constructed, so that the first decision
+ * does not pay for the import (which alone can exceed a 100 ms budget). A failure
+ * surfaces on first use, not here.
+ */
+export function preloadGot(): void {
+  loadGot().catch(() => undefined);
+}
+
+/** Milliseconds left of a `timeout` budget that started at `started` (`performance.now()`). */
+export function remainingMs(started: number, timeout: number): number {
+  return timeout - (performance.now() - started);
 }
 
 /** The error codes Node and got use for a connection that failed or was cut. */

@@ -8,6 +8,7 @@ import { combineSignals, type Signal, type SignalName } from '../engine/signals.
 import { userAgentSignals } from '../engine/user-agent.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
+import type { BlockedUser, DeviceRecord } from '../tracking/users.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Two tiers of a per-IP counter: code 5 (abnormal) from `challenge`, code 6 (excessive) from `block`. */
@@ -95,6 +96,12 @@ export interface LocalProvider extends Provider {
   reportDevice(deviceId: string, options?: { reason?: string; ttlMs?: number }): Promise<void>;
   /** Marks a device as approved by its user: its events weigh less. */
   approveDevice(deviceId: string): Promise<void>;
+  /** Whether the user of an `identify` call, or its device, is blocked. */
+  identify(event: ProviderEvent): Promise<{ blocked: boolean; reason?: string }>;
+  /** The users on the block list, from the store. */
+  listBlockedUsers(): Promise<BlockedUser[]>;
+  /** The devices the engine has seen a user log in (or sign up) from. */
+  getDevicesForUser(userId: string): Promise<DeviceRecord[]>;
 }
 
 /** Default signal weights. */
@@ -109,6 +116,7 @@ export const DEFAULT_WEIGHTS: Readonly<Record<SignalName, number>> = Object.free
   credential_stuffing: 0.95,
   multiple_accounts_ip: 0.6,
   high_activity_account: 0.75,
+  new_device: 0.3,
   unfamiliar_login_during_attack: 0.65,
   ip_denylisted: 1,
   datacenter_ip: 0.4,
@@ -156,6 +164,22 @@ const OPTION_KEYS = [
 // Signals whose weight on events other than registration is lower: a disposable or
 // malformed address at login says little; at sign-up it is the abuse itself.
 const NON_REGISTRATION_EMAIL_WEIGHT = 0.2;
+
+const MAX_DEVICES_PER_USER = 20;
+const DEVICE_TTL_MS = 400 * 24 * 60 * 60_000;
+
+type StoredDevice = Omit<DeviceRecord, 'approved' | 'reported'>;
+
+/** Reads a user's device list from the store; anything unreadable is an empty list. */
+function parseDevices(value: StoreResult | undefined): StoredDevice[] {
+  if (typeof value !== 'string') return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? (parsed.filter((d) => d && typeof d === 'object' && typeof d.id === 'string') as StoredDevice[]) : [];
+  } catch {
+    return [];
+  }
+}
 
 /** Thrown (and turned into the configured failover) when the store fails. */
 export class VigilStoreError extends Error {
@@ -369,9 +393,11 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       add('siteFailures', { type: 'count', key: 'v:site:unfamiliar:fail', windowMs: W });
     }
     if (event.user.id !== undefined) add('blockedUser', { type: 'get', key: `b:user:${event.user.id}` });
+    const userKey = event.user.id ?? account;
     if (event.deviceId !== undefined) {
       add('reportedDevice', { type: 'get', key: `b:device:${event.deviceId}` });
       add('approvedDevice', { type: 'get', key: `a:device:${event.deviceId}` });
+      if (userKey !== undefined) add('devices', { type: 'get', key: `d:user:${userKey}` });
     }
     const results = await run(ops, event.timestamp);
     const read = (name: string): StoreResult | undefined => (slots[name] === undefined ? undefined : results[slots[name] as number]);
@@ -455,6 +481,10 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     if (typeof read('blockedUser') === 'string') push({ name: 'blocked_user', weight: weights.blocked_user, deny: true, reason: 'the user is blocked' });
     if (typeof read('reportedDevice') === 'string') push({ name: 'reported_device', weight: weights.reported_device, deny: true, reason: 'the device was reported' });
     const approved = typeof read('approvedDevice') === 'string';
+    const known = parseDevices(read('devices'));
+    if (!approved && event.deviceId !== undefined && known.length > 0 && !known.some((d) => d.id === event.deviceId)) {
+      push({ name: 'new_device', weight: weights.new_device, reason: 'a device this user has never logged in from', details: { knownDevices: known.length } });
+    }
 
     const result = combineSignals(signals, approved ? 1 - weights.approved_device : 1);
     if (approved) {
@@ -477,6 +507,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     const ipKey = ip === undefined || allowIps?.has(ip) ? undefined : ipCountingKey(ip);
     const familiarKey = account !== undefined && ipKey !== undefined ? `k:${account}:${ipKey}` : undefined;
     const ops: StoreOp[] = [];
+    if (succeeded) await recordDevice(event, event.user.id ?? account);
     if (registration) {
       // A sign-up makes its network familiar: the first login usually follows from there.
       if (succeeded && familiarKey) ops.push({ type: 'set', key: familiarKey, value: '1', ttlMs: limits.familiarForMs });
@@ -502,6 +533,25 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       if (familiarKey) ops.push({ type: 'set', key: familiarKey, value: '1', ttlMs: limits.familiarForMs });
     }
     await run(ops, event.timestamp);
+  };
+
+  /** Adds the event's device to its user's list (read-modify-write: metadata, off the request path). */
+  const recordDevice = async (event: ProviderEvent, userKey: string | undefined) => {
+    if (event.deviceId === undefined || userKey === undefined) return;
+    const key = `d:user:${userKey}`;
+    const [current] = await run([{ type: 'get', key }], event.timestamp);
+    const devices = parseDevices(current);
+    const now = new Date(event.timestamp).toISOString();
+    let device = devices.find((d) => d.id === event.deviceId);
+    if (!device) {
+      device = { id: event.deviceId, firstSeen: now, lastSeen: now, ips: [], userAgent: event.context.userAgent?.slice(0, 512) };
+      devices.unshift(device);
+    }
+    device.lastSeen = now;
+    if (event.context.ip !== undefined) device.ips = [event.context.ip, ...device.ips.filter((ip) => ip !== event.context.ip)].slice(0, 5);
+    if (event.context.userAgent !== undefined) device.userAgent = event.context.userAgent.slice(0, 512);
+    devices.sort((a, b) => (a.lastSeen < b.lastSeen ? 1 : -1));
+    await run([{ type: 'set', key, value: JSON.stringify(devices.slice(0, MAX_DEVICES_PER_USER)), ttlMs: DEVICE_TTL_MS }], event.timestamp);
   };
 
   const requireId = (value: unknown, name: string) => {
@@ -542,6 +592,51 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     async approveDevice(deviceId) {
       requireId(deviceId, 'deviceId');
       await run([{ type: 'set', key: `a:device:${deviceId}`, value: blockValue(undefined) }, { type: 'delete', key: `b:device:${deviceId}` }], Date.now());
+    },
+    async identify(event) {
+      const ops: StoreOp[] = [];
+      if (event.user.id !== undefined) ops.push({ type: 'get', key: `b:user:${event.user.id}` });
+      if (event.deviceId !== undefined) ops.push({ type: 'get', key: `b:device:${event.deviceId}` });
+      const results = await run(ops, event.timestamp);
+      const reasonOf = (value: StoreResult | undefined, fallback: string) => {
+        try {
+          const parsed = JSON.parse(String(value)) as { reason?: unknown };
+          return typeof parsed.reason === 'string' && parsed.reason !== '' ? `${fallback}: ${parsed.reason}` : fallback;
+        } catch {
+          return fallback;
+        }
+      };
+      if (event.user.id !== undefined && typeof results[0] === 'string') return { blocked: true, reason: reasonOf(results[0], 'the user is blocked') };
+      const deviceResult = results[event.user.id !== undefined ? 1 : 0];
+      if (event.deviceId !== undefined && typeof deviceResult === 'string') return { blocked: true, reason: reasonOf(deviceResult, 'the device was reported') };
+      return { blocked: false };
+    },
+    async listBlockedUsers() {
+      if (typeof store.keys !== 'function') return [];
+      const keys = await store.keys('b:user:');
+      if (keys.length === 0) return [];
+      const values = await run(keys.map((key) => ({ type: 'get', key })), Date.now());
+      const users: BlockedUser[] = [];
+      keys.forEach((key, i) => {
+        const value = values[i];
+        if (typeof value !== 'string') return;
+        let parsed: { reason?: unknown; at?: unknown } = {};
+        try {
+          parsed = JSON.parse(value) as typeof parsed;
+        } catch {
+          // an unreadable entry still names a blocked user
+        }
+        users.push({ id: key.slice('b:user:'.length), reason: typeof parsed.reason === 'string' ? parsed.reason : '', at: typeof parsed.at === 'string' ? parsed.at : '' });
+      });
+      return users;
+    },
+    async getDevicesForUser(userId) {
+      requireId(userId, 'userId');
+      const [value] = await run([{ type: 'get', key: `d:user:${userId}` }], Date.now());
+      const devices = parseDevices(value);
+      if (devices.length === 0) return [];
+      const flags = await run(devices.flatMap((d) => [{ type: 'get', key: `a:device:${d.id}` } as StoreOp, { type: 'get', key: `b:device:${d.id}` } as StoreOp]), Date.now());
+      return devices.map((d, i) => ({ ...d, approved: typeof flags[2 * i] === 'string', reported: typeof flags[2 * i + 1] === 'string' }));
     },
     async close() {
       if (ownsStore) await store.close?.();

@@ -1,6 +1,7 @@
 import type { RequestContext, RequestInfo } from '../context/request.js';
 import type { EventStatus, EventType } from '../events.js';
 import type { UserIdentity } from '../routing/routes.js';
+import type { BlockedUser } from '../tracking/users.js';
 
 /** What a provider concludes about one event. */
 export interface Verdict {
@@ -84,6 +85,20 @@ export interface Provider {
    * `filter` / `risk`. Whatever it returns travels with the event to this provider only.
    */
   prepare?(req: RequestInfo): { requestToken?: string; extras?: Record<string, unknown> } | undefined;
+  /** Whether the user (or device) of an `identify` call is blocked. */
+  identify?(event: ProviderEvent): Promise<{ blocked: boolean; reason?: string }>;
+  /** Refuses every request that identifies this user (`ttlMs`: for a while). */
+  blockUser?(userId: string, options?: { reason?: string; ttlMs?: number }): Promise<void>;
+  /** Lifts a user block. */
+  unblockUser?(userId: string): Promise<void>;
+  /** The users on the block list. */
+  listBlockedUsers?(): Promise<BlockedUser[]>;
+  /** Denies every event from this device. */
+  reportDevice?(deviceId: string, options?: { reason?: string; ttlMs?: number }): Promise<unknown>;
+  /** Trusts this device for its user: its events weigh less. */
+  approveDevice?(deviceId: string): Promise<unknown>;
+  /** What the provider knows of a user's devices. */
+  getDevicesForUser?(userId: string): Promise<unknown>;
 }
 
 /** A scoring function usable wherever a {@link Provider} is: it serves `filter` and `risk`. */
