@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../stores/bounded-map.js';
 import { parseAddress } from '../context/ip.js';
 
 /**
@@ -11,7 +11,7 @@ export class IdentifierHasher {
   readonly #secret: Buffer;
   // The same people log in again and again; an HMAC costs microseconds. The memo stays
   // in the process, like the raw value it came from, and is bounded.
-  readonly #memo = new LRUCache<string, string>({ max: 4096 });
+  readonly #memo = new BoundedMap<string, string>(4096);
 
   /** @param secret at least 16 characters; a random one per process when absent. */
   constructor(secret?: string) {

@@ -1,5 +1,5 @@
 import { isbot } from 'isbot';
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from '../stores/bounded-map.js';
 import type { ScrubbedHeaders } from '../context/headers.js';
 import type { Signal } from './signals.js';
 
@@ -53,7 +53,7 @@ type UaClass = { kind: 'headless_browser' | 'http_client_library' | 'web_crawler
 
 // Real traffic carries a few hundred distinct User-Agents; classifying one (isbot's
 // large pattern above all) costs microseconds. Bounded, so random UAs cannot grow it.
-const uaMemo = new LRUCache<string, UaClass>({ max: 2048 });
+const uaMemo = new BoundedMap<string, UaClass>(2048);
 
 function classifyUserAgent(sample: string): UaClass {
   let known = uaMemo.get(sample);

@@ -5,7 +5,7 @@ import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs } from './http.js';
+import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs, withinBudget } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Base of every error Castle's API answers with; `status` is the HTTP status. */
@@ -176,9 +176,9 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
   const call = async (method: 'GET' | 'POST' | 'PUT', path: string, json?: unknown): Promise<Record<string, unknown>> => {
     // The budget covers the whole call, loading got included, not just the socket time.
     const started = performance.now();
-    const got = await http();
+    const got = client ?? (await withinBudget(http(), timeout));
     const left = remainingMs(started, timeout);
-    if (left < 1) throw transportError('timeout', 'ETIMEDOUT');
+    if (!got || left < 1) throw transportError('timeout', 'ETIMEDOUT');
     let body: string;
     try {
       const response = await got(path, { method, timeout: { request: Math.ceil(left) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });

@@ -6,7 +6,7 @@ import { VigilConfigError } from '../errors.js';
 import type { EventType } from '../events.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs } from './http.js';
+import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs, withinBudget } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Options of {@link cheqProvider}, with CHEQ's names. */
@@ -179,9 +179,9 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     try {
-      const got = await http();
+      const got = client ?? (await withinBudget(http(), timeout));
       const left = remainingMs(started, timeout);
-      if (left < 1) return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
+      if (!got || left < 1) return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
       const response = await got.post('v1/realtime-interception', { form, timeout: { request: Math.ceil(left) } });
       text = response.body as string;
     } catch (error) {

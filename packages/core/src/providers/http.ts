@@ -47,6 +47,22 @@ export function preloadGot(): void {
   loadGot().catch(() => undefined);
 }
 
+/**
+ * `promise`, or undefined when it has not settled within `ms`: the time budget of a
+ * call covers loading got too (a cold import alone can take over 100 ms).
+ */
+export async function withinBudget<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms), undefined);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Milliseconds left of a `timeout` budget that started at `started` (`performance.now()`). */
 export function remainingMs(started: number, timeout: number): number {
   return timeout - (performance.now() - started);

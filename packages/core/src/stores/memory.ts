@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { BoundedMap } from './bounded-map.js';
 import { VigilConfigError } from '../errors.js';
 import { type Store, type StoreOp, type StoreResult, slidingCount } from './types.js';
 
@@ -20,19 +20,18 @@ type Entry =
   | { kind: 'value'; value: string; expiresAt: number };
 
 /**
- * The default store: one process, bounded, no timers. An LRU cache (lru-cache) holds at
- * most `maxKeys` entries; each entry carries its own expiry, checked when it is read,
- * so there is no timer per key and every operation is O(1) (distinct counts: O(set size)
- * when a window rolls over).
+ * The default store: one process, bounded, no timers. A bounded map with second-chance
+ * eviction (close to LRU; see `BoundedMap`) holds at most `maxKeys` entries; each entry
+ * carries its own expiry, checked when it is read, so there is no timer per key and
+ * every operation is amortized O(1) (distinct counts: O(set size) when a window rolls
+ * over).
  *
  * @example
  * const vigil = createVigil({ provider: localProvider({ store: new MemoryStore({ maxKeys: 50_000 }) }) })
  */
 export class MemoryStore implements Store {
   readonly name = 'memory';
-  // Created on first use: lru-cache preallocates its index for `max` entries, which a
-  // store that is never used (a test, a provider replaced at start-up) should not pay.
-  #lru: LRUCache<string, Entry> | undefined;
+  #lru: BoundedMap<string, Entry> | undefined;
   readonly #maxKeys: number;
   readonly #maxMembers: number;
 
@@ -49,8 +48,8 @@ export class MemoryStore implements Store {
     this.#maxMembers = maxMembers;
   }
 
-  get #cache(): LRUCache<string, Entry> {
-    this.#lru ??= new LRUCache({ max: this.#maxKeys });
+  get #cache(): BoundedMap<string, Entry> {
+    this.#lru ??= new BoundedMap(this.#maxKeys);
     return this.#lru;
   }
 

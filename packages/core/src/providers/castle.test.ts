@@ -1,0 +1,708 @@
+import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RequestInfo } from '../context/request.js';
+import type { Decision } from '../decision/decision.js';
+import { VigilConfigError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { RouteDefinition } from '../routing/routes.js';
+import { type FakeCastle, startFakeCastle } from '../testing/fake-vendors.js';
+import { createVigil, type Vigil, type VigilConfig, VigilProviderError } from '../vigil.js';
+import {
+  CastleApiError,
+  CastleBadRequestError,
+  CastleError,
+  CastleForbiddenError,
+  CastleInternalServerError,
+  CastleInvalidParametersError,
+  CastleInvalidRequestTokenError,
+  CastleMalformedResponseError,
+  CastleNotFoundError,
+  type CastleProvider,
+  type CastleProviderOptions,
+  CastleRateLimitError,
+  CastleUnauthorizedError,
+  CastleUserUnauthorizedError,
+  castleProvider,
+} from './castle.js';
+import type { Provider, ProviderEvent } from './types.js';
+
+const SECRET = 'sk_castle_test_Zq8v2LmR4tY7';
+const BASIC_B64 = Buffer.from(`:${SECRET}`).toString('base64');
+const BASIC = `Basic ${BASIC_B64}`;
+const SENT_AT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+const LOGIN: RouteDefinition = { method: 'POST', path: '/login', event: '$login', user: { email: 'body.email', username: 'body.username' } };
+const SETTINGS: RouteDefinition = { method: 'POST', path: '/settings', event: '$profile_update', user: { id: 'headers.x-user-id', email: 'body.email', phone: 'body.phone' } };
+const ROUTES = [LOGIN, SETTINGS];
+
+function loginRequest(overrides: Partial<RequestInfo> = {}): RequestInfo {
+  return {
+    method: 'POST',
+    url: '/login',
+    path: '/login',
+    headers: {
+      host: 'app.example.com',
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0',
+      accept: 'application/json',
+      'accept-language': 'en-GB,en;q=0.9',
+      cookie: 'sid=s3ss10n-c00kie',
+      authorization: 'Bearer user-t0ken',
+      'x-castle-request-token': 'tok_from_header',
+    },
+    remoteAddress: '203.0.113.7',
+    body: { email: 'alice@example.com', username: 'alice', password: 'hunter2' },
+    ...overrides,
+  };
+}
+
+function settingsRequest(userId = 'user_42'): RequestInfo {
+  return {
+    method: 'POST',
+    url: '/settings',
+    path: '/settings',
+    headers: { host: 'app.example.com', 'user-agent': 'Mozilla/5.0', 'x-user-id': userId, 'x-castle-request-token': 'tok_settings' },
+    remoteAddress: '198.51.100.9',
+    body: { email: 'bob@example.com', phone: '+15550100' },
+  };
+}
+
+/** A logger that records every call, as JSON and as util.inspect sees it. */
+function capturingLogger() {
+  const lines: string[] = [];
+  const expand = (_key: string, value: unknown) =>
+    value instanceof Error ? { ...value, name: value.name, message: value.message, stack: value.stack, cause: (value as { cause?: unknown }).cause } : value;
+  const record = (level: string) => (obj: object, msg?: string) => {
+    let json: string;
+    try {
+      json = JSON.stringify({ level, obj, msg }, expand);
+    } catch {
+      json = '(unserializable)';
+    }
+    lines.push(json, inspect(obj, { depth: 10 }), String(msg));
+  };
+  const logger: Required<Logger> = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+  const entries = () => lines.filter((_, i) => i % 3 === 0).map((line) => JSON.parse(line) as { level: string; obj: Record<string, unknown>; msg?: string });
+  return { lines, logger, entries };
+}
+
+let fake: FakeCastle;
+const toClose: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  fake = await startFakeCastle(SECRET);
+});
+afterAll(async () => {
+  await fake.close();
+});
+beforeEach(() => {
+  fake.reset();
+});
+afterEach(async () => {
+  await Promise.all(toClose.splice(0).map((c) => c.close()));
+});
+
+function castle(options: Partial<CastleProviderOptions> = {}): CastleProvider {
+  const provider = castleProvider({ apiSecret: SECRET, baseUrl: fake.url, ...options });
+  toClose.push({ close: async () => provider.close?.() });
+  return provider;
+}
+
+function vigilWith(provider: Provider, config: VigilConfig = {}): Vigil {
+  const vigil = createVigil({ mode: 'blocking', routes: ROUTES, provider, ...config });
+  toClose.push(vigil);
+  return vigil;
+}
+
+/** The ProviderEvent the pipeline builds for `req` (its `prepare()` included), without calling Castle. */
+async function eventFor(provider: Provider, req: RequestInfo, routes: RouteDefinition[] = ROUTES): Promise<ProviderEvent> {
+  let captured: ProviderEvent | undefined;
+  const capture = async (event: ProviderEvent) => {
+    captured = event;
+    return { risk: 0 };
+  };
+  const prepare = provider.prepare?.bind(provider);
+  const spy: Provider = { name: 'capture', filter: capture, risk: capture, log: async () => undefined, ...(prepare ? { prepare } : {}) };
+  await createVigil({ routes, provider: spy }).protect(req);
+  if (!captured) throw new Error('the request matched no route');
+  return captured;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; elapsed: number }> {
+  const start = performance.now();
+  const value = await fn();
+  return { value, elapsed: performance.now() - start };
+}
+
+describe('castleProvider: configuration', () => {
+  it.each([
+    ['missing', undefined],
+    ['empty', ''],
+    ['blank', '   '],
+    ['a number', 42],
+  ])('rejects an apiSecret that is %s, naming the option', (_, apiSecret) => {
+    const build = () => castleProvider({ apiSecret } as unknown as CastleProviderOptions);
+    expect(build).toThrow(VigilConfigError);
+    expect(build).toThrow(/apiSecret/);
+  });
+
+  it('never echoes a wrongly shaped secret in its error', () => {
+    try {
+      castleProvider({ apiSecret: ' ', baseUrl: 'not a url' });
+    } catch (error) {
+      expect((error as Error).message).toMatch(/apiSecret/);
+    }
+    expect(() => castleProvider({ apiSecret: SECRET, baseUrl: 'not a url' })).toThrow(/baseUrl/);
+    try {
+      castleProvider({ apiSecret: SECRET, baseUrl: 'not a url' });
+    } catch (error) {
+      expect(inspect(error)).not.toContain(SECRET);
+    }
+  });
+
+  it('validates timeout, failover and unknown options', () => {
+    expect(() => castleProvider({ apiSecret: SECRET, timeout: 0 })).toThrow(/timeout/);
+    expect(() => castleProvider({ apiSecret: SECRET, timeout: Number.NaN })).toThrow(/timeout/);
+    expect(() => castleProvider({ apiSecret: SECRET, failover: 'open' as never })).toThrow(/failover/);
+    expect(() => castleProvider({ apiSecret: SECRET, apiKey: 'x' } as unknown as CastleProviderOptions)).toThrow(VigilConfigError);
+  });
+
+  it('defaults to https://api.castle.io/v1 and a provider named castle', async () => {
+    const provider = castleProvider({ apiSecret: SECRET });
+    expect(provider.name).toBe('castle');
+    await provider.close?.();
+  });
+});
+
+describe('castleProvider: wire format', () => {
+  it('filter: POST /v1/filter with Basic auth (empty user, the secret as password) and Castle’s JSON body', async () => {
+    const vigil = vigilWith(castle());
+    const decision = await vigil.protect(loginRequest());
+    expect(decision.failover).toBe(false);
+    expect(fake.requests).toHaveLength(1);
+    const [req] = fake.requests;
+    expect(req?.method).toBe('POST');
+    expect(req?.path).toBe('/v1/filter');
+    expect(req?.headers.authorization).toBe(BASIC);
+    expect(req?.headers['content-type']).toMatch(/^application\/json/);
+    const body = req?.body as Record<string, any>;
+    expect(body).toMatchObject({
+      type: '$login',
+      status: '$attempted',
+      request_token: 'tok_from_header',
+      context: { ip: '203.0.113.7' },
+      params: { email: 'alice@example.com', username: 'alice' },
+    });
+    expect(body).not.toHaveProperty('user');
+    expect(body).not.toHaveProperty('matching_user_id');
+    expect(body.sent_at).toMatch(SENT_AT);
+    expect(Math.abs(Date.parse(body.sent_at) - Date.now())).toBeLessThan(5000);
+    expect(Object.keys(body).sort()).toEqual(['context', 'params', 'request_token', 'sent_at', 'status', 'type']);
+  });
+
+  it('scrubs headers: Cookie and Authorization become true, the User-Agent is kept, nothing raw leaves', async () => {
+    const vigil = vigilWith(castle());
+    await vigil.protect(loginRequest());
+    const body = fake.requests[0]?.body as Record<string, any>;
+    expect(body.context.headers).toMatchObject({
+      Cookie: true,
+      Authorization: true,
+      'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0',
+      'Accept-Language': 'en-GB,en;q=0.9',
+      Host: 'app.example.com',
+    });
+    expect(fake.requests[0]?.rawBody).not.toContain('s3ss10n-c00kie');
+    expect(fake.requests[0]?.rawBody).not.toContain('user-t0ken');
+    expect(fake.requests[0]?.rawBody).not.toContain('hunter2');
+  });
+
+  it('applies the header allowlist of createVigil to what Castle sees', async () => {
+    const vigil = vigilWith(castle(), { headers: { allowlist: ['Accept'] } });
+    await vigil.protect(loginRequest());
+    const headers = (fake.requests[0]?.body as Record<string, any>).context.headers;
+    expect(headers).toMatchObject({ Accept: 'application/json', 'User-Agent': expect.any(String), 'Accept-Language': true, Host: true, Cookie: true });
+  });
+
+  it('reads request_token from the castle_request_token body field first, then the X-Castle-Request-Token header', async () => {
+    const provider = castle();
+    const vigil = vigilWith(provider);
+    await vigil.protect(loginRequest({ body: { email: 'alice@example.com', castle_request_token: 'tok_from_body' } }));
+    await vigil.protect(loginRequest());
+    const { 'x-castle-request-token': _, ...noTokenHeader } = loginRequest().headers;
+    fake.requireRequestToken = false;
+    await vigil.protect(loginRequest({ headers: noTokenHeader }));
+    expect(fake.requests.map((r) => (r.body as Record<string, unknown>).request_token)).toEqual(['tok_from_body', 'tok_from_header', undefined]);
+    expect(fake.requests[2]?.body).not.toHaveProperty('request_token');
+
+    // prepare() puts it on the event for the provider alone.
+    const event = await eventFor(provider, loginRequest({ headers: { ...noTokenHeader, 'X-CASTLE-REQUEST-TOKEN': 'tok_upper' } }));
+    expect(event.requestToken).toBe('tok_upper');
+  });
+
+  it('takes a configured field and header, or a function', async () => {
+    const custom = castle({ requestToken: { field: 'ct', header: 'X-Ct' } });
+    expect((await eventFor(custom, loginRequest({ body: { ct: 'tok_ct' } }))).requestToken).toBe('tok_ct');
+    expect((await eventFor(custom, loginRequest({ headers: { 'x-ct': 'tok_hdr' }, body: {} }))).requestToken).toBe('tok_hdr');
+    expect((await eventFor(custom, loginRequest({ body: { castle_request_token: 'ignored' }, headers: {} }))).requestToken).toBeUndefined();
+    const fn = castle({ requestToken: (req) => (req.query as Record<string, string> | undefined)?.t });
+    expect((await eventFor(fn, loginRequest({ query: { t: 'tok_q' } }))).requestToken).toBe('tok_q');
+  });
+
+  it('risk: a route with a user id goes to POST /v1/risk with user.id and the identifiers', async () => {
+    const vigil = vigilWith(castle());
+    const decision = await vigil.protect(settingsRequest());
+    expect(decision.failover).toBe(false);
+    const [req] = fake.requests;
+    expect(req?.path).toBe('/v1/risk');
+    expect(req?.headers.authorization).toBe(BASIC);
+    const body = req?.body as Record<string, any>;
+    expect(body).toMatchObject({
+      type: '$profile_update',
+      status: '$attempted',
+      request_token: 'tok_settings',
+      context: { ip: '198.51.100.9' },
+      user: { id: 'user_42', email: 'bob@example.com', phone: '+15550100' },
+    });
+    expect(body).not.toHaveProperty('params');
+    expect(body.sent_at).toMatch(SENT_AT);
+  });
+
+  it('sends the name of a $custom event, and properties when the event has them', async () => {
+    const provider = castle();
+    const event = await eventFor(provider, { ...loginRequest(), url: '/cart', path: '/cart' }, [{ path: '/cart', event: '$custom', name: 'add_to_cart' }]);
+    await provider.filter({ ...event, properties: { sku: 'A-1' } });
+    expect(fake.requests[0]?.body).toMatchObject({ type: '$custom', name: 'add_to_cart', properties: { sku: 'A-1' } });
+  });
+
+  it('matching_user_id: a filter event that carries a user id sends it as matching_user_id', async () => {
+    const provider = castle();
+    const event = await eventFor(provider, settingsRequest());
+    await provider.filter(event);
+    expect(fake.requests[0]?.path).toBe('/v1/filter');
+    expect(fake.requests[0]?.body).toMatchObject({ matching_user_id: 'user_42', params: { email: 'bob@example.com' } });
+  });
+
+  it('log: vigil.logOutcome(decision, 401) posts $failed to /v1/log without delaying; close() flushes it', async () => {
+    fake.set({ delayMs: 200, only: /\/log$/ });
+    const vigil = vigilWith(castle());
+    const decision = await vigil.protect(loginRequest());
+    const started = performance.now();
+    expect(vigil.logOutcome(decision, 401)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(20);
+    expect(fake.requests).toHaveLength(1);
+    await vigil.close();
+    expect(fake.requests).toHaveLength(2);
+    const log = fake.requests[1];
+    expect(log?.method).toBe('POST');
+    expect(log?.path).toBe('/v1/log');
+    expect(log?.headers.authorization).toBe(BASIC);
+    const body = log?.body as Record<string, any>;
+    expect(body).toMatchObject({
+      type: '$login',
+      status: '$failed',
+      request_token: 'tok_from_header',
+      context: { ip: '203.0.113.7', headers: { Cookie: true } },
+      user: { email: 'alice@example.com', username: 'alice' },
+    });
+    expect(body.sent_at).toMatch(SENT_AT);
+  });
+
+  it('log: a 2xx outcome is $succeeded; blocked requests are not logged', async () => {
+    const vigil = vigilWith(castle());
+    const allowed = await vigil.protect(loginRequest());
+    vigil.logOutcome(allowed, 200);
+    fake.verdict = { risk: 0.97, action: 'deny' };
+    const blocked = await vigil.protect(loginRequest());
+    expect(blocked.action).toBe('block');
+    vigil.logOutcome(blocked, 403);
+    await vigil.close();
+    const logs = fake.requests.filter((r) => r.path === '/v1/log');
+    expect(logs.map((r) => (r.body as Record<string, unknown>).status)).toEqual(['$succeeded']);
+  });
+
+  it('log: a failing /log never throws and only warns', async () => {
+    const { logger, entries } = capturingLogger();
+    fake.set({ status: 500, body: { type: 'internal', message: 'down' }, only: /\/log$/ });
+    const provider = castle({ logger });
+    const event = await eventFor(provider, loginRequest());
+    await expect(provider.log({ ...event, status: '$failed' })).resolves.toBeUndefined();
+    expect(entries().map((e) => e.obj.code)).toContain('VIGIL_W_CASTLE_LOG_FAILED');
+  });
+});
+
+describe('castleProvider: verdicts', () => {
+  it('maps risk, policy.action, signals and device.token', async () => {
+    fake.verdict = { risk: 0.93, action: 'deny', signals: { bot_behavior: {}, proxy_ip: {} }, deviceToken: 'dev_xyz' };
+    const provider = castle();
+    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(verdict).toMatchObject({ action: 'deny', risk: 0.93, signals: { bot_behavior: {}, proxy_ip: {} }, device: { id: 'dev_xyz' } });
+    expect(verdict.failover).toBeUndefined();
+  });
+
+  it.each([
+    [{ risk: 0.97, action: 'deny' } as const, 'block', 'deny'],
+    [{ risk: 0.7, action: 'challenge' } as const, 'challenge', 'challenge'],
+    [{ risk: 0.05, action: 'allow' } as const, 'allow', 'allow'],
+  ])('end to end in blocking mode: %o → decision %s', async (verdict, action, policyVerdict) => {
+    fake.verdict = { ...verdict, deviceToken: 'dev_1', signals: { new_device: {} } };
+    const vigil = vigilWith(castle(), { onChallenge: () => undefined });
+    const decision = await vigil.protect(loginRequest());
+    expect(decision).toMatchObject({ action, verdict: policyVerdict, provider: 'castle', failover: false, risk: verdict.risk, device: { id: 'dev_1' } });
+    expect(decision.signals).toEqual({ new_device: {} });
+  });
+
+  it('monitoring mode records what Castle’s deny would do without acting', async () => {
+    fake.verdict = { risk: 0.99, action: 'deny' };
+    const vigil = vigilWith(castle(), { mode: 'monitoring' });
+    const decision = await vigil.protect(loginRequest());
+    expect(decision).toMatchObject({ action: 'allow', wouldAction: 'block', wouldBlock: true });
+  });
+
+  it('a 2xx answer without risk or policy is a malformed response (failover)', async () => {
+    fake.set({ status: 200, body: { hello: 'world' } });
+    const provider = castle();
+    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(verdict).toMatchObject({ failover: true, failoverReason: 'malformed response' });
+  });
+});
+
+describe('castleProvider: errors by status', () => {
+  const CASES: [number, Record<string, unknown> | string | undefined, typeof CastleError, string][] = [
+    [400, { type: 'bad_request', message: 'Bad request' }, CastleBadRequestError, 'Bad request'],
+    [401, { type: 'unauthorized', message: 'Unauthorized' }, CastleUnauthorizedError, 'Unauthorized'],
+    [403, { type: 'forbidden', message: 'Forbidden' }, CastleForbiddenError, 'Forbidden'],
+    [404, { type: 'not_found', message: 'Not found' }, CastleNotFoundError, 'Not found'],
+    [419, { type: 'user_unauthorized', message: 'User unauthorized' }, CastleUserUnauthorizedError, 'User unauthorized'],
+    [422, { type: 'invalid_parameters', message: 'email is invalid' }, CastleInvalidParametersError, 'email is invalid'],
+    [422, { type: 'invalid_request_token', message: 'Invalid Request Token' }, CastleInvalidRequestTokenError, 'Invalid Request Token'],
+    [429, { type: 'rate_limit', message: 'Too many requests' }, CastleRateLimitError, 'Too many requests'],
+    [409, { type: 'conflict', message: 'Conflict' }, CastleApiError, 'Conflict'],
+    [418, 'no json here', CastleApiError, 'Castle answered 418'],
+    [499, undefined, CastleApiError, 'Castle answered 499'],
+  ];
+
+  it.each(CASES)('%i %o → %o (an error, never a failover)', async (status, body, Klass, message) => {
+    const provider = castle({ failover: 'deny' });
+    const event = await eventFor(provider, loginRequest());
+    fake.set({ status, body });
+    const error = await provider.filter(event).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Klass);
+    expect(error).toBeInstanceOf(CastleError);
+    expect((error as Error).constructor).toBe(Klass);
+    expect((error as Error).name).toBe(Klass.name);
+    expect(error).toMatchObject({ status, failover: false, message });
+    // The same class from the device endpoints.
+    await expect(provider.getDevice('dev_1')).rejects.toBeInstanceOf(Klass);
+  });
+
+  it('InvalidParameters is the parent of InvalidRequestToken, and only type invalid_request_token picks the child', async () => {
+    expect(new CastleInvalidRequestTokenError('x', 422)).toBeInstanceOf(CastleInvalidParametersError);
+    const provider = castle();
+    fake.set({ status: 422, body: { type: 'invalid_parameters', message: 'bad' } });
+    const error = await provider.filter(await eventFor(provider, loginRequest())).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(CastleInvalidRequestTokenError);
+  });
+
+  it('the fake’s own contract: a missing request token is 422 invalid_request_token, a wrong secret is 401', async () => {
+    const { 'x-castle-request-token': _, ...noToken } = loginRequest().headers;
+    const vigil = vigilWith(castle());
+    await expect(vigil.protect(loginRequest({ headers: noToken }))).rejects.toMatchObject({ name: 'CastleInvalidRequestTokenError', status: 422, message: 'Invalid Request Token' });
+    const wrong = vigilWith(castle({ apiSecret: 'sk_wrong_secret' }));
+    await expect(wrong.protect(loginRequest())).rejects.toBeInstanceOf(CastleUnauthorizedError);
+  });
+
+  it.each([500, 502, 503, 504])('%i → CastleInternalServerError: failover "server error" for decisions, an error for device calls', async (status) => {
+    fake.set({ status, body: { type: 'internal_server_error', message: 'Internal error' } });
+    const provider = castle();
+    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(verdict).toMatchObject({ failover: true, failover_reason: 'server error', failoverReason: 'server error', action: 'allow', policy: { action: 'allow' } });
+    const error = await provider.getDevice('dev_1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CastleInternalServerError);
+    expect(error).toMatchObject({ status, failover: true });
+  });
+
+  it('malformed JSON is its own error (CastleMalformedResponseError), a failover for decisions', async () => {
+    fake.set({ malformedJson: true });
+    const provider = castle();
+    await expect(provider.getDevice('dev_1')).rejects.toBeInstanceOf(CastleMalformedResponseError);
+    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(verdict).toMatchObject({ failover: true, failover_reason: 'malformed response' });
+  });
+
+  it('end to end: 401 rejects protect() in blocking mode and is allowed in monitoring', async () => {
+    fake.set({ status: 401, body: { type: 'unauthorized', message: 'Unauthorized' } });
+    const { logger, entries } = capturingLogger();
+    const blocking = vigilWith(castle(), { logger });
+    await expect(blocking.protect(loginRequest())).rejects.toBeInstanceOf(CastleUnauthorizedError);
+    expect(entries().some((e) => e.level === 'error' && e.obj.code === 'VIGIL_E_PROVIDER_ERROR')).toBe(true);
+
+    const monitoring = vigilWith(castle(), { mode: 'monitoring', logger });
+    const decision = await monitoring.protect(loginRequest());
+    expect(decision.action).toBe('allow');
+    expect(decision.wouldBlock).toBe(false);
+  });
+
+  it('end to end: a 4xx is never turned into a failover, whatever the failover strategy', async () => {
+    fake.set({ status: 403, body: { type: 'forbidden', message: 'Forbidden' } });
+    const vigil = vigilWith(castle({ failover: 'deny' }), { failover: 'deny' });
+    await expect(vigil.protect(loginRequest())).rejects.toBeInstanceOf(CastleForbiddenError);
+  });
+});
+
+describe('castleProvider: failover', () => {
+  const TIMEOUT = 150;
+
+  it(`timeout: a slow Castle answers with failover "timeout" within ${TIMEOUT} ms −5/+20`, async () => {
+    const provider = castle({ timeout: TIMEOUT });
+    const event = await eventFor(provider, loginRequest());
+    await provider.filter(event); // a first call: the socket is open, got is loaded
+    fake.set({ delayMs: TIMEOUT + 250 });
+    const { value: verdict, elapsed } = await timed(() => provider.filter(event));
+    expect(verdict).toEqual({
+      policy: { action: 'allow' },
+      action: 'allow',
+      risk: 0,
+      failover: true,
+      failover_reason: 'timeout',
+      failoverReason: 'timeout',
+      reasons: ['Castle failover (timeout): allow'],
+    });
+    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT - 5);
+    expect(elapsed).toBeLessThanOrEqual(TIMEOUT + 20);
+  });
+
+  it('timeout: the first call of a new provider (a fresh socket) stays within the budget too', async () => {
+    fake.set({ delayMs: TIMEOUT + 250 });
+    const provider = castle({ timeout: TIMEOUT });
+    const event = await eventFor(provider, loginRequest());
+    const { value: verdict, elapsed } = await timed(() => provider.filter(event));
+    expect(verdict).toMatchObject({ failover: true, failover_reason: 'timeout' });
+    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT - 5);
+    expect(elapsed).toBeLessThanOrEqual(TIMEOUT + 20);
+  });
+
+  it('timeout end to end: decision.failover with failoverReason "timeout", in time', async () => {
+    fake.set({ delayMs: TIMEOUT + 250 });
+    const vigil = vigilWith(castle({ timeout: TIMEOUT }));
+    const { value: decision, elapsed } = await timed(() => vigil.protect(loginRequest()));
+    expect(decision).toMatchObject({ action: 'allow', failover: true, failoverReason: 'timeout', provider: 'castle' });
+    expect(elapsed).toBeLessThanOrEqual(TIMEOUT + 20);
+  });
+
+  it('connection error: a socket destroyed without an answer', async () => {
+    fake.set({ destroySocket: true });
+    const provider = castle();
+    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(verdict).toMatchObject({ policy: { action: 'allow' }, action: 'allow', failover: true, failover_reason: 'connection error', failoverReason: 'connection error' });
+  });
+
+  it('connection error: nothing listening', async () => {
+    const closed = await startFakeCastle(SECRET);
+    await closed.close();
+    const provider = castle({ baseUrl: closed.url });
+    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(verdict).toMatchObject({ failover: true, failover_reason: 'connection error' });
+  });
+
+  it('server error end to end: decision.failover true, failoverReason "server error"', async () => {
+    fake.set({ status: 500, body: { type: 'internal_server_error', message: 'boom' } });
+    const { logger, entries } = capturingLogger();
+    const vigil = vigilWith(castle({ logger }), { logger });
+    const decision = await vigil.protect(loginRequest());
+    expect(decision).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error', provider: 'castle' });
+    expect(entries().find((e) => e.obj.code === 'VIGIL_W_CASTLE_FAILOVER')?.obj).toMatchObject({ reason: 'server error', status: 500 });
+  });
+
+  it('risk keeps the user id in the failover verdict; filter has none', async () => {
+    fake.set({ status: 503 });
+    const provider = castle();
+    const risk = await provider.risk(await eventFor(provider, settingsRequest('user_77')));
+    expect(risk).toMatchObject({ failover: true, failover_reason: 'server error', user_id: 'user_77' });
+    const filter = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(filter).not.toHaveProperty('user_id');
+  });
+
+  it.each([
+    ['deny', 'block', 1],
+    ['challenge', 'challenge', 0],
+    ['allow', 'allow', 0],
+  ] as const)('failover %s: Castle’s shape, and the decision follows it (%s)', async (strategy, action, risk) => {
+    fake.set({ destroySocket: true });
+    const provider = castle({ failover: strategy });
+    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    expect(verdict).toMatchObject({ policy: { action: strategy }, action: strategy, risk, failover: true, failover_reason: 'connection error' });
+    const vigil = vigilWith(provider, { onChallenge: () => undefined });
+    const decision = await vigil.protect(loginRequest());
+    expect(decision).toMatchObject({ action, failover: true, failoverReason: 'connection error' });
+  });
+
+  it('failover "throw": the provider rejects with the CastleError and its reason', async () => {
+    const provider = castle({ failover: 'throw', timeout: 100 });
+    const event = await eventFor(provider, loginRequest());
+    fake.set({ status: 502 });
+    await expect(provider.filter(event)).rejects.toMatchObject({ name: 'CastleInternalServerError', failover: true, failoverReason: 'server error' });
+    fake.set({ status: undefined, destroySocket: true });
+    await expect(provider.filter(event)).rejects.toMatchObject({ failover: true, failoverReason: 'connection error' });
+    fake.set({ destroySocket: false, delayMs: 300 });
+    await expect(provider.filter(event)).rejects.toMatchObject({ failover: true, failoverReason: 'timeout' });
+  });
+
+  it('failover "throw" end to end: Vigil’s own failover decides (VigilProviderError with failover "throw" in blocking mode)', async () => {
+    fake.set({ status: 500 });
+    const thrower = vigilWith(castle({ failover: 'throw' }), { failover: 'throw' });
+    const error = await thrower.protect(loginRequest()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VigilProviderError);
+    expect(error).toMatchObject({ reason: 'server error' });
+    expect((error as Error).cause).toBeInstanceOf(CastleInternalServerError);
+
+    const allowing = vigilWith(castle({ failover: 'throw' }));
+    expect(await allowing.protect(loginRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error' });
+    const monitoring = vigilWith(castle({ failover: 'throw' }), { failover: 'throw', mode: 'monitoring' });
+    expect(await monitoring.protect(loginRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error' });
+  });
+});
+
+describe('castleProvider: keep-alive', () => {
+  it('50 sequential decisions share at most 2 connections', async () => {
+    const vigil = vigilWith(castle());
+    for (let i = 0; i < 50; i++) {
+      const decision = await vigil.protect(i % 2 === 0 ? loginRequest() : settingsRequest(`user_${i}`));
+      expect(decision.failover).toBe(false);
+    }
+    expect(fake.requests).toHaveLength(50);
+    expect(fake.connections).toBeGreaterThanOrEqual(1);
+    expect(fake.connections).toBeLessThanOrEqual(2);
+  });
+
+  it('no retries on the request path: a 503 or a cut connection is one request', async () => {
+    const provider = castle();
+    const event = await eventFor(provider, loginRequest());
+    fake.set({ status: 503 });
+    await provider.filter(event);
+    fake.set({ status: undefined, destroySocket: true });
+    await provider.filter(event);
+    expect(fake.requests).toHaveLength(2);
+  });
+});
+
+describe('castleProvider: device management', () => {
+  beforeEach(() => {
+    fake.devices.set('dev_a', { user_id: 'user_1', risk: 0.2, created_at: '2025-01-01T00:00:00.000Z' });
+    fake.devices.set('dev/b c', { user_id: 'user_1', risk: 0.4 });
+    fake.devices.set('dev_z', { user_id: 'user_2', risk: 0.1 });
+  });
+
+  it('getDevice: GET /v1/devices/{token}', async () => {
+    const provider = castle();
+    await expect(provider.getDevice('dev_a')).resolves.toEqual({ token: 'dev_a', user_id: 'user_1', risk: 0.2, created_at: '2025-01-01T00:00:00.000Z' });
+    expect(fake.requests[0]).toMatchObject({ method: 'GET', path: '/v1/devices/dev_a', rawBody: '' });
+    expect(fake.requests[0]?.headers.authorization).toBe(BASIC);
+  });
+
+  it('approveDevice and reportDevice: PUT /v1/devices/{token}/approve and /report', async () => {
+    const provider = castle();
+    const approved = await provider.approveDevice('dev_a');
+    expect(approved).toMatchObject({ device: { token: 'dev_a', approved_at: expect.stringMatching(SENT_AT) } });
+    const reported = await provider.reportDevice('dev_a');
+    expect(reported).toMatchObject({ device: { token: 'dev_a', escalated_at: expect.any(String) } });
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /v1/devices/dev_a/approve', 'PUT /v1/devices/dev_a/report']);
+    expect(fake.requests.every((r) => r.headers.authorization === BASIC)).toBe(true);
+  });
+
+  it('getDevicesForUser: GET /v1/users/{id}/devices', async () => {
+    const provider = castle();
+    const result = await provider.getDevicesForUser('user_1');
+    expect(result.total_count).toBe(2);
+    expect(result.data?.map((d) => d.token).sort()).toEqual(['dev/b c', 'dev_a']);
+    expect(fake.requests[0]).toMatchObject({ method: 'GET', path: '/v1/users/user_1/devices' });
+  });
+
+  it('encodes tokens and ids into one path segment', async () => {
+    const provider = castle();
+    await expect(provider.getDevice('dev/b c')).resolves.toMatchObject({ token: 'dev/b c' });
+    expect(fake.requests[0]?.path).toBe('/v1/devices/dev%2Fb%20c');
+    await provider.getDevicesForUser('a/../b');
+    expect(fake.requests[1]?.path).toBe('/v1/users/a%2F..%2Fb/devices');
+  });
+
+  it('an unknown device is CastleNotFoundError', async () => {
+    const provider = castle();
+    await expect(provider.getDevice('dev_missing')).rejects.toBeInstanceOf(CastleNotFoundError);
+    await expect(provider.approveDevice('dev_missing')).rejects.toMatchObject({ status: 404, failover: false });
+  });
+
+  it.each([
+    ['getDevice', undefined],
+    ['getDevice', ''],
+    ['approveDevice', '  '],
+    ['reportDevice', null],
+    ['reportDevice', 42],
+    ['getDevicesForUser', undefined],
+    ['getDevicesForUser', ''],
+  ] as const)('%s(%o) is CastleInvalidParametersError before any request', async (method, value) => {
+    const provider = castle();
+    const error = await (provider[method] as (v: unknown) => Promise<unknown>)(value).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CastleInvalidParametersError);
+    expect(error).toMatchObject({ failover: false });
+    expect(fake.requests).toHaveLength(0);
+    expect(fake.connections).toBe(0);
+  });
+});
+
+describe('castleProvider: secrets', () => {
+  it('no log line, decision or error ever carries the API secret or the Basic auth value', async () => {
+    const { lines, logger } = capturingLogger();
+    const provider = castle({ logger, timeout: 100 });
+    const vigil = vigilWith(provider, { logger, mode: 'monitoring' });
+    const decisions: Decision[] = [];
+    const errors: unknown[] = [];
+    const scenarios: (() => void)[] = [
+      () => fake.set({ status: 500, body: { type: 'internal', message: 'down' } }),
+      () => fake.set({ status: 401, body: { type: 'unauthorized', message: 'Unauthorized' } }),
+      () => fake.set({ status: 422, body: { type: 'invalid_request_token', message: 'Invalid Request Token' } }),
+      () => fake.set({ status: 429 }),
+      () => fake.set({ delayMs: 300 }),
+      () => fake.set({ destroySocket: true }),
+      () => fake.set({ malformedJson: true }),
+      () => undefined,
+    ];
+    for (const scenario of scenarios) {
+      fake.reset();
+      scenario();
+      const decision = await vigil.protect(loginRequest());
+      decisions.push(decision);
+      vigil.logOutcome(decision, 401);
+      errors.push(await provider.getDevice('dev_1').catch((e: unknown) => e));
+      errors.push(await castle({ failover: 'throw', logger, timeout: 100 }).filter(await eventFor(provider, loginRequest())).catch((e: unknown) => e));
+      const blocking = vigilWith(castle({ logger, timeout: 100 }), { logger, failover: 'throw' });
+      errors.push(await blocking.protect(loginRequest()).catch((e: unknown) => e));
+    }
+    await vigil.close();
+    // A wrong secret too: what the 401 carries must not echo it.
+    const wrong = vigilWith(castleProvider({ apiSecret: 'sk_wrong_Pp0', baseUrl: fake.url, logger }), { logger });
+    errors.push(await wrong.protect(loginRequest()).catch((e: unknown) => e));
+
+    expect(lines.length).toBeGreaterThan(10);
+    expect(errors.filter((e) => e instanceof Error).length).toBeGreaterThan(10);
+    const haystacks = [
+      ...lines,
+      ...decisions.map((d) => JSON.stringify(d)),
+      ...errors.map((e) => `${inspect(e, { depth: 10, showHidden: true })} ${JSON.stringify(e)} ${String(e)}`),
+    ];
+    for (const text of haystacks) {
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(BASIC_B64);
+      expect(text).not.toContain('sk_wrong_Pp0');
+      expect(text).not.toContain(Buffer.from(':sk_wrong_Pp0').toString('base64'));
+    }
+  });
+
+  it('the provider object itself does not expose the secret', () => {
+    const provider = castle();
+    expect(inspect(provider, { depth: 5, showHidden: true })).not.toContain(SECRET);
+    expect(JSON.stringify(provider)).not.toContain(SECRET);
+  });
+});
