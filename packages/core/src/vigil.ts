@@ -603,7 +603,15 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     route: (definition, option = 'route') =>
       // A route given explicitly (per-route middleware, a decorator) applies wherever it
       // is mounted: without a path it matches every path.
-      compileRoute({ ...definition, path: definition.path ?? '/*', name: definition.name ?? (definition.path === undefined ? definition.event : undefined) } as RouteDefinition, option),
+      compileRoute(
+        {
+          ...definition,
+          path: definition.path ?? '/*',
+          // A $custom event still needs its own name; other events name the route after themselves.
+          name: definition.name ?? (definition.path === undefined && definition.event !== '$custom' ? definition.event : undefined),
+        } as RouteDefinition,
+        option,
+      ),
     protect,
     respond: safeRespond,
     async enforce(decision, request, io) {

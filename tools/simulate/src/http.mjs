@@ -27,7 +27,7 @@ export function createClient(target, { timeoutMs = 10_000 } = {}) {
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode, body: json, outcome: classify(res.statusCode, json, res.headers), would: res.headers['x-vigil-would-action'] });
+          resolve({ status: res.statusCode, body: json, outcome: classify(res.statusCode, json, res.headers, text), would: res.headers['x-vigil-would-action'] });
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -42,9 +42,13 @@ export function createClient(target, { timeoutMs = 10_000 } = {}) {
   return { post, close: () => agent.destroy(), get errors() { return errors; } };
 }
 
-/** blocked | challenged | allowed, from the example apps' contract. */
-export function classify(status, json, headers) {
+/**
+ * blocked | challenged | allowed, from the example apps' contract: a challenge is 403
+ * JSON `{ challenge }` for API clients, or 403 HTML with the CAPTCHA form for browsers.
+ */
+export function classify(status, json, headers, text = '') {
   if (status === 403 && json && json.challenge) return 'challenged';
+  if (status === 403 && !json && /name="captcha"/.test(text)) return 'challenged';
   if (status === 403 && (!json || json.blocked)) return 'blocked';
   if (status >= 300 && status < 400 && headers?.location) return 'blocked';
   if (status === 0) return 'error';

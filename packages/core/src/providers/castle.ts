@@ -5,7 +5,7 @@ import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs, withinBudget } from './http.js';
+import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withinBudget } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Base of every error Castle's API answers with; `status` is the HTTP status. */
@@ -109,7 +109,7 @@ const OPTION_KEYS = ['apiSecret', 'baseUrl', 'timeout', 'failover', 'requestToke
 
 function nonEmpty(value: unknown, option: string, fix: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new VigilConfigError('VIGIL_E_PROVIDER', option, option === 'apiSecret' && typeof value === 'string' ? '(hidden)' : value, 'which is not a non-empty string', fix);
+    throw new VigilConfigError('VIGIL_E_PROVIDER', option, option === 'apiSecret' && value !== undefined && value !== null ? '(hidden)' : value, 'which is not a non-empty string', fix);
   }
   return value;
 }
@@ -128,7 +128,7 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
   if (options === null || typeof options !== 'object') {
     throw new VigilConfigError('VIGIL_E_PROVIDER', 'castleProvider', options, 'which is not an object', 'Pass { apiSecret }.');
   }
-  checkKnownOptions(options, OPTION_KEYS, 'castleProvider');
+  checkKnownOptions(namesOnly(options), OPTION_KEYS, 'castleProvider');
   const apiSecret = nonEmpty(options.apiSecret, 'apiSecret', 'Pass your Castle API secret, e.g. apiSecret: process.env.CASTLE_API_SECRET.');
   const baseUrl = nonEmpty(options.baseUrl ?? 'https://api.castle.io/v1', 'baseUrl', 'Use a URL such as "https://api.castle.io/v1".').replace(/\/+$/, '');
   try {

@@ -6,7 +6,7 @@ import { VigilConfigError } from '../errors.js';
 import type { EventType } from '../events.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot, preloadGot, remainingMs, withinBudget } from './http.js';
+import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withinBudget } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Options of {@link cheqProvider}, with CHEQ's names. */
@@ -104,7 +104,7 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
   if (options === null || typeof options !== 'object') {
     throw new VigilConfigError('VIGIL_E_PROVIDER', 'cheqProvider', options, 'which is not an object', 'Pass { apiKey, tagHash, apiEndpoint }.');
   }
-  checkKnownOptions(options, OPTION_KEYS, 'cheqProvider');
+  checkKnownOptions(namesOnly(options), OPTION_KEYS, 'cheqProvider');
   for (const [name, fix] of [
     ['apiKey', 'Pass your CHEQ RTI API key, e.g. apiKey: process.env.CHEQ_API_KEY.'],
     ['tagHash', 'Pass the tag hash of your CHEQ property.'],
@@ -112,7 +112,7 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
   ] as const) {
     const value = options[name];
     if (typeof value !== 'string' || value.trim() === '') {
-      throw new VigilConfigError('VIGIL_E_PROVIDER', name, name === 'apiKey' && typeof value === 'string' ? '(hidden)' : value, value === undefined ? 'but it is required' : 'which is not a non-empty string', fix);
+      throw new VigilConfigError('VIGIL_E_PROVIDER', name, name === 'apiKey' && value !== undefined && value !== null ? '(hidden)' : value, value === undefined ? 'but it is required' : 'which is not a non-empty string', fix);
     }
   }
   const endpoint = options.apiEndpoint.replace(/\/+$/, '');

@@ -82,3 +82,11 @@ export function classifyTransportError(error: unknown): { kind: 'timeout' | 'con
   if (e?.name === 'RequestError' || e?.name === 'ReadError') return { kind: 'connection', code: e.code ?? 'ECONNRESET' };
   return { kind: 'other', code: e?.code };
 }
+
+/**
+ * The option names of `options` with their values hidden, for `checkKnownOptions`: a
+ * misspelt `apiSecert: '...'` must not put the secret in the error message.
+ */
+export function namesOnly(options: object): Record<string, string> {
+  return Object.fromEntries(Object.keys(options).map((key) => [key, '(hidden)']));
+}

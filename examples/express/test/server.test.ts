@@ -1,0 +1,139 @@
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../server.mjs';
+
+// Requests come from loopback, which the example trusts as a proxy: X-Forwarded-For
+// speaks for the client, as it does for the simulator.
+const FIREFOX = {
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  'accept-language': 'en-US,en;q=0.5',
+};
+const API = { ...FIREFOX, accept: 'application/json, text/plain, */*' };
+const FORM = { ...FIREFOX, accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+// A Chrome that sends no Sec-Fetch-* headers: the engine asks for a CAPTCHA.
+const ODD_CHROME = {
+  'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'accept-language': 'en-US,en;q=0.9',
+  accept: 'application/json',
+};
+const CURL = { 'user-agent': 'curl/8.5.0', accept: '*/*' };
+
+const apps: { vigil: { close(): Promise<void> } }[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((a) => a.vigil.close()));
+});
+async function start(env: Record<string, string>) {
+  const built = await createApp(env);
+  apps.push(built);
+  return built.app;
+}
+
+let nextIp = 1;
+const client = () => `203.0.113.${nextIp++}`;
+
+describe.each(['monitoring', 'blocking'])('the example app in %s mode', (mode) => {
+  it('serves the HTML page with the three forms', async () => {
+    const app = await start({ VIGIL_MODE: mode });
+    const res = await request(app).get('/').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    for (const path of ['/api/login', '/api/register', '/api/password-reset']) expect(res.text).toContain(`action="${path}"`);
+    expect(res.headers['x-vigil-would-action']).toBeUndefined();
+  });
+
+  it('answers the JSON API contract', async () => {
+    const app = await start({ VIGIL_MODE: mode });
+    const ip = client();
+    const post = (path: string, body: object) => request(app).post(path).set(API).set('x-forwarded-for', ip).send(body);
+    expect((await post('/api/register', { email: 'carol@example.com', password: 'a long password' }).expect(201)).body).toEqual({ ok: true });
+    await post('/api/register', { email: 'carol@example.com', password: 'a long password' }).expect(409);
+    expect((await post('/api/login', { email: 'carol@example.com', password: 'a long password' }).expect(200)).body).toEqual({ ok: true });
+    expect((await post('/api/login', { email: 'carol@example.com', password: 'wrong password' }).expect(401)).body).toEqual({ ok: false });
+    const reset = await post('/api/password-reset', { email: 'carol@example.com' }).expect(202);
+    expect(reset.body).toEqual({ ok: true });
+    expect(reset.headers['x-vigil-would-action']).toBe('allow');
+  });
+
+  it('accepts the HTML forms, form-encoded, and answers with a page', async () => {
+    const app = await start({ VIGIL_MODE: mode });
+    const ip = client();
+    const post = (path: string, body: Record<string, string>) => request(app).post(path).set(FORM).set('x-forwarded-for', ip).type('form').send(body);
+    await post('/api/register', { email: 'dan@example.com', password: 'another long one' }).expect(201);
+    const login = await post('/api/login', { email: 'alice@example.com', password: 'correct horse battery staple' }).expect(200);
+    expect(login.headers['content-type']).toMatch(/^text\/html/);
+    await post('/api/login', { email: 'alice@example.com', password: 'nope' }).expect(401);
+    await post('/api/password-reset', { email: 'alice@example.com' }).expect(202);
+  });
+});
+
+describe('monitoring mode', () => {
+  it('lets curl through and says what blocking mode would do', async () => {
+    const app = await start({ VIGIL_MODE: 'monitoring' });
+    const res = await request(app).post('/api/login').set(CURL).set('x-forwarded-for', client()).send({ email: 'alice@example.com', password: 'correct horse battery staple' }).expect(200);
+    expect(res.headers['x-vigil-would-action']).toBe('block');
+  });
+});
+
+describe('blocking mode', () => {
+  it('blocks curl with JSON, and a headless browser with a page', async () => {
+    const app = await start({ VIGIL_MODE: 'blocking' });
+    const curl = await request(app).post('/api/login').set(CURL).set('x-forwarded-for', client()).send({ email: 'alice@example.com', password: 'correct horse battery staple' }).expect(403);
+    expect(curl.body).toMatchObject({ blocked: true });
+    expect(curl.headers['x-vigil-would-action']).toBe('block');
+    const headless = await request(app)
+      .post('/api/register')
+      .set({ ...FORM, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36' })
+      .set('x-forwarded-for', client())
+      .type('form')
+      .send({ email: 'bot@example.com', password: 'long enough' })
+      .expect(403);
+    expect(headless.headers['content-type']).toMatch(/^text\/html/);
+    expect(headless.text).toContain('Request blocked');
+  });
+
+  it('challenges a suspicious request, which passes with the CAPTCHA solved', async () => {
+    const app = await start({ VIGIL_MODE: 'blocking' });
+    const ip = client();
+    const body = { email: 'alice@example.com', password: 'correct horse battery staple' };
+    const challenged = await request(app).post('/api/login').set(ODD_CHROME).set('x-forwarded-for', ip).send(body).expect(403);
+    expect(challenged.body).toEqual({ challenge: 'captcha', requestId: expect.any(String) });
+    expect(challenged.headers['x-vigil-would-action']).toBe('challenge');
+    const page = await request(app).post('/api/login').set({ ...ODD_CHROME, accept: 'text/html' }).set('x-forwarded-for', ip).type('form').send(body).expect(403);
+    expect(page.text).toContain('I am not a robot');
+    expect(page.text).not.toContain('correct horse');
+    const passed = await request(app).post('/api/login').set(ODD_CHROME).set('x-forwarded-for', ip).send({ ...body, captcha: 'passed' }).expect(200);
+    expect(passed.body).toEqual({ ok: true });
+  });
+
+  it('redirects instead of blocking when VIGIL_REDIRECT_URL is set', async () => {
+    const app = await start({ VIGIL_MODE: 'blocking', VIGIL_REDIRECT_URL: '/?blocked=1' });
+    const res = await request(app).post('/api/login').set(CURL).set('x-forwarded-for', client()).send({}).expect(302);
+    expect(res.headers.location).toBe('/?blocked=1');
+  });
+
+  it('refuses an unknown mode at start-up', async () => {
+    await expect(createApp({ VIGIL_MODE: 'block' })).rejects.toThrow(/VIGIL_E_MODE/);
+  });
+});
+
+describe('node server.mjs', () => {
+  it('listens on PORT and prints one JSON line with the real port', async () => {
+    const cwd = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const child = execFile(process.execPath, ['server.mjs'], { cwd, env: { ...process.env, PORT: '0', VIGIL_MODE: 'blocking' } });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout?.once('data', (chunk) => resolve(String(chunk).split('\n')[0] as string));
+        child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      });
+      const { listening, mode } = JSON.parse(line);
+      expect(mode).toBe('blocking');
+      expect(listening).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const res = await fetch(`${listening}/api/login`, { method: 'POST', headers: { ...CURL, 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status).toBe(403);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
