@@ -1,18 +1,16 @@
 #!/usr/bin/env node
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { checkTargets, summarize, table } from './src/report.mjs';
-import { simulate } from './src/run.mjs';
+import { simulate, startServer } from './src/run.mjs';
 import { SCENARIOS } from './src/scenarios.mjs';
 
 const HELP = `vigil-simulate — seeded traffic against a running Vigil-protected app
 
   pnpm simulate --target URL [--scenario NAME] [--seed N]   drive a running app
-  pnpm simulate --serve [--scenario NAME] [--seed N]        start the built-in demo server in
-                                                            monitoring, then blocking mode, and compare
+  pnpm simulate --serve [--app express|fastify|nestjs] [--scenario NAME] [--seed N]
+                                                            start an example app in monitoring, then
+                                                            blocking mode, run the same traffic, compare
 
 options:
   --scenario   mix (default: all at once) or one of ${SCENARIOS.join(', ')}
@@ -26,6 +24,7 @@ const { values } = parseArgs({
   options: {
     target: { type: 'string' },
     serve: { type: 'boolean', default: false },
+    app: { type: 'string', default: 'express' },
     scenario: { type: 'string', default: 'mix' },
     seed: { type: 'string', default: '1' },
     scale: { type: 'string', default: '1' },
@@ -50,19 +49,6 @@ for (const s of scenarios) {
 const seed = Number.parseInt(values.seed, 10);
 const options = { seed, scenarios, scale: Number(values.scale), concurrency: Number(values.concurrency), thinkMs: Number(values.think) };
 
-async function startServer(mode) {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const child = spawn(process.execPath, [join(here, 'server.mjs')], { env: { ...process.env, PORT: '0', VIGIL_MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let buffer = '';
-  child.stdout.setEncoding('utf8');
-  for await (const chunk of child.stdout) {
-    buffer += chunk;
-    const line = buffer.split('\n').find((l) => l.includes('listening'));
-    if (line) return { url: JSON.parse(line).listening, child };
-  }
-  throw new Error(`the ${mode} server exited before listening`);
-}
-
 async function main() {
   if (values.target) {
     const run = await simulate(values.target, options);
@@ -72,14 +58,14 @@ async function main() {
   }
   const results = {};
   for (const mode of ['monitoring', 'blocking']) {
-    const { url, child } = await startServer(mode);
+    const { url, child } = await startServer(mode, values.app);
     try {
       results[mode] = await simulate(url, options);
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-    console.log(`${table(results[mode].summary, `${mode} mode — seed ${seed}, ${results[mode].seconds.toFixed(1)} s`)}\n`);
+    console.log(`${table(results[mode].summary, `${values.app}, ${mode} mode — seed ${seed}, ${results[mode].seconds.toFixed(1)} s`)}\n`);
   }
   console.log(checkTargets(results.blocking.summary, results.monitoring.summary).join('\n'));
   if (values.json) console.log(JSON.stringify(results, null, 2));

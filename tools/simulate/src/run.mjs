@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createClient } from './http.mjs';
 import { summarize } from './report.mjs';
 import { buildSimulation, runPool } from './scenarios.mjs';
@@ -16,3 +19,31 @@ export async function simulate(target, opts) {
   client.close();
   return { summary: summarize(sim.metrics), seconds, errors: client.errors };
 }
+
+const APPS = {
+  express: ['examples', 'express', 'server.mjs'],
+  fastify: ['examples', 'fastify', 'server.mjs'],
+  nestjs: ['examples', 'nestjs', 'dist', 'main.js'],
+};
+
+/** Starts an example app (see examples/) on a free port and resolves its URL once it listens. */
+export async function startServer(mode, app = 'express', extraEnv = {}) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const script = APPS[app];
+  if (!script) throw new Error(`unknown app "${app}"; use ${Object.keys(APPS).join(', ')}`);
+  const child = spawn(process.execPath, [join(root, ...script)], {
+    cwd: join(root, script[0], script[1]),
+    env: { ...process.env, PORT: '0', VIGIL_MODE: mode, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let buffer = '';
+  child.stdout.setEncoding('utf8');
+  for await (const chunk of child.stdout) {
+    buffer += chunk;
+    const line = buffer.split('\n').find((l) => l.includes('listening'));
+    if (line) return { url: JSON.parse(line).listening, child };
+  }
+  throw new Error(`the ${mode} server exited before listening`);
+}
+
+

@@ -1,27 +1,28 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createVigil } from '@vigil/core';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM modules without declarations
-import { createLoginApp } from '../src/app.mjs';
 // @ts-expect-error plain ESM modules without declarations
 import { checkTargets } from '../src/report.mjs';
 // @ts-expect-error plain ESM modules without declarations
-import { simulate } from '../src/run.mjs';
+import { simulate, startServer } from '../src/run.mjs';
 // @ts-expect-error plain ESM modules without declarations
 import { buildSimulation } from '../src/scenarios.mjs';
 
-const servers: Server[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }),
+  );
 });
 
+/** The Express example app, as `pnpm simulate --serve` runs it: a real process on a free port. */
 async function start(mode: 'monitoring' | 'blocking'): Promise<string> {
-  const { handler } = createLoginApp({ mode, createVigil });
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, child } = await startServer(mode, 'express');
+  children.push(child);
+  return url;
 }
 
 describe('simulator', () => {
@@ -34,7 +35,7 @@ describe('simulator', () => {
     expect(plan(42)).not.toEqual(plan(43));
   });
 
-  it('in blocking mode, a small default mix meets the targets against the demo app over real HTTP', async () => {
+  it('in blocking mode, a small default mix meets the targets against the Express example over real HTTP', async () => {
     const options = { seed: 11, scenarios: ['legit', 'stuffing-few-ips', 'stuffing-rotating', 'brute-force', 'scripted', 'headless', 'fake-signups'], scale: 0.3, concurrency: 8, thinkMs: 0 };
     const monitoring = await simulate(await start('monitoring'), options);
     const blocking = await simulate(await start('blocking'), options);
