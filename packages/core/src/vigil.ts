@@ -379,7 +379,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     if (route.needsBody && req.body === undefined) {
       warnOnce(
         'VIGIL_W_BODY_NOT_PARSED',
-        `Route ${route.name} reads user fields from body.*, but the request has no parsed body. Register a body parser (express.json(), express.urlencoded()) before Vigil.`,
+        `Route ${route.name} reads user fields from body.*, but the request has no parsed body. Parse bodies before Vigil decides (Express: express.json() and express.urlencoded() before the middleware; Fastify and Nest parse JSON themselves, add @fastify/formbody for forms).`,
         { route: route.name },
       );
     }

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// Vigil protecting a Fastify login app. Everything that is not about Fastify (the user
+// database, the API contract, the page, the CAPTCHA stand-in) is in @vigil/example-shared.
+import { pathToFileURL } from 'node:url';
+import formbody from '@fastify/formbody';
+import { localProvider } from '@vigil/core';
+import {
+  captchaPassed,
+  challengeResponse,
+  createUserStore,
+  handleApi,
+  PAGE_HTML,
+  PROTECTED_ROUTES,
+  providerFromEnv,
+  vigilOptionsFromEnv,
+} from '@vigil/example-shared';
+import { vigil } from '@vigil/fastify';
+import Fastify from 'fastify';
+
+/**
+ * Builds the app from environment variables: `VIGIL_MODE` (monitoring | blocking),
+ * `VIGIL_REDIRECT_URL`, `REDIS_URL`, `VIGIL_SECRET`, and `LOG_LEVEL` for Fastify's own
+ * logs (to stderr: stdout carries the one "listening" line).
+ */
+export async function buildApp(env = process.env) {
+  const app = Fastify({
+    logger: env.LOG_LEVEL ? { level: env.LOG_LEVEL, stream: process.stderr } : false,
+    // The simulator (or a local load balancer) speaks for many clients through loopback.
+    trustProxy: 'loopback',
+  });
+  const users = createUserStore();
+
+  await app.register(formbody);
+  const provider = await providerFromEnv(localProvider, env);
+  // Registered and awaited before the routes: it attaches its hooks as they are declared.
+  await app.register(vigil, {
+    ...vigilOptionsFromEnv(env),
+    routes: [...PROTECTED_ROUTES],
+    ...(provider ? { provider } : {}),
+    onChallenge: ({ request, decision, proceed, raw: { reply } }) => {
+      if (captchaPassed(request)) return proceed();
+      const { status, headers, body } = challengeResponse(request, decision);
+      return reply.code(status).headers(headers).send(body);
+    },
+  });
+
+  // What blocking mode would have done, on every protected answer (Vigil's own too): the
+  // simulator counts it in monitoring mode.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.vigil) reply.header('x-vigil-would-action', request.vigil.wouldAction);
+    done(null, payload);
+  });
+
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
+  for (const path of ['/api/register', '/api/login', '/api/password-reset']) {
+    app.post(path, async (request, reply) => {
+      const { status, body } = handleApi(users, path, request.body);
+      return reply.code(status).send(body);
+    });
+  }
+  return app;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const app = await buildApp();
+  await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });
+  const { port } = app.server.address();
+  // One line on stdout, parsed by the simulator when it spawns this server.
+  console.log(JSON.stringify({ listening: `http://127.0.0.1:${port}`, mode: app.vigil.mode }));
+  const stop = () => app.close().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
