@@ -38,7 +38,7 @@ export interface ChallengeContext<Raw = unknown> {
   decision: Decision;
   /** Continue to the route as if allowed (e.g. after a valid CAPTCHA answer). */
   proceed: () => void;
-  /** The framework's own objects (`{ req, res }` in Express, `{ request, reply }` in Fastify). */
+  /** The framework's own objects: `{ req, res }` in Express, `{ request, reply }` in Fastify, `{ request, response }` in Nest. */
   raw: Raw;
 }
 
@@ -331,7 +331,10 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   if (!FAILOVERS.includes(failover)) {
     throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', config.failover, 'which is not a failover strategy', `Use one of ${FAILOVERS.map((f) => `"${f}"`).join(', ')} ("allow" by default).`);
   }
-  const timeout = config.timeout ?? 1000;
+  // A remote provider with its own timeout gets headroom, so that its own failover
+  // (Castle's failover verdict, CHEQ's fail-open) answers before Vigil's generic one.
+  const providerTimeout = (config.provider as { timeout?: unknown } | undefined)?.timeout;
+  const timeout = config.timeout ?? (typeof providerTimeout === 'number' && providerTimeout > 0 ? providerTimeout + 100 : 1000);
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 60_000) {
     throw new VigilConfigError('VIGIL_E_TIMEOUT', 'timeout', config.timeout, 'which is not a time in milliseconds between 1 and 60000', 'Use e.g. timeout: 1000 (the default); a login should never wait long for a decision.');
   }
@@ -544,7 +547,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       try {
         onDecision(decision, req);
       } catch (error) {
-        logger.warn({ code: 'VIGIL_W_ON_DECISION', err: error }, 'onDecision threw; the decision stands');
+        logger.warn({ code: 'VIGIL_W_ON_DECISION', err: describeError(error) }, 'onDecision threw; the decision stands');
       }
     }
     logger.debug({ requestId, route: route.name, action: decision.action, wouldAction: decision.wouldAction, risk: decision.risk, threatCode: decision.threatCode }, 'vigil decision');
@@ -557,7 +560,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     } catch (error) {
       // The app's own blockResponse renderer failed: answer with a bare block rather
       // than let the request fail open or crash.
-      logger.error({ code: 'VIGIL_E_BLOCK_RESPONSE_FAILED', err: error }, 'blockResponse threw; sending a plain 403');
+      logger.error({ code: 'VIGIL_E_BLOCK_RESPONSE_FAILED', err: describeError(error) }, 'blockResponse threw; sending a plain 403');
       if (decision.action !== 'block' && decision.action !== 'redirect') return undefined;
       return { status: 403, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify({ blocked: true, requestId: decision.requestId }) };
     }
@@ -617,9 +620,10 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     async enforce(decision, request, io) {
       for (const [name, value] of Object.entries(decision.responseHeaders)) {
         try {
-          if (!io.headersSent()) io.appendHeader(name, value);
+          // A copy: some frameworks (Fastify) push later values into the array they were given.
+          if (!io.headersSent()) io.appendHeader(name, typeof value === 'string' ? value : [...value]);
         } catch (error) {
-          logger.warn({ code: 'VIGIL_W_RESPONSE_HEADER', header: name, err: error }, 'could not append a response header');
+          logger.warn({ code: 'VIGIL_W_RESPONSE_HEADER', header: name, err: describeError(error) }, 'could not append a response header');
         }
       }
       const rendered = safeRespond(decision, acceptOf(request));
@@ -641,7 +645,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       } catch (error) {
         // The app's CAPTCHA hand-off failed: the request was judged risky, so it is not
         // let through; it gets the block response instead.
-        logger.error({ code: 'VIGIL_E_ON_CHALLENGE_FAILED', err: error, requestId: decision.requestId }, 'onChallenge threw; answering with the block response');
+        logger.error({ code: 'VIGIL_E_ON_CHALLENGE_FAILED', err: describeError(error), requestId: decision.requestId }, 'onChallenge threw; answering with the block response');
         if (!io.headersSent()) await io.send(safeRespond({ ...decision, action: 'block' }, acceptOf(request)) as RenderedResponse);
         return 'handled';
       }
@@ -719,7 +723,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       await Promise.allSettled([...inFlightLogs]);
       if (typeof provider.close === 'function') {
         const result = await withTimeout(Promise.resolve().then(() => provider.close?.())).catch((error) => {
-          logger.warn({ code: 'VIGIL_W_CLOSE_FAILED', err: error }, 'provider.close failed');
+          logger.warn({ code: 'VIGIL_W_CLOSE_FAILED', err: describeError(error) }, 'provider.close failed');
         });
         if (result === TIMED_OUT) logger.warn({ code: 'VIGIL_W_CLOSE_TIMEOUT' }, 'provider.close did not finish in time');
       }

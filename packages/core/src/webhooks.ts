@@ -32,8 +32,11 @@ export function verifyWebhook(rawBody: string | Buffer, signature: string | unde
   if (typeof signature !== 'string' || signature.trim() === '') throw new WebhookVerificationError('the webhook has no signature');
   const given = signature.trim();
   if (!BASE64.test(given)) throw new WebhookVerificationError('the webhook signature is not base64');
-  const expected = createHmac('sha256', secret).update(body).digest();
   const actual = Buffer.from(given, 'base64');
+  // Only the canonical encoding: Buffer's decoder ignores stray padding bits, so
+  // "…kWo=" and "…kWp=" would decode to the same bytes.
+  if (actual.toString('base64') !== given) throw new WebhookVerificationError('the webhook signature is not base64');
+  const expected = createHmac('sha256', secret).update(body).digest();
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new WebhookVerificationError('the webhook signature does not match');
 }
 

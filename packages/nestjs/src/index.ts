@@ -1,9 +1,19 @@
-/**
- * @vigil/nestjs — placeholder entry point.
- *
- * The adapter itself is built in a later issue; this entry exists so the workspace
- * graph, the build and the ESM/CommonJS compatibility tests are in place from day one.
- */
-
-/** Version of this package, kept in step with package.json. */
-export const VERSION = '0.1.0';
+// @vigil/nestjs: VigilModule, VigilGuard and the decorators that protect Nest routes with Vigil.
+export { VIGIL_INSTANCE, VIGIL_OPTIONS, VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
+export { Protect, SkipVigil, VigilDecision } from './vigil.decorator.js';
+export { VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
+export { VigilExceptionFilter } from './vigil.filter.js';
+export { VigilGuard } from './vigil.guard.js';
+export { VigilOutcomeInterceptor } from './vigil.interceptor.js';
+export type {
+  ProtectMetadata,
+  ProtectOptions,
+  VigilChallengeContext,
+  VigilModuleAsyncOptions,
+  VigilModuleConfig,
+  VigilModuleOptions,
+  VigilRawHttp,
+  VigilRequest,
+} from './vigil.interface.js';
+export { VigilModule } from './vigil.module.js';
+export { VigilService } from './vigil.service.js';

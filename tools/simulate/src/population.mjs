@@ -12,7 +12,10 @@ const UA_DATA = JSON.parse(readFileSync(join(dirname(require.resolve('user-agent
 const UA_CUMULATIVE = [];
 {
   let sum = 0;
-  for (const entry of UA_DATA) UA_CUMULATIVE.push((sum += entry.weight));
+  for (const entry of UA_DATA) {
+    sum += entry.weight;
+    UA_CUMULATIVE.push(sum);
+  }
 }
 
 const DISPOSABLE = disposableEmailBlocklist();

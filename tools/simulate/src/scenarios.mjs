@@ -106,7 +106,10 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
     if (res.would === 'challenge') m.wouldChallenge++;
     if (attackerId !== undefined) {
       let a = m.attackers.get(attackerId);
-      if (!a) m.attackers.set(attackerId, (a = { attempts: 0, beforeFirstBlock: undefined, beforeFirstStop: undefined, failuresBeforeChallenge: undefined, failures: 0 }));
+      if (!a) {
+        a = { attempts: 0, beforeFirstBlock: undefined, beforeFirstStop: undefined, failuresBeforeChallenge: undefined, failures: 0 };
+        m.attackers.set(attackerId, a);
+      }
       if (res.outcome === 'blocked' && a.beforeFirstBlock === undefined) a.beforeFirstBlock = a.attempts;
       if ((res.outcome === 'blocked' || res.outcome === 'challenged') && a.beforeFirstStop === undefined) a.beforeFirstStop = a.attempts;
       if ((res.outcome === 'blocked' || res.outcome === 'challenged') && a.failuresBeforeChallenge === undefined) a.failuresBeforeChallenge = a.failures;

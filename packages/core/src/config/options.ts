@@ -15,6 +15,8 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
+const SECRET_NAME = /secret|key|token|passw|auth|cred/i;
+
 /**
  * Throws a {@link VigilConfigError} for an option name that is not one of `known`: a
  * misspelt option silently ignored is a protection silently off.
@@ -32,10 +34,12 @@ export function checkKnownOptions(options: object, known: readonly string[], pre
       }
     }
     const at = prefix ? `${prefix}.${key}` : key;
+    // A misspelt secret ("apiSecert") must not print the secret in the error.
+    const value = SECRET_NAME.test(key) ? '(hidden)' : (options as Record<string, unknown>)[key];
     throw new VigilConfigError(
       'VIGIL_E_UNKNOWN_OPTION',
       at,
-      (options as Record<string, unknown>)[key],
+      value,
       'which is not an option Vigil knows',
       best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3))
         ? `Did you mean "${prefix ? `${prefix}.` : ''}${best}"?`

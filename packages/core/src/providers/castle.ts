@@ -5,7 +5,7 @@ import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withinBudget } from './http.js';
+import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withDeadline, withinBudget } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Base of every error Castle's API answers with; `status` is the HTTP status. */
@@ -181,7 +181,7 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
     if (!got || left < 1) throw transportError('timeout', 'ETIMEDOUT');
     let body: string;
     try {
-      const response = await got(path, { method, timeout: { request: Math.ceil(left) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+      const response = await withDeadline(got(path, { method, ...(json === undefined ? {} : { body: JSON.stringify(json) }) }), left);
       body = response.body as string;
     } catch (error) {
       const failure = classifyTransportError(error);
@@ -257,6 +257,7 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
 
   return {
     name: 'castle',
+    timeout,
     prepare(req) {
       let token: string | undefined;
       if (typeof tokenOption === 'function') token = tokenOption(req);

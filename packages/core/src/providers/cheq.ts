@@ -6,7 +6,7 @@ import { VigilConfigError } from '../errors.js';
 import type { EventType } from '../events.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withinBudget } from './http.js';
+import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withDeadline, withinBudget } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
 /** Options of {@link cheqProvider}, with CHEQ's names. */
@@ -182,7 +182,7 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
       const got = client ?? (await withinBudget(http(), timeout));
       const left = remainingMs(started, timeout);
       if (!got || left < 1) return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
-      const response = await got.post('v1/realtime-interception', { form, timeout: { request: Math.ceil(left) } });
+      const response = await withDeadline(got.post('v1/realtime-interception', { form }), left);
       text = response.body as string;
     } catch (error) {
       const failure = classifyTransportError(error);
@@ -214,6 +214,7 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
 
   return {
     name: 'cheq',
+    timeout,
     prepare(req) {
       const host = getHeader(req.headers, 'Host');
       const protocol = req.protocol === 'https' ? 'https' : 'http';

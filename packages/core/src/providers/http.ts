@@ -63,6 +63,27 @@ export async function withinBudget<T>(promise: Promise<T>, ms: number): Promise<
   }
 }
 
+/**
+ * Runs a got request under a hard deadline, measured by our own timer rather than got's
+ * (which starts only once got has processed its options and answers a few ms late): at
+ * the deadline the request is cancelled and the call rejects with a `TimeoutError`. An
+ * answer that arrives later is ignored.
+ */
+export async function withDeadline<T>(request: Promise<T> & { cancel?: () => void }, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(Object.assign(new Error(`no answer within ${Math.round(ms)} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' }));
+      request.cancel?.();
+    }, Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([request, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Milliseconds left of a `timeout` budget that started at `started` (`performance.now()`). */
 export function remainingMs(started: number, timeout: number): number {
   return timeout - (performance.now() - started);

@@ -71,6 +71,12 @@ export interface ProviderEvent {
 export interface Provider {
   /** Shown in decisions and logs. */
   readonly name: string;
+  /**
+   * The provider's own time limit per call, ms (remote providers). When set and
+   * `createVigil`'s `timeout` is not, Vigil waits that long plus 100 ms, so that the
+   * provider's own failover answers first.
+   */
+  readonly timeout?: number;
   /** Pre-authentication events (no user id). */
   filter(event: ProviderEvent): Promise<Verdict>;
   /** Events of a known user (the route yields a user id). */

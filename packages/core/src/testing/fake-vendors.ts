@@ -363,6 +363,7 @@ export async function startFakeCheq(apiKey: string, tagHash: string): Promise<Fa
   fake.reset = () => {
     resetServer();
     state.verdict = { isInvalid: false, threatTypeCode: 0 };
+    state.seq = 0;
   };
   return fake;
 }

@@ -3,3 +3,4 @@
  * interfaces. Not needed at run time.
  */
 export { runStoreContract, type ContractRunner } from './store-contract.js';
+export { startFakeCastle, startFakeCheq, type FakeVendor } from './fake-vendors.js';

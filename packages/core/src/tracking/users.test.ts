@@ -69,7 +69,10 @@ describe('tracking calls', () => {
     const vigil = createVigil({
       anonymize: true,
       routes: [{ path: '/login', event: '$login', user: { email: 'body.email' } }],
-      provider: { name: 'rec', filter: async (e) => (events.push(e), { risk: 0 }), risk: async () => ({ risk: 0 }), log: async (e) => void events.push(e) },
+      provider: { name: 'rec', filter: async (e) => {
+        events.push(e);
+        return { risk: 0 };
+      }, risk: async () => ({ risk: 0 }), log: async (e) => void events.push(e) },
     });
     await vigil.protect(request());
     await vigil.trackLogin(request(), { success: true, username: 'Alice', phone: '+1 (555) 010-0000', userId: 'u-7' });

@@ -1,0 +1,21 @@
+import type { LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import type { Env } from './demo.module.js';
+
+// Warnings and errors to stderr, nothing else: stdout carries the one "listening" line.
+const stderrLogger: LoggerService = {
+  log() {},
+  warn: (message, ...rest) => console.error('[warn]', message, ...rest),
+  error: (message, ...rest) => console.error('[error]', message, ...rest),
+};
+
+/** Builds the app from environment variables (not listening yet). */
+export async function createApp(env: Env = process.env): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), { logger: stderrLogger });
+  app.disable('x-powered-by');
+  // Express's own req.ip follows the loopback proxy Vigil trusts (vigilOptionsFromEnv).
+  app.set('trust proxy', 'loopback');
+  return app;
+}

@@ -1,0 +1,19 @@
+import type { ServerResponse } from 'node:http';
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import type { VigilRequest } from '@vigil/nestjs';
+import type { Observable } from 'rxjs';
+
+/**
+ * Tells the client what blocking mode would have done with an allowed request: the
+ * traffic simulator counts it in monitoring mode. Blocked and challenged answers carry
+ * it too (see `blockResponse` and `onChallenge` in app.module.ts). Demo only.
+ */
+@Injectable()
+export class WouldActionInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const decision = http.getRequest<VigilRequest>().vigil;
+    if (decision?.protected) http.getResponse<ServerResponse>().setHeader('x-vigil-would-action', decision.wouldAction);
+    return next.handle();
+  }
+}

@@ -1,0 +1,136 @@
+import { createRequire } from 'node:module';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The app as `pnpm start` runs it: compiled by tsc (decorator metadata and all), loaded
+// by Node's own require. The test script builds it first.
+const require = createRequire(import.meta.url);
+const { createApp } = require('../dist/app.js') as { createApp: (env: Record<string, string>) => Promise<INestApplication> };
+
+const FIREFOX = {
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  'accept-language': 'en-US,en;q=0.5',
+};
+// A Chromium User-Agent without the Sec-Fetch-* headers every Chromium sends: the
+// engine challenges it (missing_headers), it cannot block on that alone.
+const CHROME_WITHOUT_SEC_FETCH = {
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+  'accept-language': 'en-US,en;q=0.9',
+};
+const CURL = { 'user-agent': 'curl/8.5.0' };
+const JSON_ACCEPT = 'application/json';
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+const ALICE = { email: 'alice@example.com', password: 'correct horse battery staple' };
+
+async function start(env: Record<string, string>): Promise<INestApplication> {
+  const app = await createApp(env);
+  await app.init();
+  return app;
+}
+
+describe('examples/nestjs in monitoring mode', () => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await start({ VIGIL_MODE: 'monitoring' });
+  });
+  afterAll(() => app?.close());
+
+  it('serves the page with the three forms, untouched by Vigil', async () => {
+    const res = await request(app.getHttpServer()).get('/').set(FIREFOX).set('accept', BROWSER_ACCEPT);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    for (const path of ['/api/login', '/api/register', '/api/password-reset']) expect(res.text).toContain(`action="${path}"`);
+    expect(res.headers['x-vigil-would-action']).toBeUndefined();
+  });
+
+  it('answers the JSON API as the contract says', async () => {
+    const server = app.getHttpServer();
+    const ok = await request(server).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).send(ALICE);
+    expect([ok.status, ok.body, ok.headers['x-vigil-would-action']]).toEqual([200, { ok: true }, 'allow']);
+    const wrong = await request(server).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).send({ ...ALICE, password: 'nope' });
+    expect([wrong.status, wrong.body]).toEqual([401, { ok: false }]);
+    const created = await request(server).post('/api/register').set(FIREFOX).set('accept', JSON_ACCEPT).send({ email: 'carol@example.com', password: 'a long password' });
+    expect([created.status, created.body]).toEqual([201, { ok: true }]);
+    const taken = await request(server).post('/api/register').set(FIREFOX).set('accept', JSON_ACCEPT).send({ email: 'carol@example.com', password: 'a long password' });
+    expect(taken.status).toBe(409);
+    const reset = await request(server).post('/api/password-reset').set(FIREFOX).set('accept', JSON_ACCEPT).send({ email: 'carol@example.com' });
+    expect([reset.status, reset.body]).toEqual([202, { ok: true }]);
+  });
+
+  it('takes the same fields form-encoded from a browser, and answers with a page', async () => {
+    const res = await request(app.getHttpServer()).post('/api/login').set(FIREFOX).set('accept', BROWSER_ACCEPT).type('form').send(ALICE);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('Done.');
+  });
+
+  it('never blocks, but says what blocking mode would do', async () => {
+    const res = await request(app.getHttpServer()).post('/api/login').set(CURL).set('accept', JSON_ACCEPT).send(ALICE);
+    expect(res.status).toBe(200);
+    expect(res.headers['x-vigil-would-action']).toBe('block');
+  });
+});
+
+describe('examples/nestjs in blocking mode', () => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await start({ VIGIL_MODE: 'blocking' });
+  });
+  afterAll(() => app?.close());
+
+  it('blocks curl: JSON for an API client, a page for a browser', async () => {
+    const api = await request(app.getHttpServer()).post('/api/login').set(CURL).set('accept', JSON_ACCEPT).send(ALICE);
+    expect(api.status).toBe(403);
+    expect(api.body).toMatchObject({ blocked: true });
+    expect(api.headers['x-vigil-would-action']).toBe('block');
+    const browser = await request(app.getHttpServer()).post('/api/register').set(CURL).set('accept', BROWSER_ACCEPT).type('form').send({ email: 'x@example.com', password: 'a long password' });
+    expect(browser.status).toBe(403);
+    expect(browser.text).toContain('Request blocked');
+  });
+
+  it('lets a real browser log in', async () => {
+    const res = await request(app.getHttpServer()).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).send(ALICE);
+    expect([res.status, res.body, res.headers['x-vigil-would-action']]).toEqual([200, { ok: true }, 'allow']);
+  });
+
+  it('challenges a doubtful request with the CAPTCHA, and lets it through once solved', async () => {
+    const server = app.getHttpServer();
+    const api = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', JSON_ACCEPT).send(ALICE);
+    expect(api.status).toBe(403);
+    expect(api.body).toEqual({ challenge: 'captcha', requestId: expect.any(String) });
+    expect(api.headers['x-vigil-would-action']).toBe('challenge');
+    const page = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', BROWSER_ACCEPT).type('form').send(ALICE);
+    expect(page.status).toBe(403);
+    expect(page.text).toContain('I am not a robot');
+    const solved = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', JSON_ACCEPT).send({ ...ALICE, captcha: 'passed' });
+    expect([solved.status, solved.body, solved.headers['x-vigil-would-action']]).toEqual([200, { ok: true }, 'challenge']);
+  });
+
+  it('learns from failed logins, per client behind the trusted loopback proxy', async () => {
+    const server = app.getHttpServer();
+    const attempt = (ip: string, email: string) =>
+      request(server).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).set('x-forwarded-for', ip).send({ email, password: 'guess' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await attempt('203.0.113.50', `victim${i}@example.com`)).status);
+      // The outcome is logged after the response, off the request path.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 403]);
+    expect((await attempt('203.0.113.51', 'victim0@example.com')).status).toBe(401);
+  });
+});
+
+describe('examples/nestjs with VIGIL_REDIRECT_URL', () => {
+  it('redirects blocked requests', async () => {
+    const app = await start({ VIGIL_MODE: 'blocking', VIGIL_REDIRECT_URL: '/blocked' });
+    try {
+      const res = await request(app.getHttpServer()).post('/api/login').set(CURL).send(ALICE);
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toBe('/blocked');
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { rawResponse } from './platform.js';
+import type { VigilRequest } from './vigil.interface.js';
+import { VigilService } from './vigil.service.js';
+
+/**
+ * Logs the outcome of each protected request that reached its handler — `$succeeded`
+ * or `$failed`, from the status the client really got — so the engine learns from
+ * failed logins. It listens to the Node response's `finish` (Express's `res`,
+ * Fastify's `reply.raw`): the final status, including one an exception filter wrote
+ * after the handler threw (a 401 from `UnauthorizedException`, say). `VigilModule`
+ * registers it as a global interceptor; it does nothing for unprotected requests.
+ *
+ * @example
+ * // Registered for you by VigilModule; by hand it would be:
+ * providers: [{ provide: APP_INTERCEPTOR, useClass: VigilOutcomeInterceptor }]
+ */
+@Injectable()
+export class VigilOutcomeInterceptor implements NestInterceptor {
+  constructor(@Inject(VigilService) private readonly service: VigilService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const http = context.switchToHttp();
+    const decision = http.getRequest<VigilRequest>().vigil;
+    if (!decision?.protected) return next.handle();
+    const response = rawResponse(http.getResponse<object>());
+    let done = false;
+    const logOutcome = () => {
+      if (done) return;
+      done = true;
+      // A client that hung up before any status was written has no outcome.
+      if (response.headersSent) this.service.vigil.logOutcome(decision, response.statusCode);
+    };
+    if (response.writableFinished) {
+      logOutcome();
+    } else {
+      response.once('finish', logOutcome);
+      response.once('close', logOutcome);
+    }
+    return next.handle();
+  }
+}
