@@ -138,3 +138,4 @@ export {
   type TrackLoginOptions,
   type TrackSignupOptions,
 } from './tracking/users.js';
+export { createHandle, type VigilHandle } from './tracking/handle.js';

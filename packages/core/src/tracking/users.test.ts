@@ -161,3 +161,27 @@ describe('device cookies', () => {
     await vigil.close();
   });
 });
+
+describe('request handles (what adapters hang on the request)', () => {
+  it('reads through to the decision and identifies with enforcement', async () => {
+    const { createHandle } = await import('./handle.js');
+    const vigil = createVigil({ mode: 'blocking', provider: localProvider({ store: new MemoryStore({ maxKeys: 1000 }) }) });
+    await vigil.blockUser('u-1');
+    const decision = await vigil.protect(request({ path: '/elsewhere', url: '/elsewhere' }));
+    const sent: number[] = [];
+    let built = 0;
+    const handle = createHandle(vigil, decision, () => (built++, request()), {
+      appendHeader: () => {},
+      send: (r) => void sent.push(r.status),
+      headersSent: () => false,
+      raw: {},
+    });
+    expect(handle.protected).toBe(false);
+    expect(handle.decision).toBe(decision);
+    expect(built).toBe(0);
+    expect(await handle.identify({ id: 'u-2' })).toMatchObject({ blocked: false, handled: false });
+    expect(await handle.identify({ id: 'u-1' })).toMatchObject({ blocked: true, handled: true });
+    expect(sent).toEqual([403]);
+    expect(built).toBe(1);
+  });
+});
