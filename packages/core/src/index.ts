@@ -79,7 +79,8 @@ export {
 } from './routing/routes.js';
 export { compileField, type FieldSource, type FieldReader } from './routing/fields.js';
 export { compileOutcome, type OutcomeOptions, type OutcomeClassifier, type StatusMatcher } from './routing/outcome.js';
-export { silentLogger, type Logger } from './logging/logger.js';
+export { silentLogger, compileLogger, type Logger } from './logging/logger.js';
+export { checkKnownOptions } from './config/options.js';
 export {
   createVigil,
   VigilProviderError,

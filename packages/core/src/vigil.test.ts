@@ -546,3 +546,25 @@ describe('enforce: the one place adapters delegate the branching to', () => {
     expect((await vigil.protect(request({ path: '/any/where', url: '/any/where' }), route)).action).toBe('block');
   });
 });
+
+describe('failover incidents', () => {
+  it('warns once per incident, counts every failover, and says when decisions recover', async () => {
+    let down = true;
+    const warn = vi.fn();
+    const info = vi.fn();
+    const vigil = createVigil({
+      routes: [LOGIN],
+      logger: { warn, error: vi.fn(), info },
+      provider: async () => (down ? Promise.reject(new Error('down')) : { risk: 0 }),
+    });
+    for (let i = 0; i < 5; i++) await vigil.protect(request());
+    down = false;
+    await vigil.protect(request());
+    down = true;
+    await vigil.protect(request());
+    const failoverWarnings = warn.mock.calls.filter(([obj]) => obj.code === 'VIGIL_W_FAILOVER');
+    expect(failoverWarnings).toHaveLength(2);
+    expect(info.mock.calls.filter(([obj]) => obj.code === 'VIGIL_I_RECOVERED')).toHaveLength(1);
+    expect(vigil.stats).toEqual({ decisions: 7, failovers: 6, incidents: 2 });
+  });
+});

@@ -114,6 +114,11 @@ export interface Vigil {
   /** The logger (never throws). */
   readonly logger: Required<Logger>;
   /**
+   * Counters for metrics: decisions made on protected routes, those that failed over,
+   * and failover incidents (a run of failovers ended by a successful decision).
+   */
+  readonly stats: Readonly<{ decisions: number; failovers: number; incidents: number }>;
+  /**
    * The protected route a request matches, or undefined when it is excluded or
    * unprotected. Synchronous and allocation-free for unprotected requests, so an
    * adapter can skip everything else.
@@ -371,6 +376,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const warned = new Set<string>();
   let forwardedForFromPublicPeer = 0;
   let closed = false;
+  let failing = false;
+  const stats = { decisions: 0, failovers: 0, incidents: 0 };
 
   const warnOnce = (code: string, message: string, details: object = {}) => {
     if (warned.has(code)) return;
@@ -534,12 +541,26 @@ export function createVigil(config: VigilConfig = {}): Vigil {
 
     let policy: PolicyResult;
     if (failoverReason !== undefined) {
-      logger.warn({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name, err: describeError(failure) }, `Vigil failed over (${failoverReason}) with strategy ${failover}`);
+      stats.failovers++;
+      // One warning per incident (until a decision succeeds again), not per request: an
+      // outage must not flood the logs it is reported in.
+      if (!failing) {
+        failing = true;
+        stats.incidents++;
+        logger.warn({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name, err: describeError(failure) }, `Vigil failed over (${failoverReason}) with strategy ${failover}; further failovers are counted until decisions succeed again`);
+      } else {
+        logger.debug({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name }, 'Vigil failed over again');
+      }
       if (failover === 'throw' && mode === 'blocking') throw new VigilProviderError(failoverReason, failure);
       policy = failoverPolicy(failover, mode, policyOptions.canChallenge, policyOptions.redirect, failoverReason);
     } else {
+      if (failing && verdict?.failover !== true) {
+        failing = false;
+        logger.info({ code: 'VIGIL_I_RECOVERED', provider: provider.name, failovers: stats.failovers }, 'Vigil decisions succeed again');
+      }
       policy = applyPolicy(verdict as Verdict, policyOptions);
     }
+    stats.decisions++;
     const providerFailover = verdict?.failover === true ? (verdict.failoverReason ?? 'provider failover') : undefined;
     const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders);
     pending.set(decision, { route, event });
@@ -601,6 +622,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     onChallenge,
     routes: routing.routes,
     logger,
+    stats,
     match: (req) => routing.match(req),
     isExcluded: (req) => routing.isExcluded(req),
     route: (definition, option = 'route') =>

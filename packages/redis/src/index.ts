@@ -1,9 +1,23 @@
 /**
- * @vigil/redis — placeholder entry point.
+ * @vigil/redis: the embedded engine's store on Redis, so that a fleet of app instances
+ * decides as one.
  *
- * The adapter itself is built in a later issue; this entry exists so the workspace
- * graph, the build and the ESM/CommonJS compatibility tests are in place from day one.
+ * @example
+ * import { createVigil, localProvider } from '@vigil/core'
+ * import { RedisStore } from '@vigil/redis'
+ *
+ * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' })
+ * const vigil = createVigil({ provider: localProvider({ store, secret: process.env.VIGIL_SECRET }), routes })
  */
+export { RedisStore, RedisStoreError, type RedisFailureReason, type RedisStoreStats } from './redis-store.js';
+export type { RedisStoreOptions } from './options.js';
+export type { KeyLayout } from './batch.js';
 
-/** Version of this package, kept in step with package.json. */
+/**
+ * Version of this package, kept in step with package.json.
+ *
+ * @example
+ * import { VERSION } from '@vigil/redis'
+ * logger.info({ vigilRedis: VERSION })
+ */
 export const VERSION = '0.1.0';
