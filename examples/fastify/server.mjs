@@ -47,7 +47,7 @@ export async function buildApp(env = process.env) {
   // What blocking mode would have done, on every protected answer (Vigil's own too): the
   // simulator counts it in monitoring mode.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.vigil) reply.header('x-vigil-would-action', request.vigil.wouldAction);
+    if (request.vigil.protected) reply.header('x-vigil-would-action', request.vigil.wouldAction);
     done(null, payload);
   });
 

@@ -362,6 +362,12 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     getChannel: config.getChannel,
   } as ContextOptions);
   const { onChallenge, onDecision } = config;
+  const issuedDevices = new WeakMap<object, string>();
+  const deviceOf = (req: RequestInfo): string | undefined =>
+    deviceCookies === undefined ? undefined : (deviceCookies.read(req) ?? (typeof req === 'object' && req !== null ? issuedDevices.get(req) : undefined));
+  // The shared decisions of unprotected and excluded requests, in this instance's mode.
+  const unprotectedDecision: Decision = Object.freeze({ ...UNPROTECTED_DECISION, mode }) as Decision;
+  const excludedDecision: Decision = Object.freeze({ ...EXCLUDED_DECISION, mode }) as Decision;
   if (config.anonymize !== undefined && typeof config.anonymize !== 'boolean') {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'anonymize', config.anonymize, 'which is not a boolean', 'Use true or false (default).');
   }
@@ -436,6 +442,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     verdict: Verdict | undefined,
     failoverReason: string | undefined,
     extraHeaders?: Record<string, string>,
+    deviceId?: string,
   ): Decision => {
     const reasons = [...(verdict?.reasons ?? []), policy.reason];
     return Object.freeze({
@@ -455,7 +462,12 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       failover: failoverReason !== undefined,
       failoverReason,
       provider: provider.name,
-      device: verdict?.device && typeof verdict.device.id === 'string' ? Object.freeze({ id: verdict.device.id }) : undefined,
+      device:
+        verdict?.device && typeof verdict.device.id === 'string'
+          ? Object.freeze({ id: verdict.device.id })
+          : deviceId !== undefined
+            ? Object.freeze({ id: deviceId })
+            : undefined,
       responseHeaders: freezeResponseHeaders(mergeHeaders(verdict?.responseHeaders, extraHeaders)),
       ip: context.ip,
       durationMs: performance.now() - start,
@@ -466,11 +478,11 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const protect = async (req: RequestInfo, explicitRoute?: CompiledRoute): Promise<Decision> => {
     let route: CompiledRoute | undefined;
     if (explicitRoute) {
-      if (routing.isExcluded(req)) return EXCLUDED_DECISION;
+      if (routing.isExcluded(req)) return excludedDecision;
       route = explicitRoute;
     } else {
       route = routing.match(req);
-      if (!route) return routing.isExcluded(req) ? EXCLUDED_DECISION : UNPROTECTED_DECISION;
+      if (!route) return routing.isExcluded(req) ? excludedDecision : unprotectedDecision;
     }
     const start = performance.now();
     const requestId = randomUUID();
@@ -486,11 +498,13 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     };
     let deviceHeaders: Record<string, string> | undefined;
     if (deviceCookies) {
-      let deviceId = deviceCookies.read(req);
+      let deviceId = deviceOf(req);
       if (deviceId === undefined) {
         const issued = deviceCookies.issue(req);
         deviceId = issued.id;
         deviceHeaders = { 'set-cookie': issued.setCookie };
+        // Tracking and identify calls on this same request know its new device.
+        if (typeof req === 'object' && req !== null) issuedDevices.set(req, deviceId);
       }
       event.deviceId = deviceId;
     }
@@ -562,7 +576,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     }
     stats.decisions++;
     const providerFailover = verdict?.failover === true ? (verdict.failoverReason ?? 'provider failover') : undefined;
-    const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders);
+    const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders, event.deviceId);
     pending.set(decision, { route, event });
     if (onDecision) {
       try {
@@ -591,8 +605,17 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const trackingEvent = (req: RequestInfo, type: EventType, status: ProviderEvent['status'], name: string | undefined, user: UserIdentity, properties?: Record<string, unknown>): ProviderEvent => {
     const event: ProviderEvent = { type, status, name, requestId: randomUUID(), timestamp: Date.now(), context: buildContext(req), user: identity(user) };
     if (properties && typeof properties === 'object') event.properties = { ...properties };
-    const deviceId = deviceCookies?.read(req);
+    const deviceId = deviceOf(req);
     if (deviceId !== undefined) event.deviceId = deviceId;
+    if (typeof provider.prepare === 'function') {
+      try {
+        const prepared = provider.prepare(req);
+        if (prepared?.requestToken !== undefined) event.requestToken = prepared.requestToken;
+        if (prepared?.extras !== undefined) event.extras = Object.freeze({ ...prepared.extras });
+      } catch (error) {
+        logger.warn({ code: 'VIGIL_W_PREPARE_FAILED', provider: provider.name, err: describeError(error) }, 'provider.prepare threw; tracking without its extras');
+      }
+    }
     return event;
   };
 
@@ -606,10 +629,11 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     }
   };
 
+  // Always a promise: an unsupported operation rejects rather than throwing synchronously.
   const admin = <K extends 'blockUser' | 'unblockUser' | 'listBlockedUsers' | 'reportDevice' | 'approveDevice' | 'getDevicesForUser'>(operation: K): NonNullable<Provider[K]> => {
     const fn = provider[operation];
-    if (typeof fn !== 'function') throw new VigilUnsupportedError(operation, provider.name);
-    return fn.bind(provider) as NonNullable<Provider[K]>;
+    if (typeof fn !== 'function') return (async () => Promise.reject(new VigilUnsupportedError(operation, provider.name))) as unknown as NonNullable<Provider[K]>;
+    return (async (...args: unknown[]) => (fn as (...a: unknown[]) => unknown).apply(provider, args)) as unknown as NonNullable<Provider[K]>;
   };
 
   const IDENTIFY_ROUTE = { event: '$profile_update', name: 'identify' } as CompiledRoute;
@@ -730,7 +754,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       }
       const verdict: Verdict = blocked ? { action: 'deny', risk: 1, reasons: [reason] } : { risk: 0, reasons: [reason] };
       const policy = applyPolicy(verdict, policyOptions);
-      const decision = finish(start, event.requestId, IDENTIFY_ROUTE, event.context, policy, verdict, undefined);
+      const decision = finish(start, event.requestId, IDENTIFY_ROUTE, event.context, policy, verdict, undefined, undefined, event.deviceId);
       return { blocked, decision };
     },
     blockUser: (userId, options = {}) => admin('blockUser')(userId, { ...(options.reason === undefined ? {} : { reason: options.reason }), ...(options.ttl === undefined ? {} : { ttlMs: options.ttl }) }),

@@ -1,11 +1,35 @@
-import { type CompiledRoute, createVigil, type EnforceIO, normalizePathForMatch, type RequestInfo, type VigilConfig, VigilConfigError } from '@vigil/core';
+import {
+  type CompiledRoute,
+  createVigil,
+  normalizePathForMatch,
+  type RequestInfo,
+  type VigilConfig,
+  VigilConfigError,
+  verifyWebhook,
+  WebhookVerificationError,
+} from '@vigil/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import { fastifyPlugin } from 'fastify-plugin';
-import type { FastifyRaw, VigilFastifyOptions } from './types.js';
+import { buildHandle, fastifyIO, keepRawCookies, kSlot, peekSlot, slotOf, toRequestInfo } from './request.js';
+import type { VigilFastify, VigilFastifyOptions, VigilRequestHandle } from './types.js';
 
-export type { FastifyRaw, VigilFastifyOptions, VigilRouteConfig } from './types.js';
-export { VigilConfigError, VigilProviderError } from '@vigil/core';
-export type { ChallengeContext, Decision, DecisionAction, EventType, Mode, Provider, Verdict } from '@vigil/core';
+export type { FastifyRaw, IdentifyResult, VigilFastify, VigilFastifyOptions, VigilRequestHandle, VigilRouteConfig } from './types.js';
+export { VigilConfigError, VigilProviderError, VigilUnsupportedError, WebhookVerificationError } from '@vigil/core';
+export type {
+  BlockedUser,
+  ChallengeContext,
+  Decision,
+  DecisionAction,
+  DeviceRecord,
+  EventType,
+  IdentifyOptions,
+  Mode,
+  Provider,
+  TrackLoginOptions,
+  TrackSignupOptions,
+  Verdict,
+  VigilHandle,
+} from '@vigil/core';
 
 /**
  * Version of this package, kept in step with package.json.
@@ -20,84 +44,100 @@ export const VERSION = '0.1.0';
 const BODYLESS = new Set(['GET', 'HEAD']);
 const PARAMETRIC = /[:*]/;
 
-function toRequestInfo(request: FastifyRequest, useFramework: boolean, bodyParsed: boolean): RequestInfo {
-  const url = request.url;
-  const q = url.indexOf('?');
-  return {
-    method: request.method,
-    url,
-    path: q < 0 ? url : url.slice(0, q),
-    query: request.query as Record<string, unknown>,
-    headers: request.headers,
-    rawHeaders: request.raw.rawHeaders,
-    protocol: request.protocol,
-    remoteAddress: request.socket.remoteAddress,
-    cookies: (request as { cookies?: Record<string, string | undefined> }).cookies,
-    // In preHandler Fastify has parsed whatever body there was: none is an empty one.
-    body: request.body === undefined && bodyParsed ? {} : request.body,
-    // `request.ip` runs Fastify's trustProxy logic on every read: only when asked for.
-    frameworkIp: useFramework ? request.ip : undefined,
-  };
-}
-
-function fastifyIO(request: FastifyRequest, reply: FastifyReply, challenged: boolean): EnforceIO<FastifyRaw> {
-  // Whether onChallenge started an answer. With an async onSend hook in the app,
-  // `reply.sent` turns true only once that hook is done: after core has looked.
-  let answering = false;
-  if (challenged) {
-    const send = reply.send;
-    reply.send = function (this: FastifyReply, payload?: unknown) {
-      answering = true;
-      return send.call(this, payload);
-    };
-  }
-  return {
-    appendHeader: (name, value) => {
-      const previous = reply.getHeader(name);
-      // Fastify appends to an existing Set-Cookie by itself; any other header it replaces.
-      reply.header(name, previous === undefined || name === 'set-cookie' ? value : [previous, value].flat().map(String));
-    },
-    send: ({ status, headers, body }) => {
-      reply.code(status).headers(headers).send(body);
-    },
-    headersSent: () => answering || reply.sent || reply.raw.headersSent,
-    raw: { request, reply },
-  };
-}
-
 const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options) => {
   const core = createVigil({ logger: fastify.log, ...options } as VigilConfig);
   const useFramework = options.ip?.useFramework === true;
-  // Requests that went on to the route: only their status is the app's answer to log.
-  const proceeded = new WeakSet<FastifyRequest>();
   const seen = new Set<string>();
   const methodLists = (options.routes ?? []).map((r) => (r?.method === undefined ? undefined : [r.method].flat().map((m) => String(m).toUpperCase())));
   if (Object.keys(options.routeToEventType ?? {}).length > 0) methodLists.push(undefined);
   const anyRouteTakes = (method: string) => methodLists.some((list) => list === undefined || list.includes(method));
 
-  fastify.decorate('vigil', core);
-  fastify.decorateRequest('vigil', null);
+  let warnedUnanswered = false;
+  const warnUnanswered = () => {
+    if (warnedUnanswered) return;
+    warnedUnanswered = true;
+    core.logger.warn(
+      { code: 'VIGIL_W_IDENTIFY_UNANSWERED' },
+      'identify found a blocked user but has no reply to answer with (a route without a Vigil hook, or a hook that runs before Vigil’s): pass the reply, request.vigil.identify(user, reply), or answer yourself when result.decision.action is "block"',
+    );
+  };
+  /** `request.vigil`: built on first read, rebuilt when a Vigil hook decides. */
+  const handleOf = (request: FastifyRequest): VigilRequestHandle => {
+    const slot = slotOf(request);
+    slot.handle ??= buildHandle(core, request, slot, useFramework, warnUnanswered);
+    return slot.handle;
+  };
+
+  const decoration: VigilFastify = {
+    ...core,
+    core,
+    trackSignup: (request, options = {}) => handleOf(request).trackSignup(options),
+    trackLogin: (request, options) => handleOf(request).trackLogin(options),
+    trackCustom: (request, name, properties) => handleOf(request).trackCustom(name, properties),
+    identify: (request, user, reply) => handleOf(request).identify(user, reply),
+    // Async, so that a provider without the operation (CHEQ has no block list) rejects
+    // with VigilUnsupportedError instead of throwing before a promise exists.
+    blockUser: async (userId, opts) => core.blockUser(userId, opts),
+    unblockUser: async (userId) => core.unblockUser(userId),
+    listBlockedUsers: async () => core.listBlockedUsers(),
+    reportDevice: async (deviceId, opts) => core.reportDevice(deviceId, opts),
+    approveDevice: async (deviceId) => core.approveDevice(deviceId),
+    getDevicesForUser: async (userId) => core.getDevicesForUser(userId),
+    verifyWebhook(request, secret, signature) {
+      const raw = (request as { rawBody?: unknown }).rawBody ?? request.body;
+      if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) {
+        throw new WebhookVerificationError(
+          raw === undefined || raw === null
+            ? 'the webhook body is empty'
+            : 'the webhook body was parsed, so its signature cannot be checked: give the route a content-type parser that keeps it raw (parseAs: "buffer"), or register fastify-raw-body',
+        );
+      }
+      const header = request.headers['x-castle-signature'];
+      verifyWebhook(raw, signature ?? (Array.isArray(header) ? header[0] : header), secret);
+    },
+  };
+  fastify.decorate('vigil', decoration);
+  // Where each request's decision, neutral request and reply live (see ./request.ts).
+  fastify.decorateRequest(kSlot, null);
+  // A getter: it works on every route, those without any Vigil hook included.
+  fastify.decorateRequest('vigil', {
+    getter(this: FastifyRequest) {
+      return handleOf(this);
+    },
+  });
   fastify.addHook('onClose', () => core.close());
 
   const decideWith = (routeFor: (info: RequestInfo) => CompiledRoute | undefined, bodyParsed: boolean) =>
     async function vigilDecide(request: FastifyRequest, reply: FastifyReply) {
       const info = toRequestInfo(request, useFramework, bodyParsed);
       const route = routeFor(info);
+      const slot = slotOf(request);
+      // Kept even when nothing is decided, so that identify can answer with this reply.
+      slot.info = info;
+      slot.reply = reply;
       if (route === undefined) return;
       // `failover: 'throw'` rejects here: Fastify's error handler answers.
       const decision = await core.protect(info, route);
+      slot.decision = decision;
+      slot.handle = undefined; // a handle read earlier showed the unprotected decision
       if (!decision.protected) return;
-      request.vigil = decision;
       const challenged = decision.action === 'challenge';
       const result = await core.enforce(decision, info, fastifyIO(request, reply, challenged));
       if (challenged) delete (reply as { send?: unknown }).send; // back to Fastify's own
       if (result === 'handled') return reply;
-      proceeded.add(request);
+      slot.proceeded = true;
     };
 
   function vigilLogOutcome(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    if (request.vigil !== null && proceeded.has(request)) core.logOutcome(request.vigil, reply.statusCode);
+    const slot = peekSlot(request);
+    // Only requests that went on to the route: their status is the app's answer.
+    if (slot?.proceeded) core.logOutcome(slot.decision, reply.statusCode);
     done();
+  }
+
+  function vigilKeepCookies(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
+    keepRawCookies(reply);
+    done(null, payload);
   }
 
   // Decided once per route, at start-up: routes Vigil cannot apply to get no hook at all.
@@ -133,8 +173,10 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
       routeFor = (info) => byMethod.get(info.method);
     }
     const phase = methods.every((m) => BODYLESS.has(m)) ? 'onRequest' : 'preHandler';
-    const hooks = routeOptions as RouteOptions & Record<'onRequest' | 'preHandler' | 'onResponse', unknown>;
+    const hooks = routeOptions as RouteOptions & Record<'onRequest' | 'preHandler' | 'onSend' | 'onResponse', unknown>;
     hooks[phase] = [decideWith(routeFor, phase === 'preHandler'), ...[hooks[phase] ?? []].flat()];
+    // Last: after the app's own onSend hooks, right before Fastify writes the head.
+    hooks.onSend = [...[hooks.onSend ?? []].flat(), vigilKeepCookies];
     hooks.onResponse = [...[hooks.onResponse ?? []].flat(), vigilLogOutcome];
   });
 
@@ -162,12 +204,18 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
  * with `config: { vigil: false }` (they get no hook at all). Routes that can carry a
  * body decide in `preHandler` (the body is parsed), GET and HEAD in `onRequest`.
  *
- * On a scored request the decision is in `request.vigil`. A block answers 403 (HTML for
- * browsers, JSON otherwise), a redirect goes to `redirectUrl`, a challenge goes to
- * `onChallenge` (with `raw: { request, reply }`); anything else, and everything in
- * monitoring mode, goes on to the route, and the status it answers is logged to the
- * provider in `onResponse`. Options are validated at registration: a bad one fails
- * `ready()` with a `VigilConfigError` naming the option and the fix.
+ * On a scored request the decision is in `request.vigil` (`protected: true`). A block
+ * answers 403 (HTML for browsers, JSON otherwise), a redirect goes to `redirectUrl`, a
+ * challenge goes to `onChallenge` (with `raw: { request, reply }`); anything else, and
+ * everything in monitoring mode, goes on to the route, and the status it answers is
+ * logged to the provider in `onResponse`. A verdict's `Set-Cookie` (a provider's, the
+ * device cookie) is appended, never in place of the app's. Options are validated at
+ * registration: a bad one fails `ready()` with a `VigilConfigError` naming the option
+ * and the fix.
+ *
+ * On every route, hooked or not, `request.vigil.identify(user, reply)` enforces user and
+ * device blocks and `request.vigil.trackLogin` / `trackSignup` / `trackCustom` report
+ * events; `fastify.vigil` has the admin operations (`blockUser`, `reportDevice`...).
  *
  * @example
  * import Fastify from 'fastify'
@@ -178,7 +226,11 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
  *   mode: 'blocking',
  *   routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }],
  * })
- * fastify.post('/login', async (request) => ({ ok: true, risk: request.vigil?.risk }))
+ * fastify.post('/login', async (request) => ({ ok: true, risk: request.vigil.risk }))
+ * fastify.get('/account', async (request, reply) => {
+ *   if ((await request.vigil.identify({ id: request.session.userId }, reply)).handled) return reply
+ *   return account(request)
+ * })
  * fastify.post('/signup', { config: { vigil: { event: '$registration', user: { email: 'body.email' } } } }, signup)
  */
 export const vigil: FastifyPluginAsync<VigilFastifyOptions> = fastifyPlugin(

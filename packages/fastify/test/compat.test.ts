@@ -12,7 +12,7 @@ const APP = `
   const app = Fastify();
   await app.register(vigil, { mode: 'blocking', routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }] });
   app.post('/login', async (request) => ({ ok: true, action: request.vigil.action }));
-  app.get('/page', async (request) => ({ vigil: request.vigil }));
+  app.get('/page', async (request) => ({ protected: request.vigil.protected, reasons: request.vigil.reasons, identify: typeof request.vigil.identify }));
   const blocked = await app.inject({ method: 'POST', url: '/login', payload: { email: 'a@example.com' }, headers: { 'user-agent': 'curl/8.5.0' } });
   const page = await app.inject({ method: 'GET', url: '/page' });
   let error;
@@ -43,7 +43,7 @@ describe('the built package', () => {
 
   const expected = {
     blocked: [403, true],
-    page: { vigil: null },
+    page: { protected: false, reasons: ['not a protected route'], identify: 'function' },
     error: 'VIGIL_E_MODE',
     meta: { name: '@vigil/fastify', fastify: '5.x' },
     core: 'function',
@@ -66,7 +66,7 @@ describe('the built package', () => {
       const args = kind === 'require' ? ['-e', script] : ['--input-type=module', '-e', script];
       return JSON.parse(execFileSync(process.execPath, args, { cwd, encoding: 'utf8' }));
     };
-    expect(names('import')).toEqual(['VERSION', 'VigilConfigError', 'VigilProviderError', 'vigil']);
+    expect(names('import')).toEqual(['VERSION', 'VigilConfigError', 'VigilProviderError', 'VigilUnsupportedError', 'WebhookVerificationError', 'vigil']);
     expect(names('require')).toEqual(names('import'));
   });
 });

@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody';
-import type { Provider, ProviderEvent, Verdict } from '@vigil/core';
+import { MemoryStore, type Provider, type ProviderEvent, type Store, type StoreOp, type StoreResult, type Verdict } from '@vigil/core';
 import Fastify, { type FastifyInstance, type FastifyPluginCallback, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { afterEach } from 'vitest';
 import { type VigilFastifyOptions, vigil } from '../src/index.js';
@@ -110,4 +110,52 @@ export function recordHooks(app: FastifyInstance): Map<string, Record<string, st
     routes.set(`${[r.method].flat().join(',')} ${r.url}`, { onRequest: names(r.onRequest), preHandler: names(r.preHandler), onResponse: names(r.onResponse) });
   });
   return routes;
+}
+
+/**
+ * A Store that delegates to a MemoryStore and records every operation's key, member and
+ * value, every value read back and every key listed: what reached the store.
+ */
+export class RecordingStore implements Store {
+  readonly name = 'recording';
+  readonly inner = new MemoryStore();
+  /** Every string the store was given or gave back. */
+  readonly strings: string[] = [];
+  ops = 0;
+
+  async execute(ops: readonly StoreOp[], now?: number): Promise<StoreResult[]> {
+    for (const op of ops) {
+      this.ops++;
+      this.strings.push(op.key);
+      if ('member' in op && op.member !== undefined) this.strings.push(op.member);
+      if ('value' in op) this.strings.push(op.value);
+    }
+    const results = await this.inner.execute(ops, now);
+    for (const result of results) if (typeof result === 'string') this.strings.push(result);
+    return results;
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    const keys = await this.inner.keys(prefix);
+    this.strings.push(prefix, ...keys);
+    return keys;
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close();
+  }
+}
+
+/** The Set-Cookie values of a response, in order. */
+export function setCookies(res: { headers: Record<string, unknown> }): string[] {
+  const value = res.headers['set-cookie'];
+  return value === undefined ? [] : [value].flat().map(String);
+}
+
+/** Vigil's device cookie in a response: the whole header, the cookie value, and the id it carries. */
+export function deviceCookieOf(res: { headers: Record<string, unknown> }, name = 'vigil_did'): { header: string; value: string; id: string } | undefined {
+  const header = setCookies(res).find((c) => c.startsWith(`${name}=`));
+  if (header === undefined) return undefined;
+  const value = header.slice(name.length + 1).split(';')[0] as string;
+  return { header, value, id: value.slice(0, value.lastIndexOf('.')) };
 }

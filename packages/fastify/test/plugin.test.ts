@@ -1,4 +1,5 @@
 import { VigilConfigError } from '@vigil/core';
+import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { vigil } from '../src/index.js';
 import { API, BROWSER, fastify, LOGIN_ROUTE, loginApp, recordHooks, recordingProvider } from './helpers.js';
@@ -11,7 +12,7 @@ describe('registration', () => {
     expect((vigil as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')]).toBe('@vigil/fastify');
   });
 
-  it('decorates the instance with the core and requests with a null decision', async () => {
+  it('decorates the instance with Vigil and requests with a handle over core’s unprotected decision', async () => {
     const { provider } = recordingProvider();
     const app = await loginApp({ provider, routes: [LOGIN_ROUTE] });
     await app.ready();
@@ -19,7 +20,10 @@ describe('registration', () => {
     expect(app.vigil.provider.name).toBe('recording');
     expect(app.hasRequestDecorator('vigil')).toBe(true);
     const res = await app.inject({ method: 'GET', url: '/page', headers: BROWSER });
-    expect(res.json()).toEqual({ page: true, vigil: null });
+    // No hook on /page: request.vigil (a getter) reads through to the unprotected decision.
+    expect(res.json()).toEqual({ page: true, vigil: expect.objectContaining({ protected: false, action: 'allow', reasons: ['not a protected route'] }) });
+    expect(typeof app.vigil.core.protect).toBe('function');
+    expect(typeof app.vigil.blockUser).toBe('function');
   });
 
   it('fails ready() with a VigilConfigError for a bad option', async () => {
@@ -183,7 +187,7 @@ describe('which routes get a hook', () => {
     const app = fastify();
     await app.register(vigil, { provider, routes: [{ method: 'POST', path: '/users/:id/reset', event: '$password_reset_request' }] });
     hooks = recordHooks(app);
-    app.post('/users/:id/:action', async (request) => ({ protected: request.vigil !== null }));
+    app.post('/users/:id/:action', async (request) => ({ protected: request.vigil.protected }));
     app.get('/users/:id', async () => ({ user: true }));
     await app.ready();
     expect(hooks.get('GET /users/:id')?.onRequest).toEqual([]);
@@ -206,22 +210,23 @@ describe('which routes get a hook', () => {
     const { provider, calls } = recordingProvider();
     const app = fastify();
     await app.register(vigil, { provider, routes: [LOGIN_ROUTE] });
-    app.route({ method: ['GET', 'POST'], url: '/login', handler: async (request) => ({ scored: request.vigil !== null }) });
+    app.route({ method: ['GET', 'POST'], url: '/login', handler: async (request) => ({ scored: request.vigil.protected }) });
     expect((await app.inject({ method: 'GET', url: '/login', headers: BROWSER })).json()).toEqual({ scored: false });
     expect((await app.inject({ method: 'POST', url: '/login', payload: {}, headers: BROWSER })).json()).toEqual({ scored: true });
     expect(calls.filter).toHaveLength(1);
   });
 
-  it('leaves excluded paths untouched: no provider call and request.vigil stays null', async () => {
+  it('leaves excluded paths untouched: no provider call and request.vigil is the excluded decision', async () => {
     const { provider, calls } = recordingProvider({ risk: 1 });
     const app = fastify();
     await app.register(vigil, { mode: 'blocking', provider, routes: [{ path: '/auth/*', event: '$login' }], uriExclusion: ['/auth/sso', /^\/auth\/login\?probe=1$/] });
-    app.post('/auth/sso/callback', async (request) => ({ vigil: request.vigil }));
-    app.post('/auth/login', async (request) => ({ vigil: request.vigil }));
+    const excluded = (request: FastifyRequest) => ({ protected: request.vigil.protected, reasons: request.vigil.reasons });
+    app.post('/auth/sso/callback', async (request) => excluded(request));
+    app.post('/auth/login', async (request) => excluded(request));
     const sso = await app.inject({ method: 'POST', url: '/auth/sso/callback', payload: {}, headers: API });
-    expect(sso.json()).toEqual({ vigil: null });
+    expect(sso.json()).toEqual({ protected: false, reasons: ['excluded by uriExclusion'] });
     // A RegExp exclusion sees the query string, so it applies per request.
-    expect((await app.inject({ method: 'POST', url: '/auth/login?probe=1', payload: {}, headers: API })).json()).toEqual({ vigil: null });
+    expect((await app.inject({ method: 'POST', url: '/auth/login?probe=1', payload: {}, headers: API })).json()).toEqual({ protected: false, reasons: ['excluded by uriExclusion'] });
     expect((await app.inject({ method: 'POST', url: '/auth/login', payload: {}, headers: API })).statusCode).toBe(403);
     expect(calls.filter).toHaveLength(1);
   });

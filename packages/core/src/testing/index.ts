@@ -3,4 +3,4 @@
  * interfaces. Not needed at run time.
  */
 export { runStoreContract, type ContractRunner } from './store-contract.js';
-export { startFakeCastle, startFakeCheq, type FakeVendor } from './fake-vendors.js';
+export { startFakeCastle, startFakeCheq, startFakeVendor, type FakeVendor, type FakeCastle, type FakeCheq, type RecordedRequest, type FakeAnswer, type FakeSwitches } from './fake-vendors.js';

@@ -54,6 +54,8 @@ export function createHandle<Raw>(vigil: Vigil, decision: Decision, request: () 
     trackLogin: { value: (options: TrackLoginOptions) => vigil.trackLogin(req(), options) },
     trackSignup: { value: (options: TrackSignupOptions) => vigil.trackSignup(req(), options) },
     trackCustom: { value: (name: string, properties?: Record<string, unknown>) => vigil.trackCustom(req(), name, properties) },
+    // JSON.stringify(req.vigil) shows the decision, not an empty object.
+    toJSON: { value: () => decision },
   });
   return handle;
 }
