@@ -2,6 +2,7 @@
 // Vigil protecting an Express login app. Everything that is not Express wiring (the
 // user database, the pages, the CAPTCHA stand-in, Vigil's options from the environment)
 // comes from @vigil/example-shared, the same for the Fastify and NestJS examples.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -22,9 +23,26 @@ import express from 'express';
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
+ * The demo's user store has no user ids; a hash of the normalized email stands in for
+ * one. Send Vigil ids (or hashes), never raw emails as ids: they are stored as given.
+ */
+export const userIdOf = (email) => createHash('sha256').update(String(email).trim().toLowerCase()).digest('hex').slice(0, 24);
+
+/** Middleware: lets through requests bearing `Authorization: Bearer <token>` (compared in constant time), 401 otherwise. */
+function bearer(token) {
+  const expected = createHash('sha256').update(token).digest();
+  return (req, res, next) => {
+    const given = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '';
+    if (timingSafeEqual(createHash('sha256').update(given).digest(), expected)) return next();
+    res.status(401).json({ ok: false, error: 'admin token required' });
+  };
+}
+
+/**
  * Builds the app from environment variables: `VIGIL_MODE` (monitoring | blocking),
- * `VIGIL_REDIRECT_URL`, `VIGIL_SECRET`, `REDIS_URL`. Resolves `{ app, vigil }`; call
- * `vigil.close()` when done.
+ * `VIGIL_REDIRECT_URL`, `VIGIL_SECRET`, `REDIS_URL`, `VIGIL_DEVICE_SECRET` (turns the
+ * device cookie on), `VIGIL_ADMIN_TOKEN` (mounts the admin API). Resolves
+ * `{ app, vigil }`; call `vigil.close()` when done.
  */
 export async function createApp(env = process.env) {
   const users = createUserStore();
@@ -34,6 +52,9 @@ export async function createApp(env = process.env) {
     ...vigilOptionsFromEnv(env),
     routes: [...PROTECTED_ROUTES],
     ...(provider ? { provider } : {}),
+    // The signed device cookie on protected responses, when a secret is given (every
+    // instance needs the same one).
+    ...(env.VIGIL_DEVICE_SECRET ? { deviceCookie: { secret: env.VIGIL_DEVICE_SECRET } } : {}),
     // Not console itself: its debug() would print every decision.
     logger: { warn: console.warn, error: console.error },
     // A block response only ever answers a decision whose action is `block`, so that is
@@ -64,14 +85,38 @@ export async function createApp(env = process.env) {
   app.get('/', (_req, res) => {
     res.type('html').send(PAGE_HTML);
   });
-  app.post(['/api/register', '/api/login', '/api/password-reset'], (req, res) => {
+  app.post(['/api/register', '/api/login', '/api/password-reset'], async (req, res) => {
     const { status, body } = handleApi(users, req.path, req.body);
+    // A successful login tells Vigil who the user is: a blocked user is refused here
+    // (blocking mode: Vigil answers 403 and `handled` is true), right password or not.
+    if (req.path === '/api/login' && status === 200 && (await req.vigil.identify({ id: userIdOf(req.body.email) })).handled) return;
     res.status(status);
     if (!prefersHtml(req.get('accept'))) return res.json(body);
     // A form post from a browser: a page, not JSON.
     const text = body.ok ? 'Done.' : (body.error ?? 'That did not work.');
     res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Vigil demo</title></head><body><p>${escape(text)}</p><p><a href="/">Back</a></p></body></html>`);
   });
+
+  // The admin API, only with VIGIL_ADMIN_TOKEN: block and unblock users by email (the
+  // id Vigil knows them by is its hash), list the blocked ones.
+  if (env.VIGIL_ADMIN_TOKEN) {
+    const admin = express.Router();
+    admin.use(bearer(env.VIGIL_ADMIN_TOKEN));
+    admin.post('/users/block', async (req, res) => {
+      if (typeof req.body?.email !== 'string') return res.status(400).json({ ok: false, error: 'email required' });
+      await guard.blockUser(userIdOf(req.body.email), { reason: typeof req.body.reason === 'string' ? req.body.reason : 'blocked by an admin' });
+      res.json({ ok: true, id: userIdOf(req.body.email) });
+    });
+    admin.post('/users/unblock', async (req, res) => {
+      if (typeof req.body?.email !== 'string') return res.status(400).json({ ok: false, error: 'email required' });
+      await guard.unblockUser(userIdOf(req.body.email));
+      res.json({ ok: true });
+    });
+    admin.get('/blocked-users', async (_req, res) => {
+      res.json(await guard.listBlockedUsers());
+    });
+    app.use('/admin', admin);
+  }
 
   return { app, vigil: guard };
 }

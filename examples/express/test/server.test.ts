@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../server.mjs';
+import { createApp, userIdOf } from '../server.mjs';
 
 // Requests come from loopback, which the example trusts as a proxy: X-Forwarded-For
 // speaks for the client, as it does for the simulator.
@@ -115,6 +115,57 @@ describe('blocking mode', () => {
 
   it('refuses an unknown mode at start-up', async () => {
     await expect(createApp({ VIGIL_MODE: 'block' })).rejects.toThrow(/VIGIL_E_MODE/);
+  });
+});
+
+describe('user monitoring: identify on login, the admin API, the device cookie', () => {
+  const ADMIN = { authorization: 'Bearer admin-token-for-tests' };
+  const ALICE = { email: 'alice@example.com', password: 'correct horse battery staple' };
+
+  it('blocking: a user an admin blocked is refused at login, right password or not, until unblocked', async () => {
+    const app = await start({ VIGIL_MODE: 'blocking', VIGIL_ADMIN_TOKEN: 'admin-token-for-tests' });
+    const ip = client();
+    const login = (headers = API) => request(app).post('/api/login').set(headers).set('x-forwarded-for', ip).send(ALICE);
+    await login().expect(200);
+
+    const blocked = await request(app).post('/admin/users/block').set(ADMIN).send({ email: 'Alice@Example.com', reason: 'account takeover' }).expect(200);
+    expect(blocked.body).toEqual({ ok: true, id: userIdOf('alice@example.com') });
+    // The block list holds the id (a hash), never the email.
+    const listed = (await request(app).get('/admin/blocked-users').set(ADMIN).expect(200)).body;
+    expect(listed).toEqual([{ id: userIdOf('alice@example.com'), reason: 'account takeover', at: expect.any(String) }]);
+    expect(JSON.stringify(listed)).not.toContain('alice');
+
+    expect((await login().expect(403)).body).toMatchObject({ blocked: true });
+    expect((await login(FORM).expect(403)).text).toContain('Request blocked');
+    // Other users are not concerned.
+    await request(app).post('/api/login').set(API).set('x-forwarded-for', ip).send({ email: 'bob@example.com', password: 'hunter2-but-longer' }).expect(200);
+
+    await request(app).post('/admin/users/unblock').set(ADMIN).send({ email: 'alice@example.com' }).expect(200);
+    await login().expect(200);
+  });
+
+  it('monitoring: the blocked user logs in; nothing is refused', async () => {
+    const app = await start({ VIGIL_MODE: 'monitoring', VIGIL_ADMIN_TOKEN: 'admin-token-for-tests' });
+    await request(app).post('/admin/users/block').set(ADMIN).send({ email: 'alice@example.com' }).expect(200);
+    await request(app).post('/api/login').set(API).set('x-forwarded-for', client()).send(ALICE).expect(200);
+  });
+
+  it('the admin API wants the token, and is not there without VIGIL_ADMIN_TOKEN', async () => {
+    const app = await start({ VIGIL_MODE: 'blocking', VIGIL_ADMIN_TOKEN: 'admin-token-for-tests' });
+    await request(app).post('/admin/users/block').send({ email: 'alice@example.com' }).expect(401);
+    await request(app).get('/admin/blocked-users').set('authorization', 'Bearer wrong').expect(401);
+    await request(app).post('/admin/users/block').set(ADMIN).send({}).expect(400);
+    const without = await start({ VIGIL_MODE: 'blocking' });
+    await request(without).get('/admin/blocked-users').set(ADMIN).expect(404);
+  });
+
+  it('with VIGIL_DEVICE_SECRET, protected responses carry the signed device cookie', async () => {
+    const app = await start({ VIGIL_MODE: 'blocking', VIGIL_DEVICE_SECRET: 'device-secret-for-the-tests' });
+    const res = await request(app).post('/api/login').set(API).set('x-forwarded-for', client()).send(ALICE).expect(200);
+    expect(res.headers['set-cookie']).toEqual([expect.stringMatching(/^vigil_did=[\w-]+\.[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/)]);
+    expect((await request(app).get('/').expect(200)).headers['set-cookie']).toBeUndefined();
+    const without = await start({ VIGIL_MODE: 'blocking' });
+    expect((await request(without).post('/api/login').set(API).set('x-forwarded-for', client()).send(ALICE).expect(200)).headers['set-cookie']).toBeUndefined();
   });
 });
 

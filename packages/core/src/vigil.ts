@@ -12,6 +12,7 @@ import { VigilConfigError } from './errors.js';
 import type { EventStatus } from './events.js';
 import { compileLogger, type Logger } from './logging/logger.js';
 import { createDeviceCookies, type DeviceCookieOptions } from './tracking/device-cookie.js';
+import { decisionOf } from './tracking/handle.js';
 import {
   anonymizeIdentity,
   type BlockedUser,
@@ -589,7 +590,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     return decision;
   };
 
-  const safeRespond = (decision: Decision, acceptHeader: string | undefined): RenderedResponse | undefined => {
+  const safeRespond = (given: Decision, acceptHeader: string | undefined): RenderedResponse | undefined => {
+    const decision = decisionOf(given);
     try {
       return respond(decision, acceptHeader);
     } catch (error) {
@@ -638,7 +640,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
 
   const IDENTIFY_ROUTE = { event: '$profile_update', name: 'identify' } as CompiledRoute;
 
-  const outcomeOf = (decision: Decision, status: number) => pending.get(decision)?.route.outcome(status);
+  // A handle (req.vigil) is accepted wherever a decision is: adapters and apps pass either.
+  const outcomeOf = (decision: Decision, status: number) => pending.get(decisionOf(decision))?.route.outcome(status);
 
   return {
     mode,
@@ -703,7 +706,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       return 'handled';
     },
     outcomeOf,
-    logOutcome(decision, status) {
+    logOutcome(given, status) {
+      const decision = decisionOf(given);
       const state = pending.get(decision);
       if (!state || closed || decision.action === 'block' || decision.action === 'redirect') return;
       const outcome = state.route.outcome(status);

@@ -1,10 +1,40 @@
-import { type CompiledRoute, createVigil, type EnforceIO, type RequestInfo, type VigilConfig } from '@vigil/core';
+import {
+  type CompiledRoute,
+  createHandle,
+  createVigil,
+  type Decision,
+  EXCLUDED_DECISION,
+  type EnforceIO,
+  type IdentifyOptions,
+  type RenderedResponse,
+  type RequestInfo,
+  type TrackLoginOptions,
+  type TrackSignupOptions,
+  UNPROTECTED_DECISION,
+  type VigilConfig,
+  type VigilHandle,
+} from '@vigil/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { ExpressRaw, VigilExpressOptions, VigilMiddleware } from './types.js';
 
-export type { ExpressRaw, ProtectOptions, VigilExpressOptions, VigilMiddleware } from './types.js';
-export { VigilConfigError, VigilProviderError } from '@vigil/core';
-export type { ChallengeContext, Decision, DecisionAction, EventType, Mode, Provider, Verdict } from '@vigil/core';
+export type { BlockOptions, ExpressRaw, IdentifyResult, ProtectOptions, VigilExpressOptions, VigilMiddleware } from './types.js';
+export { signUserId, VigilConfigError, VigilProviderError, VigilUnsupportedError, verifyWebhook, WebhookVerificationError } from '@vigil/core';
+export type {
+  BlockedUser,
+  ChallengeContext,
+  Decision,
+  DecisionAction,
+  DeviceCookieOptions,
+  DeviceRecord,
+  EventType,
+  IdentifyOptions,
+  Mode,
+  Provider,
+  TrackLoginOptions,
+  TrackSignupOptions,
+  Verdict,
+  VigilHandle,
+} from '@vigil/core';
 
 function pathOf(url: string): string {
   const q = url.indexOf('?');
@@ -15,38 +45,98 @@ function pathOf(url: string): string {
  * Express's request as core's neutral {@link RequestInfo}. Routes are matched against
  * the full path (`originalUrl`), wherever the middleware is mounted.
  */
-function toRequestInfo(req: Request, url: string, path: string): RequestInfo {
+function toRequestInfo(req: Request, url: string = req.originalUrl ?? req.url, path: string = pathOf(url)): RequestInfo {
   return {
     method: req.method,
     url,
     path,
     query: req.query as Record<string, unknown>,
     headers: req.headers,
-    remoteAddress: req.socket?.remoteAddress,
+    // Names in the order and case the client sent them: CHEQ fingerprints them.
+    rawHeaders: req.rawHeaders,
+    // cookie-parser's result when it ran before Vigil; core reads the Cookie header otherwise.
     cookies: req.cookies,
+    remoteAddress: req.socket?.remoteAddress,
     // body-parser 2 (Express 5) leaves `req.body` undefined for a request without a body
     // of its type, but defines the property: a parser ran, the body is empty. Only a
     // missing property means no parser ran before Vigil (core then warns once).
     body: req.body === undefined && 'body' in req ? {} : req.body,
-    // A getter: Express parses X-Forwarded-For for req.ip, and core reads it only with ip.useFramework.
+    // Getters: Express works both out from `trust proxy` (X-Forwarded-Proto, X-Forwarded-For),
+    // and core reads them only when needed (the device cookie's Secure flag, CHEQ's
+    // RequestURL; the client IP only with ip.useFramework).
+    get protocol() {
+      return req.protocol;
+    },
     get frameworkIp() {
       return req.ip;
     },
   };
 }
 
-function expressIO(req: Request, res: Response): EnforceIO<ExpressRaw> {
-  return {
-    appendHeader: (name, value) => {
-      // `res.append` adds to what is there: a provider's Set-Cookie never replaces the app's.
-      res.append(name, typeof value === 'string' ? value : [...value]);
-    },
-    send: ({ status, headers, body }) => {
-      res.status(status).set(headers).send(body);
-    },
-    headersSent: () => res.headersSent,
-    raw: { req, res },
-  };
+/** How core answers through Express: methods on the prototype, so a request costs this object and its `raw`. */
+class ExpressIO implements EnforceIO<ExpressRaw> {
+  readonly raw: ExpressRaw;
+  constructor(req: Request, res: Response) {
+    this.raw = { req, res };
+  }
+  appendHeader(name: string, value: string | readonly string[]): void {
+    // `res.append` adds to what is there: a provider's (or the device cookie's)
+    // Set-Cookie never replaces the app's own.
+    this.raw.res.append(name, typeof value === 'string' ? value : [...value]);
+  }
+  send({ status, headers, body }: RenderedResponse): void {
+    this.raw.res.status(status).set(headers).send(body);
+  }
+  headersSent(): boolean {
+    return this.raw.res.headersSent;
+  }
+}
+
+type HandleFactory = (req: Request, res: Response, decision: Decision, url?: string, path?: string) => VigilHandle;
+
+/**
+ * The handle of a request Vigil does not protect, for the hot path: `new` of a small
+ * class whose prototype reads through to the shared decision (about 50 ns, where
+ * building core's handle up front costs microseconds). The helpers build core's handle
+ * (`createHandle`) on first use and delegate to it, so they behave exactly as on a
+ * protected request.
+ */
+function lazyHandleClass(decision: Decision, handleOf: HandleFactory): new (req: Request, res: Response, url: string, path: string) => VigilHandle {
+  class LazyHandle {
+    readonly #req: Request;
+    readonly #res: Response;
+    readonly #url: string;
+    readonly #path: string;
+    #handle: VigilHandle | undefined;
+    constructor(req: Request, res: Response, url: string, path: string) {
+      this.#req = req;
+      this.#res = res;
+      this.#url = url;
+      this.#path = path;
+    }
+    #full(): VigilHandle {
+      this.#handle ??= handleOf(this.#req, this.#res, decision, this.#url, this.#path);
+      return this.#handle;
+    }
+    get decision(): Decision {
+      return decision;
+    }
+    identify(user: IdentifyOptions) {
+      return this.#full().identify(user);
+    }
+    trackLogin(options: TrackLoginOptions) {
+      return this.#full().trackLogin(options);
+    }
+    trackSignup(options: TrackSignupOptions) {
+      return this.#full().trackSignup(options);
+    }
+    trackCustom(name: string, properties?: Record<string, unknown>) {
+      return this.#full().trackCustom(name, properties);
+    }
+  }
+  // The decision's fields (action, protected, reasons...) read through, as on core's handle.
+  Object.setPrototypeOf(LazyHandle.prototype, decision);
+  return LazyHandle as unknown as new (req: Request, res: Response, url: string, path: string) => VigilHandle;
 }
 
 /**
@@ -54,12 +144,15 @@ function expressIO(req: Request, res: Response): EnforceIO<ExpressRaw> {
  * `routes`; `.protect(event, options)` builds middleware for one route. Register the
  * body parsers first: routes read user fields such as `body.email` from `req.body`.
  *
- * On a protected request the decision is in `req.vigil`. A block answers 403 (HTML for
- * browsers, JSON otherwise), a redirect goes to `redirectUrl`, a challenge goes to
- * `onChallenge` (with `raw: { req, res }`), anything else, and everything in monitoring
- * mode, goes on to the route; once the response is finished, its status is logged to
- * the provider as the outcome, without delaying it. Options are validated here: a bad
- * one throws a `VigilConfigError` naming the option and the fix.
+ * Every request that goes through the middleware gets `req.vigil`: the decision (on a
+ * protected request; a shared "not protected" one elsewhere) plus `identify`,
+ * `trackLogin`, `trackSignup` and `trackCustom` for that request. A block answers 403
+ * (HTML for browsers, JSON otherwise), a redirect goes to `redirectUrl`, a challenge
+ * goes to `onChallenge` (with `raw: { req, res }`), anything else, and everything in
+ * monitoring mode, goes on to the route; once the response is finished, its status is
+ * logged to the provider as the outcome, without delaying it. The middleware also
+ * carries the admin operations (`blockUser`, `reportDevice`, ...). Options are
+ * validated here: a bad one throws a `VigilConfigError` naming the option and the fix.
  *
  * @example
  * import express from 'express'
@@ -73,6 +166,10 @@ function expressIO(req: Request, res: Response): EnforceIO<ExpressRaw> {
  * })
  * app.use(guard)
  * app.post('/login', (req, res) => res.json({ ok: true, risk: req.vigil?.risk }))
+ * app.get('/account', async (req, res) => {
+ *   if ((await req.vigil!.identify({ id: req.session.userId })).handled) return // blocked user: 403 sent
+ *   res.render('account')
+ * })
  * // or, per route:
  * app.post('/signup', guard.protect('$registration', { user: { email: 'body.email' } }), signup)
  */
@@ -81,11 +178,12 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
 
   const decide = async (req: Request, res: Response, next: NextFunction, url: string, path: string, route?: CompiledRoute) => {
     const request = toRequestInfo(req, url, path);
+    const io = new ExpressIO(req, res);
     let result: 'proceed' | 'handled';
     try {
       const decision = await core.protect(request, route);
-      req.vigil = decision;
-      result = await core.enforce(decision, request, expressIO(req, res));
+      req.vigil = createHandle(core, decision, () => request, io);
+      result = await core.enforce(decision, request, io);
       if (result === 'proceed' && decision.protected) res.once('finish', () => core.logOutcome(decision, res.statusCode));
     } catch (error) {
       // `failover: 'throw'` in blocking mode: the app's error handler decides.
@@ -95,12 +193,24 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
     if (result === 'proceed') next();
   };
 
+  /** A handle for code that holds an Express request: core's, with the RequestInfo built only if a helper needs it. */
+  const handleOf = (req: Request, res: Response, decision: Decision, url?: string, path?: string): VigilHandle =>
+    createHandle(core, decision, () => toRequestInfo(req, url, path), new ExpressIO(req, res));
+  const Unprotected = lazyHandleClass(UNPROTECTED_DECISION, handleOf);
+  const Excluded = lazyHandleClass(EXCLUDED_DECISION, handleOf);
+
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
     const url = req.originalUrl ?? req.url;
     const path = pathOf(url);
-    // Unprotected and excluded requests cost one synchronous match.
-    if (!core.match({ method: req.method, url, path })) return next();
-    void decide(req, res, next, url, path);
+    // Unprotected and excluded requests cost one synchronous match and a handle.
+    const route = core.match({ method: req.method, url, path });
+    if (route) {
+      void decide(req, res, next, url, path, route);
+      return;
+    }
+    // A per-route or earlier Vigil middleware may have decided already: keep that.
+    if (!req.vigil) req.vigil = core.isExcluded({ url, path }) ? new Excluded(req, res, url, path) : new Unprotected(req, res, url, path);
+    next();
   }) as VigilMiddleware;
 
   middleware.protect = (event, protectOptions = {}) => {
@@ -114,5 +224,20 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   };
   Object.defineProperty(middleware, 'core', { value: core, enumerable: true });
   middleware.close = () => core.close();
+
+  // User monitoring for code that holds an Express request (with or without req.vigil).
+  middleware.identify = (req, res, user) => handleOf(req, res, UNPROTECTED_DECISION).identify(user);
+  middleware.trackLogin = async (req, trackOptions) => core.trackLogin(toRequestInfo(req), trackOptions);
+  middleware.trackSignup = async (req, trackOptions = {}) => core.trackSignup(toRequestInfo(req), trackOptions);
+  middleware.trackCustom = async (req, name, properties) => core.trackCustom(toRequestInfo(req), name, properties);
+
+  // Admin operations. Async wrappers: an operation the provider lacks rejects with a
+  // VigilUnsupportedError rather than throwing synchronously.
+  middleware.blockUser = async (userId, blockOptions) => core.blockUser(userId, blockOptions);
+  middleware.unblockUser = async (userId) => core.unblockUser(userId);
+  middleware.listBlockedUsers = async () => core.listBlockedUsers();
+  middleware.reportDevice = async (deviceId, reportOptions) => core.reportDevice(deviceId, reportOptions);
+  middleware.approveDevice = async (deviceId) => core.approveDevice(deviceId);
+  middleware.getDevicesForUser = async (userId) => core.getDevicesForUser(userId);
   return middleware;
 }

@@ -1,4 +1,6 @@
-import type { Provider, ProviderEvent, Verdict } from '@vigil/core';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MemoryStore, type Provider, type ProviderEvent, type Store, type StoreOp, type StoreResult, type Verdict } from '@vigil/core';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { afterEach } from 'vitest';
 import { type VigilExpressOptions, type VigilMiddleware, vigil } from '../src/index.js';
@@ -65,4 +67,75 @@ export function loginApp(middleware: VigilMiddleware, setup?: (app: Express) => 
     res.status(err.status ?? 500).json({ error: err.name, reason: (err as { reason?: string }).reason });
   });
   return app;
+}
+
+/** Headers of a real Firefox: the embedded engine lets them through. */
+export const FIREFOX = { 'user-agent': BROWSER_UA, accept: BROWSER_ACCEPT, 'accept-language': 'en-US,en;q=0.5' };
+/** The same browser calling a JSON API. */
+export const FIREFOX_API = { ...FIREFOX, accept: 'application/json' };
+
+/** One recorded store operation: what reached the store. */
+export interface RecordedOp {
+  type: StoreOp['type'];
+  key: string;
+  member?: string;
+  value?: string;
+}
+
+/**
+ * A `Store` that records every operation's key, member and value on the way to a
+ * `MemoryStore`, so that a test can scan what the engine writes.
+ */
+export class RecordingStore implements Store {
+  readonly name = 'recording';
+  readonly ops: RecordedOp[] = [];
+  readonly inner = new MemoryStore();
+  async execute(ops: readonly StoreOp[], now?: number): Promise<StoreResult[]> {
+    for (const op of ops) {
+      this.ops.push({
+        type: op.type,
+        key: op.key,
+        ...('member' in op && op.member !== undefined ? { member: op.member } : {}),
+        ...('value' in op ? { value: op.value } : {}),
+      });
+    }
+    return this.inner.execute(ops, now);
+  }
+  async keys(prefix: string): Promise<string[]> {
+    return this.inner.keys(prefix);
+  }
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+  /** Everything the store saw, as one string. */
+  dump(): string {
+    return JSON.stringify(this.ops);
+  }
+}
+
+/** Listens on 127.0.0.1 (closed after the test) and resolves the base URL. */
+export async function listen(app: Express): Promise<string> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
+});
+
+/** The value (`name=value`) of the cookie `name` among a response's Set-Cookie headers. */
+export function cookieOf(setCookie: string[] | string | undefined, name: string): string | undefined {
+  const list = Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie];
+  return list.find((c) => c.startsWith(`${name}=`))?.split(';')[0];
 }

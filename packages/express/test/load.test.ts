@@ -14,6 +14,10 @@ const body = `
   app.use(guard);
   app.post('/login', (req, res) => res.json({ ok: true, action: req.vigil.action }));
   app.post('/signup', guard.protect('$registration', { user: { email: 'body.email' } }), (req, res) => res.status(201).json({ event: req.vigil.event }));
+  app.get('/me', async (req, res) => {
+    const { blocked, handled } = await req.vigil.identify({ id: 'u-1' });
+    if (!handled) res.json({ blocked, protected: req.vigil.protected });
+  });
   let configError;
   try { m.vigil({ mode: 'block' }) } catch (e) { configError = e instanceof m.VigilConfigError ? e.code : 'wrong class' }
   const server = app.listen(0, '127.0.0.1', async () => {
@@ -23,7 +27,13 @@ const body = `
       return [res.status, await res.json()];
     };
     const browser = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
-    const out = { exports: Object.keys(m).filter((k) => k !== 'default').sort(), configError, curl: await post('/login', 'curl/8.5.0'), browser: await post('/login', browser), signup: await post('/signup', browser) };
+    const me = async () => {
+      const res = await fetch(base + '/me', { headers: { accept: 'application/json' } });
+      return [res.status, await res.json()];
+    };
+    const before = await me();
+    await guard.blockUser('u-1');
+    const out = { exports: Object.keys(m).filter((k) => k !== 'default').sort(), configError, curl: await post('/login', 'curl/8.5.0'), browser: await post('/login', browser), signup: await post('/signup', browser), me: [before, await me()] };
     server.close();
     await guard.close();
     console.log(JSON.stringify(out));
@@ -39,12 +49,17 @@ function run(kind: 'import' | 'require') {
 }
 
 describe.each(['import', 'require'] as const)('the built package through %s', (kind) => {
-  it('mounts on an Express app, blocks curl, lets a browser through, and shares the error classes', () => {
+  it('mounts on an Express app, blocks curl, lets a browser through, identifies users, and shares the error classes', () => {
     const out = run(kind);
-    expect(out.exports).toEqual(['VigilConfigError', 'VigilProviderError', 'vigil']);
+    expect(out.exports).toEqual(['VigilConfigError', 'VigilProviderError', 'VigilUnsupportedError', 'WebhookVerificationError', 'signUserId', 'verifyWebhook', 'vigil']);
     expect(out.configError).toBe('VIGIL_E_MODE');
     expect(out.curl).toEqual([403, expect.objectContaining({ blocked: true })]);
     expect(out.browser).toEqual([200, { ok: true, action: 'allow' }]);
     expect(out.signup).toEqual([201, { event: '$registration' }]);
+    // req.vigil on an unprotected route, and identify enforcing a block set through the middleware.
+    expect(out.me).toEqual([
+      [200, { blocked: false, protected: false }],
+      [403, expect.objectContaining({ blocked: true })],
+    ]);
   });
 });

@@ -1,17 +1,22 @@
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
+import { EXCLUDED_DECISION, UNPROTECTED_DECISION } from '@vigil/core';
 import { VigilConfigError } from '../src/index.js';
 import { BROWSER_ACCEPT, guard, LOGIN_ROUTE, loginApp, recordingProvider, seen } from './helpers.js';
 
 const BOT = { risk: 0.95, threatCode: 3, reasons: ['test bot'] };
+// What `seen(req)` shows (through JSON) for a request Vigil does not protect.
+const UNPROTECTED = { action: 'allow', wouldAction: 'allow', wouldBlock: false, protected: false, failover: false };
 
 describe('app.use(vigil(options)): what it leaves alone', () => {
   it('lets an unprotected route through untouched, without asking the provider', async () => {
     const { provider, calls } = recordingProvider(BOT);
     const app = loginApp(guard({ mode: 'blocking', provider, routes: [LOGIN_ROUTE] }));
     const res = await request(app).get('/public').expect(200);
-    expect(res.body).toEqual({ page: 'public', vigil: null });
+    // req.vigil is there (for identify and tracking), and says the route is not protected.
+    expect(res.body).toEqual({ page: 'public', vigil: UNPROTECTED });
+    expect(res.headers['set-cookie']).toBeUndefined();
     expect(calls.filter).toHaveLength(0);
   });
 
@@ -26,9 +31,10 @@ describe('app.use(vigil(options)): what it leaves alone', () => {
     const app = express();
     app.use(middleware);
     app.post('/account/:page', (req, res) => {
-      res.json({ vigil: seen(req) ?? null });
+      res.json({ vigil: seen(req) ?? null, reasons: req.vigil?.reasons });
     });
-    expect((await request(app).post('/account/public').expect(200)).body).toEqual({ vigil: null });
+    const excluded = await request(app).post('/account/public').expect(200);
+    expect(excluded.body).toEqual({ vigil: UNPROTECTED, reasons: ['excluded by uriExclusion'] });
     expect(calls.filter).toHaveLength(0);
     // The route next to it is protected.
     await request(app).post('/account/email').set('accept', 'application/json').expect(403);
@@ -47,6 +53,59 @@ describe('app.use(vigil(options)): what it leaves alone', () => {
     await request(app).post('/auth/login?next=%2F').expect(403);
     await request(app).post('/AUTH/Login/').expect(403);
     expect(calls.filter.map((e) => e.context.path)).toEqual(['/auth/login', '/AUTH/Login/']);
+  });
+});
+
+describe('req.vigil: a handle on every request that went through the middleware', () => {
+  it('reads through to the decision, shared for unprotected and excluded requests, with the helpers on each', async () => {
+    const { provider } = recordingProvider();
+    const middleware = guard({ mode: 'blocking', provider, routes: [LOGIN_ROUTE], uriExclusion: ['/static'] });
+    const handles: NonNullable<express.Request['vigil']>[] = [];
+    const app = express();
+    app.use(express.json(), middleware);
+    app.all('/*any', (req, res) => {
+      handles.push(req.vigil!);
+      res.sendStatus(204);
+    });
+    await request(app).get('/public').expect(204);
+    await request(app).get('/static/app.js').expect(204);
+    await request(app).post('/login').set('accept', 'application/json').send({}).expect(204);
+    await request(app).get('/public').expect(204);
+    const [unprotected, excluded, loggedIn, again] = handles;
+    expect(unprotected?.decision).toBe(UNPROTECTED_DECISION);
+    expect(again?.decision).toBe(UNPROTECTED_DECISION);
+    expect(unprotected).not.toBe(again);
+    expect(excluded?.decision).toBe(EXCLUDED_DECISION);
+    expect(loggedIn?.decision).toMatchObject({ protected: true, event: '$login', action: 'allow' });
+    expect(Object.isFrozen(loggedIn?.decision)).toBe(true);
+    for (const handle of handles) {
+      for (const field of ['action', 'wouldAction', 'wouldBlock', 'protected', 'event', 'route', 'risk', 'reasons', 'requestId', 'responseHeaders'] as const) {
+        expect(handle[field]).toBe(handle.decision[field]);
+      }
+      for (const helper of ['identify', 'trackLogin', 'trackSignup', 'trackCustom'] as const) expect(typeof handle[helper]).toBe('function');
+      // Like the decision, the handle cannot be changed by the app.
+      expect(() => {
+        (handle as { action: string }).action = 'block';
+      }).toThrow(TypeError);
+    }
+  });
+
+  it('is set by per-route middleware too', async () => {
+    const { provider, calls } = recordingProvider();
+    const middleware = guard({ provider });
+    const app = express();
+    app.use(express.json());
+    app.post('/signup', middleware.protect('$registration'), async (req, res) => {
+      await req.vigil!.trackCustom('signup_form_seen');
+      res.json({ protected: req.vigil!.protected, event: req.vigil!.event });
+    });
+    expect((await request(app).post('/signup').send({}).expect(200)).body).toEqual({ protected: true, event: '$registration' });
+    // The tracked event, then the route's outcome once the response finished.
+    await vi.waitFor(() => expect(calls.log).toHaveLength(2));
+    expect(calls.log.map((e) => [e.type, e.name, e.status])).toEqual([
+      ['$custom', 'signup_form_seen', '$succeeded'],
+      ['$registration', '$registration', '$succeeded'],
+    ]);
   });
 });
 
@@ -84,7 +143,7 @@ describe('app.use(vigil(options)): carrying out decisions', () => {
   it('hands a challenge to onChallenge with the Express req and res, which answers or proceeds', async () => {
     const { provider, calls } = recordingProvider({ risk: 0.7, reasons: ['suspicious'] });
     const onChallenge = vi.fn(({ decision, proceed, raw: { req, res } }) => {
-      expect(req.vigil).toBe(decision);
+      expect(req.vigil.decision).toBe(decision);
       if (req.body.captcha === 'passed') return proceed();
       res.status(403).json({ challenge: 'captcha', requestId: decision.requestId });
     });
@@ -239,6 +298,20 @@ describe('configuration', () => {
     const middleware = guard({ routes: [LOGIN_ROUTE] });
     expect(middleware.core.mode).toBe('monitoring');
     expect(middleware.core.match({ method: 'POST', path: '/login', url: '/login' })?.event).toBe('$login');
-    expect(Object.keys(middleware)).toEqual(['protect', 'core', 'close']);
+    expect(Object.keys(middleware)).toEqual([
+      'protect',
+      'core',
+      'close',
+      'identify',
+      'trackLogin',
+      'trackSignup',
+      'trackCustom',
+      'blockUser',
+      'unblockUser',
+      'listBlockedUsers',
+      'reportDevice',
+      'approveDevice',
+      'getDevicesForUser',
+    ]);
   });
 });

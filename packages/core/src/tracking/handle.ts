@@ -27,35 +27,98 @@ export interface VigilHandle extends Decision {
   trackCustom(name: string, properties?: Record<string, unknown>): Promise<void>;
 }
 
+const DECISION_FIELDS = [
+  'action',
+  'wouldAction',
+  'wouldBlock',
+  'mode',
+  'protected',
+  'event',
+  'route',
+  'verdict',
+  'risk',
+  'threatCode',
+  'threatGroup',
+  'signals',
+  'reasons',
+  'failover',
+  'failoverReason',
+  'provider',
+  'device',
+  'responseHeaders',
+  'ip',
+  'durationMs',
+  'requestId',
+] as const satisfies readonly (keyof Decision)[];
+
+// One class, built once: a handle is one small object per request (the decision's
+// fields are prototype getters reading through to it), not a property definition spree.
+class RequestHandle {
+  readonly decision: Decision;
+  readonly #vigil: Vigil;
+  readonly #request: () => RequestInfo;
+  readonly #io: EnforceIO<unknown> | undefined;
+  #info: RequestInfo | undefined;
+
+  constructor(vigil: Vigil, decision: Decision, request: () => RequestInfo, io: EnforceIO<unknown> | undefined) {
+    this.decision = decision;
+    this.#vigil = vigil;
+    this.#request = request;
+    this.#io = io;
+  }
+
+  #req(): RequestInfo {
+    this.#info ??= this.#request();
+    return this.#info;
+  }
+
+  async identify(user: IdentifyOptions): Promise<{ blocked: boolean; handled: boolean; decision: Decision }> {
+    const result = await this.#vigil.identify(this.#req(), user);
+    let handled = false;
+    if (this.#io && (result.decision.action === 'block' || result.decision.action === 'redirect')) {
+      handled = (await this.#vigil.enforce(result.decision, this.#req(), this.#io)) === 'handled';
+    }
+    return { ...result, handled };
+  }
+
+  trackLogin(options: TrackLoginOptions): Promise<void> {
+    return this.#vigil.trackLogin(this.#req(), options);
+  }
+
+  trackSignup(options: TrackSignupOptions): Promise<void> {
+    return this.#vigil.trackSignup(this.#req(), options);
+  }
+
+  trackCustom(name: string, properties?: Record<string, unknown>): Promise<void> {
+    return this.#vigil.trackCustom(this.#req(), name, properties);
+  }
+
+  /** `JSON.stringify(req.vigil)` shows the decision. */
+  toJSON(): Decision {
+    return this.decision;
+  }
+}
+for (const field of DECISION_FIELDS) {
+  Object.defineProperty(RequestHandle.prototype, field, {
+    get(this: RequestHandle) {
+      return this.decision[field];
+    },
+  });
+}
+
 /**
  * Builds the handle of one request. `request` is called at most once, when a helper
  * needs the neutral request (so that unprotected requests pay nothing until then);
  * `io` is how the adapter answers, when it can answer from where the helper runs.
+ *
+ * @example
+ * req.vigil = createHandle(vigil, decision, () => requestInfo, io)
  */
 export function createHandle<Raw>(vigil: Vigil, decision: Decision, request: () => RequestInfo, io?: EnforceIO<Raw>): VigilHandle {
-  let info: RequestInfo | undefined;
-  const req = () => {
-    info ??= request();
-    return info;
-  };
-  const handle = Object.create(decision) as VigilHandle;
-  Object.defineProperties(handle, {
-    decision: { value: decision },
-    identify: {
-      value: async (user: IdentifyOptions) => {
-        const result = await vigil.identify(req(), user);
-        let handled = false;
-        if (io && (result.decision.action === 'block' || result.decision.action === 'redirect')) {
-          handled = (await vigil.enforce(result.decision, req(), io)) === 'handled';
-        }
-        return { ...result, handled };
-      },
-    },
-    trackLogin: { value: (options: TrackLoginOptions) => vigil.trackLogin(req(), options) },
-    trackSignup: { value: (options: TrackSignupOptions) => vigil.trackSignup(req(), options) },
-    trackCustom: { value: (name: string, properties?: Record<string, unknown>) => vigil.trackCustom(req(), name, properties) },
-    // JSON.stringify(req.vigil) shows the decision, not an empty object.
-    toJSON: { value: () => decision },
-  });
-  return handle;
+  return new RequestHandle(vigil, decision, request, io as EnforceIO<unknown> | undefined) as unknown as VigilHandle;
+}
+
+/** The decision behind a handle (or the decision itself). */
+export function decisionOf(value: Decision | VigilHandle): Decision {
+  return value instanceof RequestHandle ? value.decision : (value as Decision);
 }
