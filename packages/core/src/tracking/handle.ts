@@ -51,46 +51,53 @@ const DECISION_FIELDS = [
   'requestId',
 ] as const satisfies readonly (keyof Decision)[];
 
+// Symbol-keyed state rather than #private fields: adapters may derive from a handle
+// (`Object.create(handle, …)`), and a derived object reads these through its prototype.
+const VIGIL = Symbol('vigil');
+const REQUEST = Symbol('request');
+const IO = Symbol('io');
+const INFO = Symbol('info');
+
 // One class, built once: a handle is one small object per request (the decision's
 // fields are prototype getters reading through to it), not a property definition spree.
 class RequestHandle {
   readonly decision: Decision;
-  readonly #vigil: Vigil;
-  readonly #request: () => RequestInfo;
-  readonly #io: EnforceIO<unknown> | undefined;
-  #info: RequestInfo | undefined;
+  readonly [VIGIL]: Vigil;
+  readonly [REQUEST]: () => RequestInfo;
+  readonly [IO]: EnforceIO<unknown> | undefined;
+  [INFO]: RequestInfo | undefined;
 
   constructor(vigil: Vigil, decision: Decision, request: () => RequestInfo, io: EnforceIO<unknown> | undefined) {
     this.decision = decision;
-    this.#vigil = vigil;
-    this.#request = request;
-    this.#io = io;
+    this[VIGIL] = vigil;
+    this[REQUEST] = request;
+    this[IO] = io;
   }
 
-  #req(): RequestInfo {
-    this.#info ??= this.#request();
-    return this.#info;
+  private req(): RequestInfo {
+    this[INFO] ??= this[REQUEST]();
+    return this[INFO];
   }
 
   async identify(user: IdentifyOptions): Promise<{ blocked: boolean; handled: boolean; decision: Decision }> {
-    const result = await this.#vigil.identify(this.#req(), user);
+    const result = await this[VIGIL].identify(this.req(), user);
     let handled = false;
-    if (this.#io && (result.decision.action === 'block' || result.decision.action === 'redirect')) {
-      handled = (await this.#vigil.enforce(result.decision, this.#req(), this.#io)) === 'handled';
+    if (this[IO] && (result.decision.action === 'block' || result.decision.action === 'redirect')) {
+      handled = (await this[VIGIL].enforce(result.decision, this.req(), this[IO])) === 'handled';
     }
     return { ...result, handled };
   }
 
   trackLogin(options: TrackLoginOptions): Promise<void> {
-    return this.#vigil.trackLogin(this.#req(), options);
+    return this[VIGIL].trackLogin(this.req(), options);
   }
 
   trackSignup(options: TrackSignupOptions): Promise<void> {
-    return this.#vigil.trackSignup(this.#req(), options);
+    return this[VIGIL].trackSignup(this.req(), options);
   }
 
   trackCustom(name: string, properties?: Record<string, unknown>): Promise<void> {
-    return this.#vigil.trackCustom(this.#req(), name, properties);
+    return this[VIGIL].trackCustom(this.req(), name, properties);
   }
 
   /** `JSON.stringify(req.vigil)` shows the decision. */
