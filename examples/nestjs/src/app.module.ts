@@ -2,8 +2,10 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { localProvider } from '@vigil/core';
 import { type VigilChallengeContext, VigilGuard, VigilModule, type VigilModuleConfig } from '@vigil/nestjs';
+import { AdminController } from './admin.controller.js';
 import { AuthController } from './auth.controller.js';
 import { DemoModule, ENV, type Env, type ExampleShared, SHARED } from './demo.module.js';
+import { WebhooksController } from './webhooks.controller.js';
 
 // The part of Express's Response the CAPTCHA hand-off uses.
 interface ChallengeResponse {
@@ -37,7 +39,11 @@ async function vigilConfig(env: Env, shared: ExampleShared): Promise<VigilModule
   };
 }
 
-/** The demo app: the page and its API, every POST route protected by the global VigilGuard. */
+/**
+ * The demo app: the page and its API, every POST route protected by the global
+ * VigilGuard; the block list's admin API when `VIGIL_ADMIN_TOKEN` is set, Castle's
+ * webhooks when `CASTLE_WEBHOOK_SECRET` is.
+ */
 @Module({})
 // biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with a static forRoot()
 export class AppModule {
@@ -49,7 +55,7 @@ export class AppModule {
         demo,
         VigilModule.forRootAsync({ imports: [demo], inject: [ENV, SHARED], useFactory: vigilConfig }),
       ],
-      controllers: [AuthController],
+      controllers: [AuthController, ...(env.VIGIL_ADMIN_TOKEN ? [AdminController] : []), ...(env.CASTLE_WEBHOOK_SECRET ? [WebhooksController] : [])],
       providers: [{ provide: APP_GUARD, useClass: VigilGuard }],
     };
   }

@@ -13,7 +13,8 @@ const stderrLogger: LoggerService = {
 
 /** Builds the app from environment variables (not listening yet). */
 export async function createApp(env: Env = process.env): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), { logger: stderrLogger });
+  // rawBody: Castle's webhooks are verified against the body's bytes (webhooks.controller.ts).
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), { logger: stderrLogger, rawBody: true });
   app.disable('x-powered-by');
   // Express's own req.ip follows the loopback proxy Vigil trusts (vigilOptionsFromEnv).
   app.set('trust proxy', 'loopback');

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Header, Headers, Inject, Post, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, Inject, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import { prefersHtml } from '@vigil/core';
-import { Protect } from '@vigil/nestjs';
+import { Protect, VigilService } from '@vigil/nestjs';
 import { type ExampleShared, SHARED, USERS, type UserStore } from './demo.module.js';
+import { userIdOf } from './users.js';
 import { WouldActionInterceptor } from './would-action.interceptor.js';
 
 // The part of Express's Response a passthrough handler uses.
@@ -14,9 +15,13 @@ type Form = Record<string, unknown>;
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+type ApiAnswer = ReturnType<ExampleShared['handleApi']>;
+
 /**
  * The page and the JSON API behind its forms. Each POST route is protected with
  * `@Protect()`; the global `VigilGuard` (app.module.ts) decides before the handler runs.
+ * A successful login identifies the account with Vigil: one on the block list (see
+ * admin.controller.ts) is refused there, in blocking mode.
  */
 @Controller()
 @UseInterceptors(WouldActionInterceptor)
@@ -24,6 +29,7 @@ export class AuthController {
   constructor(
     @Inject(SHARED) private readonly shared: ExampleShared,
     @Inject(USERS) private readonly users: UserStore,
+    @Inject(VigilService) private readonly vigil: VigilService,
   ) {}
 
   @Get()
@@ -34,8 +40,13 @@ export class AuthController {
 
   @Post('api/login')
   @Protect('$login', { user: { email: 'body.email' } })
-  login(@Body() body: Form, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: PassthroughResponse) {
-    return this.answer('/api/login', body, accept, res);
+  async login(@Req() req: object, @Body() body: Form, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: PassthroughResponse) {
+    const result = this.shared.handleApi(this.users, '/api/login', body);
+    // The password is right: is the account blocked? In blocking mode a blocked one gets
+    // Vigil's block response (a page for browsers, JSON for API clients) from here.
+    const id = userIdOf(body.email);
+    if (result.status === 200 && id) await this.vigil.identify(req, { id });
+    return this.render(result, accept, res);
   }
 
   @Post('api/register')
@@ -51,7 +62,10 @@ export class AuthController {
   }
 
   private answer(path: string, form: Form, accept: string | undefined, res: PassthroughResponse): object | string {
-    const { status, body } = this.shared.handleApi(this.users, path, form);
+    return this.render(this.shared.handleApi(this.users, path, form), accept, res);
+  }
+
+  private render({ status, body }: ApiAnswer, accept: string | undefined, res: PassthroughResponse): object | string {
     res.status(status);
     if (!prefersHtml(accept)) return body;
     // A form post from a browser: a page, not JSON.

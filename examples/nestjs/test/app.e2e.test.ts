@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
@@ -131,6 +132,58 @@ describe('examples/nestjs with VIGIL_REDIRECT_URL', () => {
       expect(res.headers.location).toBe('/blocked');
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('examples/nestjs: the block list and Castle webhooks', () => {
+  const ADMIN = { authorization: 'Bearer admin-token-for-tests' };
+  const WEBHOOK_SECRET = 'castle-webhook-secret';
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await start({ VIGIL_MODE: 'blocking', VIGIL_ADMIN_TOKEN: 'admin-token-for-tests', CASTLE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  });
+  afterAll(() => app?.close());
+
+  it('refuses the admin API without the token', async () => {
+    const res = await request(app.getHttpServer()).get('/admin/blocked').set('authorization', 'Bearer nope');
+    expect(res.status).toBe(401);
+  });
+
+  it('a blocked account is refused at login once its password is right, JSON or page; unblocking lets it in', async () => {
+    const server = app.getHttpServer();
+    expect((await request(server).post('/admin/block').set(ADMIN).send({ email: 'bob@example.com', reason: 'account takeover' })).status).toBe(204);
+    const blocked = await request(server).get('/admin/blocked').set(ADMIN);
+    // Vigil knows the account by its opaque id, never by its email.
+    expect(blocked.body).toEqual([{ id: expect.stringMatching(/^user_[0-9a-f]{16}$/), reason: 'account takeover', at: expect.any(String) }]);
+    const bob = { email: 'bob@example.com', password: 'hunter2-but-longer' };
+    const api = await request(server).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).send(bob);
+    expect([api.status, api.body.blocked]).toEqual([403, true]);
+    const page = await request(server).post('/api/login').set(FIREFOX).set('accept', BROWSER_ACCEPT).type('form').send(bob);
+    expect(page.status).toBe(403);
+    expect(page.text).toContain('Request blocked');
+    // A wrong password is still just a wrong password; other accounts log in.
+    expect((await request(server).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).send({ ...bob, password: 'nope' })).status).toBe(401);
+    expect((await request(server).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).send(ALICE)).status).toBe(200);
+    expect((await request(server).post('/admin/unblock').set(ADMIN).send({ email: 'bob@example.com' })).status).toBe(204);
+    expect((await request(server).post('/api/login').set(FIREFOX).set('accept', JSON_ACCEPT).send(bob)).status).toBe(200);
+  });
+
+  it('verifies Castle webhooks against the raw body', async () => {
+    const body = '{"type": "$incident.confirmed", "data": {"user_id": "user_1"}}';
+    const signature = createHmac('sha256', WEBHOOK_SECRET).update(body).digest('base64');
+    const post = (payload: string) => request(app.getHttpServer()).post('/webhooks/castle').set('content-type', 'application/json').set('x-castle-signature', signature).send(payload);
+    expect((await post(body)).status).toBe(204);
+    expect((await post(body.replace('user_1', 'user_2'))).status).toBe(401);
+  });
+
+  it('mounts neither without their environment variables', async () => {
+    const plain = await start({ VIGIL_MODE: 'blocking' });
+    try {
+      expect((await request(plain.getHttpServer()).get('/admin/blocked').set(ADMIN)).status).toBe(404);
+      expect((await request(plain.getHttpServer()).post('/webhooks/castle').send({})).status).toBe(404);
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -139,4 +139,4 @@ export {
   type TrackLoginOptions,
   type TrackSignupOptions,
 } from './tracking/users.js';
-export { createHandle, type VigilHandle } from './tracking/handle.js';
+export { createHandle, decisionOf, type VigilHandle } from './tracking/handle.js';

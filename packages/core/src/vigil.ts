@@ -114,6 +114,10 @@ export interface Vigil {
   readonly routes: readonly CompiledRoute[];
   /** The logger (never throws). */
   readonly logger: Required<Logger>;
+  /** The shared decision of unprotected requests, in this instance's mode (what `protect` returns for them). */
+  readonly unprotectedDecision: Decision;
+  /** The shared decision of excluded requests, in this instance's mode. */
+  readonly excludedDecision: Decision;
   /**
    * Counters for metrics: decisions made on protected routes, those that failed over,
    * and failover incidents (a run of failovers ended by a successful decision).
@@ -650,6 +654,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     routes: routing.routes,
     logger,
     stats,
+    unprotectedDecision,
+    excludedDecision,
     match: (req) => routing.match(req),
     isExcluded: (req) => routing.isExcluded(req),
     route: (definition, option = 'route') =>
@@ -743,7 +749,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       const event = trackingEvent(req, '$profile_update', '$attempted', 'identify', id === undefined ? {} : { id });
       let blocked = false;
       let reason = 'the user is not blocked';
-      if (id !== undefined && typeof provider.identify === 'function') {
+      if ((id !== undefined || event.deviceId !== undefined) && typeof provider.identify === 'function') {
         try {
           const answer = await withTimeout(Promise.resolve().then(() => provider.identify?.(event)));
           if (answer === TIMED_OUT) reason = 'the block list did not answer in time';

@@ -3,14 +3,12 @@ import {
   createHandle,
   createVigil,
   type Decision,
-  EXCLUDED_DECISION,
   type EnforceIO,
   type IdentifyOptions,
   type RenderedResponse,
   type RequestInfo,
   type TrackLoginOptions,
   type TrackSignupOptions,
-  UNPROTECTED_DECISION,
   type VigilConfig,
   type VigilHandle,
 } from '@vigil/core';
@@ -196,8 +194,8 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   /** A handle for code that holds an Express request: core's, with the RequestInfo built only if a helper needs it. */
   const handleOf = (req: Request, res: Response, decision: Decision, url?: string, path?: string): VigilHandle =>
     createHandle(core, decision, () => toRequestInfo(req, url, path), new ExpressIO(req, res));
-  const Unprotected = lazyHandleClass(UNPROTECTED_DECISION, handleOf);
-  const Excluded = lazyHandleClass(EXCLUDED_DECISION, handleOf);
+  const Unprotected = lazyHandleClass(core.unprotectedDecision, handleOf);
+  const Excluded = lazyHandleClass(core.excludedDecision, handleOf);
 
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
     const url = req.originalUrl ?? req.url;
@@ -226,7 +224,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   middleware.close = () => core.close();
 
   // User monitoring for code that holds an Express request (with or without req.vigil).
-  middleware.identify = (req, res, user) => handleOf(req, res, UNPROTECTED_DECISION).identify(user);
+  middleware.identify = (req, res, user) => handleOf(req, res, core.unprotectedDecision).identify(user);
   middleware.trackLogin = async (req, trackOptions) => core.trackLogin(toRequestInfo(req), trackOptions);
   middleware.trackSignup = async (req, trackOptions = {}) => core.trackSignup(toRequestInfo(req), trackOptions);
   middleware.trackCustom = async (req, name, properties) => core.trackCustom(toRequestInfo(req), name, properties);

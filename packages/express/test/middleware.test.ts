@@ -72,10 +72,11 @@ describe('req.vigil: a handle on every request that went through the middleware'
     await request(app).post('/login').set('accept', 'application/json').send({}).expect(204);
     await request(app).get('/public').expect(204);
     const [unprotected, excluded, loggedIn, again] = handles;
-    expect(unprotected?.decision).toBe(UNPROTECTED_DECISION);
-    expect(again?.decision).toBe(UNPROTECTED_DECISION);
+    expect(unprotected?.decision).toBe(middleware.core.unprotectedDecision);
+    expect(unprotected?.decision.mode).toBe('blocking');
+    expect(again?.decision).toBe(middleware.core.unprotectedDecision);
     expect(unprotected).not.toBe(again);
-    expect(excluded?.decision).toBe(EXCLUDED_DECISION);
+    expect(excluded?.decision).toBe(middleware.core.excludedDecision);
     expect(loggedIn?.decision).toMatchObject({ protected: true, event: '$login', action: 'allow' });
     expect(Object.isFrozen(loggedIn?.decision)).toBe(true);
     for (const handle of handles) {

@@ -63,7 +63,7 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
   };
   /** `request.vigil`: built on first read, rebuilt when a Vigil hook decides. */
   const handleOf = (request: FastifyRequest): VigilRequestHandle => {
-    const slot = slotOf(request);
+    const slot = slotOf(request, core.unprotectedDecision);
     slot.handle ??= buildHandle(core, request, slot, useFramework, warnUnanswered);
     return slot.handle;
   };
@@ -111,7 +111,7 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
     async function vigilDecide(request: FastifyRequest, reply: FastifyReply) {
       const info = toRequestInfo(request, useFramework, bodyParsed);
       const route = routeFor(info);
-      const slot = slotOf(request);
+      const slot = slotOf(request, core.unprotectedDecision);
       // Kept even when nothing is decided, so that identify can answer with this reply.
       slot.info = info;
       slot.reply = reply;

@@ -23,11 +23,11 @@ export const kSlot: unique symbol = Symbol('@vigil/fastify');
 type WithSlot = { [kSlot]: Slot | null };
 
 /** The request's slot, created on first use. */
-export function slotOf(request: FastifyRequest): Slot {
+export function slotOf(request: FastifyRequest, unprotected: Decision = UNPROTECTED_DECISION): Slot {
   const holder = request as unknown as WithSlot;
   let slot = holder[kSlot];
   if (!slot) {
-    slot = { decision: UNPROTECTED_DECISION, info: undefined, reply: undefined, handle: undefined, proceeded: false };
+    slot = { decision: unprotected, info: undefined, reply: undefined, handle: undefined, proceeded: false };
     holder[kSlot] = slot;
   }
   return slot;

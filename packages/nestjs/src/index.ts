@@ -13,7 +13,18 @@ export type {
   VigilModuleConfig,
   VigilModuleOptions,
   VigilRawHttp,
+  VerifyWebhookOptions,
   VigilRequest,
 } from './vigil.interface.js';
 export { VigilModule } from './vigil.module.js';
 export { VigilService } from './vigil.service.js';
+// Core's types of what VigilService and the request handle take and give.
+export type {
+  BlockedUser,
+  Decision,
+  DeviceRecord,
+  IdentifyOptions,
+  TrackLoginOptions,
+  TrackSignupOptions,
+  VigilHandle,
+} from '@vigil/core';

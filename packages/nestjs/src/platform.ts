@@ -2,17 +2,21 @@ import type { IncomingHeaders, RequestInfo } from '@vigil/core';
 
 // The little Vigil needs from Express and Fastify requests and responses; both
 // platforms have these properties (Fastify's `request.socket` and
-// `request.originalUrl` are its raw request's).
-interface PlatformRequest {
+// `request.originalUrl` are its raw request's; its `rawHeaders` are on `request.raw`).
+export interface PlatformRequest {
   method: string;
   url: string;
   originalUrl?: string;
   headers: IncomingHeaders;
+  rawHeaders?: string[];
+  raw?: { rawHeaders?: string[] };
+  protocol?: string;
   query?: Record<string, unknown>;
   body?: unknown;
+  rawBody?: unknown;
   cookies?: Record<string, string | undefined>;
   ip?: string;
-  socket?: { remoteAddress?: string };
+  socket?: { remoteAddress?: string; encrypted?: boolean };
 }
 
 interface RawResponse {
@@ -22,6 +26,20 @@ interface RawResponse {
   once(event: 'finish' | 'close', listener: () => void): unknown;
 }
 
+// A Fastify reply: its own header store, written over the raw response's at writeHead.
+interface FastifyLikeReply {
+  raw: RawResponse;
+  getHeader(name: string): unknown;
+  removeHeader(name: string): unknown;
+  header(name: string, value: unknown): unknown;
+}
+
+// An Express response: Node's ServerResponse plus `append()`.
+interface ExpressLikeResponse {
+  getHeader(name: string): unknown;
+  append(name: string, value: string | string[]): unknown;
+}
+
 /** The request target as received, and its pathname: all `vigil.match()` needs. */
 export function requestTarget(request: PlatformRequest): { method: string; url: string; path: string } {
   const url = request.originalUrl ?? request.url ?? '/';
@@ -29,17 +47,73 @@ export function requestTarget(request: PlatformRequest): { method: string; url: 
   return { method: request.method, url, path: query === -1 ? url : url.slice(0, query) };
 }
 
+const MAX_COOKIE_HEADER = 16_384;
+
+/**
+ * The Cookie header as a name → value map (the first of a repeated name wins, values
+ * URI-decoded when they can be, quotes dropped), for apps without cookie-parser or
+ * @fastify/cookie. A null-prototype object: `cookies.__proto__` is just a name.
+ */
+export function parseCookieHeader(header: unknown): Record<string, string | undefined> {
+  const cookies: Record<string, string | undefined> = Object.create(null);
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  if (typeof text !== 'string' || text.length > MAX_COOKIE_HEADER) return cookies;
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (name === '' || cookies[name] !== undefined) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.includes('%')) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // kept as sent
+      }
+    }
+    cookies[name] = value;
+  }
+  return cookies;
+}
+
 /** The neutral request core decides on, from an Express or Fastify request. */
 export function toRequestInfo(request: PlatformRequest): RequestInfo {
+  let cookies: Record<string, string | undefined> | undefined;
   return {
     ...requestTarget(request),
     query: request.query,
     headers: request.headers,
+    // Names in the order and case the client sent them (CHEQ's HeaderNames): Express's
+    // request is Node's IncomingMessage; Fastify's keeps it as `request.raw`.
+    rawHeaders: request.raw?.rawHeaders ?? request.rawHeaders,
+    // Both platforms' `protocol` follows their trust-proxy settings (X-Forwarded-Proto).
+    protocol: request.protocol ?? (request.socket?.encrypted ? 'https' : 'http'),
     remoteAddress: request.socket?.remoteAddress,
-    cookies: request.cookies,
+    // Parsed by cookie-parser or @fastify/cookie when the app registers one, else from
+    // the Cookie header here, once and only when read (`cookies.*` user fields, the
+    // device cookie, CHEQ's _cheq_rti).
+    get cookies() {
+      cookies ??= request.cookies ?? parseCookieHeader(request.headers.cookie);
+      return cookies;
+    },
     body: request.body,
     frameworkIp: request.ip,
   };
+}
+
+// One neutral request per platform request: the guard's and the service's helpers
+// (identify, track*) share it.
+const infos = new WeakMap<object, RequestInfo>();
+
+/** The neutral request of a platform request, built once. */
+export function requestInfoOf(request: object): RequestInfo {
+  let info = infos.get(request);
+  if (!info) {
+    info = toRequestInfo(request as PlatformRequest);
+    infos.set(request, info);
+  }
+  return info;
 }
 
 /** The Node response under an Express response (itself) or a Fastify reply (`reply.raw`). */
@@ -51,4 +125,41 @@ export function rawResponse(response: object): RawResponse {
 export function isHeadersSent(response: object): boolean {
   // A hijacked Fastify reply is the app's to write, even before its headers go out.
   return rawResponse(response).headersSent || (response as { sent?: boolean }).sent === true;
+}
+
+function isFastifyReply(response: object): response is FastifyLikeReply {
+  const reply = response as Partial<FastifyLikeReply>;
+  return typeof reply.raw === 'object' && reply.raw !== null && typeof reply.header === 'function' && typeof reply.getHeader === 'function';
+}
+
+function valuesOf(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** The values a response holds for a header (Fastify: its reply's, else its raw response's). */
+export function headerValues(response: object, name: string): string[] {
+  return valuesOf((response as { getHeader(name: string): unknown }).getHeader(name));
+}
+
+/**
+ * Adds a header to a response without replacing what the app set: Express's
+ * `res.append()`; on Fastify, the values already there — the reply's, or those a Nest
+ * middleware (which gets the raw objects) set on the raw response — and the new ones,
+ * together in a fresh array in the reply. Fastify writes the reply's headers over the
+ * raw response's, so a `reply.header()` alone would drop a middleware's Set-Cookie;
+ * later `reply.header('set-cookie', …)` calls of the app push into that array.
+ */
+export function appendHeader(response: object, name: string, value: string | readonly string[]): void {
+  const values = typeof value === 'string' ? [value] : [...value];
+  if (isFastifyReply(response)) {
+    const key = name.toLowerCase();
+    // getHeader() gives the reply's own values, else the raw response's (a middleware's).
+    const all = [...valuesOf(response.getHeader(key)), ...values];
+    // Off the raw response too: the reply's copy now holds them all.
+    response.removeHeader(key);
+    response.header(key, all.length === 1 ? all[0] : all);
+    return;
+  }
+  (response as ExpressLikeResponse).append(name, values.length === 1 ? (values[0] as string) : values);
 }

@@ -1,5 +1,5 @@
 import { type CustomDecorator, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Decision, EventType } from '@vigil/core';
+import type { EventType, VigilHandle } from '@vigil/core';
 import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
 import type { ProtectMetadata, ProtectOptions, VigilRequest } from './vigil.interface.js';
 
@@ -37,16 +37,23 @@ export function SkipVigil(skip = true): CustomDecorator<string> {
 }
 
 /**
- * Injects the request's Vigil decision into a handler parameter (`request.vigil`);
- * undefined when `VigilGuard` did not run for the route.
+ * Injects the request's Vigil handle into a handler parameter (`request.vigil`): the
+ * decision's fields (`action`, `wouldBlock`, `reasons`…, the frozen decision as
+ * `.decision`; type it `Decision` if that is all you read) plus `identify()`,
+ * `trackLogin()`, `trackSignup()` and `trackCustom()` for this request — `identify()`
+ * throws the block in blocking mode, like `VigilService.identify()`. Undefined when
+ * `VigilGuard` did not run for the route (no guard, `@SkipVigil()`): use
+ * `VigilService` there.
  *
  * @example
  * @Post('login')
  * @Protect('$login')
- * login(@VigilDecision() decision: Decision) {
- *   if (decision.wouldBlock) this.audit.log(decision.reasons);
+ * async login(@Body() body: LoginDto, @VigilDecision() vigil: VigilHandle) {
+ *   if (vigil.wouldBlock) this.audit.log(vigil.reasons);
+ *   const user = await this.users.check(body);
+ *   if (user) await vigil.identify({ id: user.id }); // 403 here for a blocked user
  * }
  */
 export const VigilDecision: () => ParameterDecorator = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): Decision | undefined => context.switchToHttp().getRequest<VigilRequest>().vigil,
+  (_data: unknown, context: ExecutionContext): VigilHandle | undefined => context.switchToHttp().getRequest<VigilRequest>().vigil,
 );

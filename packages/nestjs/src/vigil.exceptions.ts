@@ -12,9 +12,11 @@ function bodyOf(rendered: RenderedResponse): string | object {
 }
 
 /**
- * Thrown by `VigilGuard` when Vigil blocks (or redirects) a request. It carries the
- * response core rendered — HTML for browsers, JSON for API clients, or a redirect —
- * which `VigilExceptionFilter` (registered by `VigilModule`) writes as it is.
+ * Thrown by `VigilGuard` when Vigil blocks (or redirects) a request, and by
+ * `VigilService.identify()` (or the request handle's `identify()`) for a blocked user
+ * in blocking mode, from inside a handler. It carries the response core rendered —
+ * HTML for browsers, JSON for API clients, or a redirect — which
+ * `VigilExceptionFilter` (registered by `VigilModule`) writes as it is.
  * `getResponse()` gives the JSON body as an object (the HTML page as a string), so a
  * catch-all filter of the app that sees it first still answers sensibly; to answer
  * exactly as Vigil would, write `exception.rendered` or let it through.

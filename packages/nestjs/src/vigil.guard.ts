@@ -1,17 +1,20 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { type CompiledRoute, EXCLUDED_DECISION, type RenderedResponse, UNPROTECTED_DECISION } from '@vigil/core';
-import { isHeadersSent, requestTarget, toRequestInfo } from './platform.js';
+import { Reflector } from '@nestjs/core';
+import { type CompiledRoute, type Decision, EXCLUDED_DECISION, type RenderedResponse, UNPROTECTED_DECISION } from '@vigil/core';
+import { appendHeader, isHeadersSent, type PlatformRequest, requestInfoOf, requestTarget } from './platform.js';
 import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
 import { challengeExceptions, VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
+import { createRequestHandle } from './vigil.handle.js';
 import type { ProtectMetadata, VigilRawHttp, VigilRequest } from './vigil.interface.js';
 import { VigilService } from './vigil.service.js';
 
 /**
  * Decides about each request and carries the decision out, on Express and Fastify.
  * A handler (or controller) with `@Protect()` is protected as that route; without it,
- * the configured `routes` apply; `@SkipVigil()` leaves it alone. The decision is put
- * on `request.vigil` (see `@VigilDecision()`). A block throws a
+ * the configured `routes` apply; `@SkipVigil()` leaves it alone. The request's handle
+ * (the decision plus `identify`/`track*` helpers) is put on `request.vigil` (see
+ * `@VigilDecision()`), on unprotected routes too. A verdict's response headers (a
+ * device cookie, CHEQ's cookie) are appended to the app's own. A block throws a
  * `VigilBlockedException` (the filter writes core's HTML or JSON page, or the
  * redirect); a challenge goes to `onChallenge`; anything else goes on to the handler.
  *
@@ -27,18 +30,26 @@ import { VigilService } from './vigil.service.js';
  */
 @Injectable()
 export class VigilGuard implements CanActivate {
+  // The shared decisions of unprotected and excluded requests, in the mode in force (as
+  // core's own protect() gives them).
+  private readonly unprotected: Decision;
+  private readonly excluded: Decision;
+
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(VigilService) private readonly service: VigilService,
-    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    const { mode } = service.vigil;
+    this.unprotected = Object.freeze({ ...UNPROTECTED_DECISION, mode });
+    this.excluded = Object.freeze({ ...EXCLUDED_DECISION, mode });
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean | undefined>(VIGIL_SKIP_METADATA, targets)) return true;
     const http = context.switchToHttp();
-    const request = http.getRequest<Parameters<typeof toRequestInfo>[0] & VigilRequest>();
+    const request = http.getRequest<PlatformRequest & VigilRequest>();
     // Already decided in this request (the guard is both global and in @UseGuards):
     // scoring it twice would count the attempt twice.
     if (request.vigil !== undefined) return true;
@@ -52,25 +63,23 @@ export class VigilGuard implements CanActivate {
       const target = requestTarget(request);
       route = vigil.match(target);
       if (!route) {
-        request.vigil = vigil.isExcluded(target) ? EXCLUDED_DECISION : UNPROTECTED_DECISION;
+        request.vigil = createRequestHandle(this.service, request, vigil.isExcluded(target) ? this.excluded : this.unprotected);
         return true;
       }
     }
 
-    const info = toRequestInfo(request);
+    const info = requestInfoOf(request);
     const decision = await vigil.protect(info, route);
-    request.vigil = decision;
+    request.vigil = createRequestHandle(this.service, request, decision);
     if (!decision.protected) return true;
 
     const response = http.getResponse<object>();
     const raw: VigilRawHttp = { request, response };
-    const adapter = this.adapterHost.httpAdapter;
     let rendered: RenderedResponse | undefined;
     const result = await vigil.enforce(decision, info, {
-      // Express's res.append() and Fastify's reply.header() both add to a Set-Cookie
-      // the app already set. The copy matters: Fastify pushes the app's later cookies
-      // into the array it was given, and the decision's arrays are frozen.
-      appendHeader: (name, value) => adapter.appendHeader(response, name, (typeof value === 'string' ? value : [...value]) as string),
+      // Added to what the app (or a middleware, on the raw response) already set: a
+      // device cookie or CHEQ's cookie never replaces the app's own.
+      appendHeader: (name, value) => appendHeader(response, name, value),
       // Not written here: thrown below, so that Nest's exception filters write it.
       send: (answer) => {
         rendered = answer;

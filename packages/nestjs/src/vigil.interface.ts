@@ -1,5 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
-import type { ChallengeContext, Decision, EventType, RouteDefinition, VigilConfig } from '@vigil/core';
+import type { ChallengeContext, EventType, RouteDefinition, VigilConfig, VigilHandle } from '@vigil/core';
 
 /**
  * The platform's own objects, handed to `onChallenge` as `raw`: the Express `Request`
@@ -109,15 +109,33 @@ export interface ProtectMetadata extends ProtectOptions {
 }
 
 /**
- * A platform request after `VigilGuard` ran: `request.vigil` holds the decision.
+ * A platform request after `VigilGuard` ran: `request.vigil` is the request's handle —
+ * the decision's fields read through (`action`, `wouldBlock`, `reasons`…; the frozen
+ * decision itself is `handle.decision`) plus `identify()`, `trackLogin()`,
+ * `trackSignup()` and `trackCustom()` for this request. `identify()` is
+ * `VigilService.identify()`: it throws the block in blocking mode (so `handled` is
+ * always false when it resolves). Undefined where the guard did not run (no guard,
+ * `@SkipVigil()`); an unprotected route gets a handle with an unprotected decision.
  *
  * @example
  * @Post('login')
- * login(@Req() req: Request & VigilRequest) {
+ * async login(@Req() req: Request & VigilRequest) {
  *   if (req.vigil?.wouldBlock) audit(req.vigil.reasons);
+ *   await req.vigil?.trackLogin({ success: true, userId: 'u-1' });
  * }
  */
 export interface VigilRequest {
-  /** The decision for this request, set by `VigilGuard`. */
-  vigil?: Decision;
+  /** The handle of this request, set by `VigilGuard`. */
+  vigil?: VigilHandle;
+}
+
+/**
+ * Options of `VigilService.verifyWebhook()`.
+ *
+ * @example
+ * service.verifyWebhook(req, secret, { header: 'X-Castle-Signature' })
+ */
+export interface VerifyWebhookOptions {
+  /** The header that carries the signature. Default `X-Castle-Signature`. */
+  header?: string;
 }

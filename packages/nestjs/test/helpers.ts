@@ -1,8 +1,8 @@
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import type { Decision, Provider, ProviderEvent, Verdict } from '@vigil/core';
+import { type Decision, MemoryStore, type Provider, type ProviderEvent, type Store, type StoreOp, type Verdict } from '@vigil/core';
 
 export const PLATFORMS = ['express', 'fastify'] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -22,17 +22,67 @@ export class CapturingLogger implements LoggerService {
   }
 }
 
+/** What `createApp` can set up besides the module: the ones of Nest's own options the tests use. */
+export interface AppOptions {
+  /** Nest's `rawBody: true`: `request.rawBody` holds the body as received. */
+  rawBody?: boolean;
+  /** Trust the loopback proxy: Express's `trust proxy`, Fastify's `trustProxy`. */
+  trustProxy?: boolean;
+}
+
 /** Compiles a testing module and starts it on one platform, ready for supertest. */
-export async function createApp(platform: Platform, metadata: ModuleMetadata, logger: LoggerService | false = false): Promise<INestApplication> {
+export async function createApp(platform: Platform, metadata: ModuleMetadata, logger: LoggerService | false = false, options: AppOptions = {}): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   // Fastify reports a second write to its own logger ("Reply was already sent"), not Nest's.
   const fastifyLogger = logger instanceof CapturingLogger ? { level: 'warn', stream: { write: (line: string) => void logger.errors.push([line]) } } : false;
-  const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter({ logger: fastifyLogger });
-  const app = moduleRef.createNestApplication(adapter, { logger });
+  const adapter =
+    platform === 'express' ? new ExpressAdapter() : new FastifyAdapter({ logger: fastifyLogger, ...(options.trustProxy ? { trustProxy: '127.0.0.1' } : {}) });
+  const app = moduleRef.createNestApplication(adapter, { logger, ...(options.rawBody ? { rawBody: true } : {}) });
+  if (platform === 'express' && options.trustProxy) (app as NestExpressApplication).set('trust proxy', 'loopback');
   await app.init();
   if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
   return app;
 }
+
+/**
+ * A real MemoryStore behind a recorder of every operation's key, member and value (and
+ * every key listing), for tests that prove what never reaches a store.
+ */
+export function recordingStore(): Store & { written: string[] } {
+  const memory = new MemoryStore({ maxKeys: 10_000 });
+  const written: string[] = [];
+  return {
+    name: 'recording',
+    written,
+    execute(ops: readonly StoreOp[], now?: number) {
+      for (const op of ops) {
+        written.push(op.key);
+        if (op.type === 'distinct' && op.member !== undefined) written.push(op.member);
+        if (op.type === 'set') written.push(op.value);
+      }
+      return memory.execute(ops, now);
+    },
+    async keys(prefix: string) {
+      written.push(prefix);
+      const keys = await memory.keys(prefix);
+      written.push(...keys);
+      return keys;
+    },
+    close: () => memory.close?.() ?? Promise.resolve(),
+  };
+}
+
+/** The Set-Cookie lines of a supertest response (always an array). */
+export function setCookies(res: { headers: Record<string, unknown> }): string[] {
+  const value = res.headers['set-cookie'];
+  return value === undefined ? [] : ([] as string[]).concat(value as string | string[]);
+}
+
+/** A browser's headers (Firefox): what the engine lets through. */
+export const FIREFOX = {
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  'accept-language': 'en-US,en;q=0.5',
+};
 
 /**
  * A provider whose verdict the request chooses through test headers (`x-test-risk`:

@@ -1,4 +1,5 @@
 import { getHeader } from '../context/headers.js';
+import { readCookie } from '../tracking/device-cookie.js';
 import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 
@@ -59,6 +60,12 @@ export function compileField(source: FieldSource, option: string): FieldReader {
   if (root === 'headers') {
     const name = rest.join('.');
     return (req) => asFieldValue(getHeader(req.headers, name));
+  }
+  if (root === 'cookies' && rest.length === 1) {
+    // Parsed cookies when the framework parsed them, else the Cookie header: the same
+    // route reads the same value under every adapter.
+    const name = rest[0] as string;
+    return (req) => asFieldValue(readCookie(req, name));
   }
   const steps = rest;
   return (req) => {
