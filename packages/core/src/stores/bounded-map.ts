@@ -12,6 +12,10 @@
 export class BoundedMap<K, V> {
   readonly #max: number;
   readonly #map = new Map<K, { value: V; used: boolean }>();
+  // The clock hand: a live iterator that keeps its place across evictions. Starting a
+  // new iterator each time would walk over every deleted slot at the front of the Map,
+  // making a spray of new keys quadratic.
+  #hand: IterableIterator<[K, { value: V; used: boolean }]> | undefined;
 
   constructor(max: number) {
     this.#max = max;
@@ -46,6 +50,7 @@ export class BoundedMap<K, V> {
 
   clear(): void {
     this.#map.clear();
+    this.#hand = undefined;
   }
 
   /** Live entries, oldest first. */
@@ -56,10 +61,15 @@ export class BoundedMap<K, V> {
   #evict(): void {
     // Walk from the oldest: recently read entries move to the back, the first unread
     // one goes. Bounded: after one full pass every flag is clear.
-    for (let scanned = 0, limit = this.#map.size; scanned <= limit; scanned++) {
-      const first = this.#map.entries().next();
-      if (first.done) return;
-      const [key, entry] = first.value;
+    for (let scanned = 0, limit = this.#map.size * 2 + 1; scanned <= limit; scanned++) {
+      this.#hand ??= this.#map.entries();
+      const next = this.#hand.next();
+      if (next.done) {
+        this.#hand = undefined;
+        if (this.#map.size === 0) return;
+        continue;
+      }
+      const [key, entry] = next.value;
       this.#map.delete(key);
       if (!entry.used) return;
       entry.used = false;
