@@ -88,10 +88,18 @@ export function headerValueToString(value: string | string[] | number | undefine
  * Looks a header up by any spelling of its name (`x-forwarded-for`, `X_FORWARDED_FOR`,
  * `HTTP_X_FORWARDED_FOR`). Tries the lower-case dashed key first, as Node stores it.
  */
+const lowerCache = new Map<string, [string, string]>();
+
 export function getHeader(headers: IncomingHeaders | undefined, name: string): string | undefined {
   if (!headers) return undefined;
-  const normalized = normalizeHeaderName(name);
-  const lower = normalized.toLowerCase();
+  // Names asked for are few (the code's own constants): memoize both spellings.
+  let names = lowerCache.get(name);
+  if (names === undefined) {
+    const normalizedName = normalizeHeaderName(name);
+    names = [normalizedName, normalizedName.toLowerCase()];
+    if (lowerCache.size < NAME_CACHE_LIMIT) lowerCache.set(name, names);
+  }
+  const [normalized, lower] = names;
   if (Object.hasOwn(headers, lower)) return headerValueToString(headers[lower]);
   let found: string | undefined;
   for (const key of Object.keys(headers)) {
@@ -158,18 +166,30 @@ export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPre
   checkKnownOptions(options, HEADER_OPTION_KEYS, optionPrefix);
   const allow = normalizeList(`${optionPrefix}.allowlist`, options.allowlist);
   const deny = normalizeList(`${optionPrefix}.denylist`, options.denylist);
-  return (headers) => {
-    const out: ScrubbedHeaders = {};
-    if (!headers || typeof headers !== 'object') return out;
-    for (const key of Object.keys(headers)) {
-      const raw = headerValueToString(headers[key]);
-      if (raw === undefined) continue;
+  // The same few dozen header names arrive on every request: decide each name once.
+  const decided = new Map<string, { name: string; keep: boolean }>();
+  const decide = (key: string) => {
+    let known = decided.get(key);
+    if (known === undefined) {
       const name = normalizeHeaderName(key);
       let keep: boolean;
       if (ALWAYS_SCRUBBED.has(name)) keep = false;
       else if (name === ALWAYS_KEPT) keep = true;
       else if (deny.has(name)) keep = false;
       else keep = allow.size === 0 || allow.has(name);
+      known = { name, keep };
+      if (decided.size >= NAME_CACHE_LIMIT) decided.clear();
+      decided.set(key, known);
+    }
+    return known;
+  };
+  return (headers) => {
+    const out: ScrubbedHeaders = {};
+    if (!headers || typeof headers !== 'object') return out;
+    for (const key of Object.keys(headers)) {
+      const raw = headerValueToString(headers[key]);
+      if (raw === undefined) continue;
+      const { name, keep } = decide(key);
       // Normalized names are capitalized, so none can be "__proto__": plain assignment
       // is safe here, and much faster than defineProperty on the hot path.
       const previous = out[name];
