@@ -1,13 +1,15 @@
-import { type CustomDecorator, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, type CustomDecorator, createParamDecorator, type ExecutionContext, SetMetadata, UseInterceptors } from '@nestjs/common';
 import type { EventType, VigilHandle } from '@vigil/core';
 import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
+import { VigilOutcomeInterceptor } from './vigil.interceptor.js';
 import type { ProtectMetadata, ProtectOptions, VigilRequest } from './vigil.interface.js';
 
 /**
  * Protects a handler, or every handler of a controller, as a route of `event`.
  * A handler's `@Protect()` overrides its controller's. The options are validated when
  * the application starts (`app.init()` / `app.listen()` fail with a `VigilConfigError`).
- * It only writes metadata: `VigilGuard`, global or in `@UseGuards()`, acts on it.
+ * It writes metadata, which `VigilGuard` (global or in `@UseGuards()`) acts on, and
+ * brings the outcome interceptor that logs `$succeeded` / `$failed` after the response.
  *
  * @example
  * @Controller('auth')
@@ -17,9 +19,10 @@ import type { ProtectMetadata, ProtectOptions, VigilRequest } from './vigil.inte
  *   login(@Body() body: LoginDto) { ... }
  * }
  */
-export function Protect(event: EventType, options: ProtectOptions = {}): CustomDecorator<string> {
+export function Protect(event: EventType, options: ProtectOptions = {}): ClassDecorator & MethodDecorator {
   const metadata: ProtectMetadata = Object.freeze({ ...options, event });
-  return SetMetadata(VIGIL_PROTECT_METADATA, metadata);
+  // The outcome interceptor comes with the decorator, on protected handlers only.
+  return applyDecorators(SetMetadata(VIGIL_PROTECT_METADATA, metadata), UseInterceptors(VigilOutcomeInterceptor));
 }
 
 /**

@@ -6,6 +6,7 @@ import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.j
 import { challengeExceptions, VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
 import { createRequestHandle } from './vigil.handle.js';
 import type { ProtectMetadata, VigilRawHttp, VigilRequest } from './vigil.interface.js';
+import { watchOutcome } from './vigil.interceptor.js';
 import { VigilService } from './vigil.service.js';
 
 /**
@@ -87,7 +88,12 @@ export class VigilGuard implements CanActivate {
       headersSent: () => challengeExceptions.has(raw) || isHeadersSent(response),
       raw,
     });
-    if (result === 'proceed') return true;
+    if (result === 'proceed') {
+      // Routes protected by the `routes` list have no @Protect() to bring the outcome
+      // interceptor: the guard watches the response itself.
+      if (!metadata) watchOutcome(this.service, decision, response);
+      return true;
+    }
     const thrown = challengeExceptions.get(raw);
     if (thrown) throw thrown;
     if (rendered) throw new VigilBlockedException(rendered, decision);

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
 import { createVigil, type Vigil, type VigilConfig } from '@vigil/core';
 import { VIGIL_INSTANCE, VIGIL_OPTIONS } from './vigil.constants.js';
 import { withChallengeExceptions } from './vigil.exceptions.js';
@@ -80,9 +80,9 @@ export class VigilModule {
         VigilService,
         VigilGuard,
         { provide: APP_FILTER, useClass: VigilExceptionFilter },
-        { provide: APP_INTERCEPTOR, useClass: VigilOutcomeInterceptor },
+        VigilOutcomeInterceptor,
       ],
-      exports: [VIGIL_OPTIONS, VIGIL_INSTANCE, VigilService, VigilGuard],
+      exports: [VIGIL_OPTIONS, VIGIL_INSTANCE, VigilService, VigilGuard, VigilOutcomeInterceptor],
     };
   }
 }
