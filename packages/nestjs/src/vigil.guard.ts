@@ -45,7 +45,9 @@ export class VigilGuard implements CanActivate {
     this.excluded = Object.freeze({ ...EXCLUDED_DECISION, mode });
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Synchronous for the requests Vigil leaves alone: an async canActivate would cost
+  // every unprotected request a promise and the ticks to settle it.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean | undefined>(VIGIL_SKIP_METADATA, targets)) return true;
@@ -69,6 +71,12 @@ export class VigilGuard implements CanActivate {
       }
     }
 
+    return this.decide(context, request, route, metadata);
+  }
+
+  private async decide(context: ExecutionContext, request: PlatformRequest & VigilRequest, route: CompiledRoute | undefined, metadata: ProtectMetadata | undefined): Promise<boolean> {
+    const { vigil } = this.service;
+    const http = context.switchToHttp();
     const info = requestInfoOf(request);
     const decision = await vigil.protect(info, route);
     request.vigil = createRequestHandle(this.service, request, decision);
