@@ -418,6 +418,18 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     }
   };
 
+  /** What the provider reads from the raw request for itself (a request token, a vendor cookie). */
+  const prepareEvent = (event: ProviderEvent, req: RequestInfo): void => {
+    if (typeof provider.prepare !== 'function') return;
+    try {
+      const prepared = provider.prepare(req);
+      if (prepared?.requestToken !== undefined) event.requestToken = prepared.requestToken;
+      if (prepared?.extras !== undefined) event.extras = Object.freeze({ ...prepared.extras });
+    } catch (error) {
+      logger.warn({ code: 'VIGIL_W_PREPARE_FAILED', provider: provider.name, err: describeError(error) }, 'provider.prepare threw; going on without its extras');
+    }
+  };
+
   const askProvider = (event: ProviderEvent): Promise<unknown> => {
     try {
       return Promise.resolve(event.user.id !== undefined ? provider.risk(event) : provider.filter(event));
@@ -519,15 +531,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       event.deviceId = deviceId;
     }
     diagnose(req, route, context, forwardedForIgnored);
-    if (typeof provider.prepare === 'function') {
-      try {
-        const prepared = provider.prepare(req);
-        if (prepared?.requestToken !== undefined) event.requestToken = prepared.requestToken;
-        if (prepared?.extras !== undefined) event.extras = Object.freeze({ ...prepared.extras });
-      } catch (error) {
-        logger.warn({ code: 'VIGIL_W_PREPARE_FAILED', provider: provider.name, err: describeError(error) }, 'provider.prepare threw; deciding without its extras');
-      }
-    }
+    prepareEvent(event, req);
 
     let verdict: Verdict | undefined;
     let failoverReason: string | undefined;
@@ -618,15 +622,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     if (properties && typeof properties === 'object') event.properties = { ...properties };
     const deviceId = deviceOf(req);
     if (deviceId !== undefined) event.deviceId = deviceId;
-    if (typeof provider.prepare === 'function') {
-      try {
-        const prepared = provider.prepare(req);
-        if (prepared?.requestToken !== undefined) event.requestToken = prepared.requestToken;
-        if (prepared?.extras !== undefined) event.extras = Object.freeze({ ...prepared.extras });
-      } catch (error) {
-        logger.warn({ code: 'VIGIL_W_PREPARE_FAILED', provider: provider.name, err: describeError(error) }, 'provider.prepare threw; tracking without its extras');
-      }
-    }
+    prepareEvent(event, req);
     return event;
   };
 
