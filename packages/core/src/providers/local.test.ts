@@ -850,3 +850,15 @@ describe('localProvider: familiar networks and attack mode', () => {
     expect(signalNames(await provider.filter(ev(person)))).toEqual([]);
   });
 });
+
+describe('localProvider: outcomes of decided requests', () => {
+  it('learning from the outcome of a request it scored takes one store batch (familiarity is remembered)', async () => {
+    const memory = new MemoryStore({ maxKeys: 1000 });
+    const execute = vi.fn((ops: readonly StoreOp[], now?: number) => memory.execute(ops, now));
+    const provider = localProvider({ store: { name: 'spy', execute }, secret: SECRET });
+    const attempt = ev({ user: { email: 'alice@example.com' } });
+    await provider.filter(attempt);
+    await provider.log({ ...attempt, status: '$failed' });
+    expect(execute).toHaveBeenCalledTimes(2);
+  });
+});

@@ -6,6 +6,7 @@ import { IdentifierHasher, ipCountingKey, normalizeIdentifier } from '../engine/
 import { IpRangeSet } from '../engine/ip-ranges.js';
 import { combineSignals, type Signal, type SignalName } from '../engine/signals.js';
 import { userAgentSignals } from '../engine/user-agent.js';
+import { BoundedMap } from '../stores/bounded-map.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
 import type { BlockedUser, DeviceRecord } from '../tracking/users.js';
@@ -322,6 +323,9 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     return undefined;
   };
 
+  // Familiarity read by a decision, for the outcome of the same request (bounded).
+  const familiarByRequest = new BoundedMap<string, boolean>(10_000);
+
   const run = async (ops: StoreOp[], now: number): Promise<StoreResult[]> => {
     if (ops.length === 0) return [];
     try {
@@ -447,6 +451,8 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     // A login from a network where this account already logged in is its owner's habit:
     // attacks on the account (from elsewhere) must not challenge the owner at home.
     const familiar = typeof read('familiar') === 'string';
+    // The outcome of this same request will need it: remember it, so learning is one batch.
+    if (slots.familiar !== undefined) familiarByRequest.set(event.requestId, familiar);
     const accountFailures = read('accountFailures') as number | undefined;
     if (!familiar && accountFailures !== undefined && accountFailures >= limits.failedLoginsPerAccount) {
       push({
@@ -516,7 +522,11 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     }
     // Outcomes run off the request path, so reading familiarity first costs no one a
     // round trip.
-    const familiar = familiarKey !== undefined && (succeeded || failed) ? typeof (await run([{ type: 'get', key: familiarKey }], event.timestamp))[0] === 'string' : true;
+    let familiar = true;
+    if (familiarKey !== undefined && (succeeded || failed)) {
+      const known = familiarByRequest.get(event.requestId);
+      familiar = known ?? typeof (await run([{ type: 'get', key: familiarKey }], event.timestamp))[0] === 'string';
+    }
     if (!familiar) {
       ops.push({ type: 'hit', key: 'v:site:unfamiliar', windowMs: W });
       if (failed) ops.push({ type: 'hit', key: 'v:site:unfamiliar:fail', windowMs: W });
