@@ -98,3 +98,30 @@ describe('a fleet sharing one Redis decides as one instance', () => {
     await Promise.all([soloStore, storeA, storeB, storeC, storeD].map((store) => store.close()));
   });
 });
+
+describe('block lists across a fleet', () => {
+  it('a user blocked on one instance is refused by another on its next request; devices and unblocks travel too', async () => {
+    const prefix = uniquePrefix('fleet-blocks');
+    prefixes.push(prefix);
+    const storeA = new RedisStore({ url: REDIS_URL, prefix });
+    const storeB = new RedisStore({ url: REDIS_URL, prefix });
+    const a = createVigil({ mode: 'blocking', provider: localProvider({ store: storeA, secret: SECRET }), timeout: 2_000 });
+    const b = createVigil({ mode: 'blocking', provider: localProvider({ store: storeB, secret: SECRET }), timeout: 2_000 });
+    try {
+      const page = { ...loginRequest('203.0.113.40', 'someone@example.com'), method: 'GET', url: '/account', path: '/account' };
+      expect((await b.identify(page, { id: 'u-fleet' })).blocked).toBe(false);
+      await a.blockUser('u-fleet', { reason: 'takeover' });
+      const refused = await b.identify(page, { id: 'u-fleet' });
+      expect(refused).toMatchObject({ blocked: true, decision: { action: 'block' } });
+      expect(b.respond(refused.decision, 'application/json')?.status).toBe(403);
+      expect((await b.listBlockedUsers()).map((u) => u.id)).toEqual(['u-fleet']);
+      await b.unblockUser('u-fleet');
+      expect((await a.identify(page, { id: 'u-fleet' })).blocked).toBe(false);
+    } finally {
+      await a.close();
+      await b.close();
+      await storeA.close();
+      await storeB.close();
+    }
+  });
+});
