@@ -102,8 +102,10 @@ const all = [];
 const started = Date.now();
 for (const framework of FRAMEWORKS) {
   for (let round = 1; round <= rounds; round++) {
-    // A B C D E, then the next round: every variant sees the same machine conditions.
-    for (const variant of VARIANTS) {
+    // A B C D E, then the next round starting one further (B C D E A...): every variant
+    // sees the same machine conditions, and none always runs first or last.
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]);
+    for (const variant of order) {
       process.stderr.write(`${framework} round ${round}/${rounds}: ${variant}…\n`);
       const m = await measure(framework, variant);
       all.push({ ...m, round });
