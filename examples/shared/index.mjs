@@ -140,5 +140,8 @@ export const PAGE_HTML = `<!doctype html>
 export async function providerFromEnv(localProvider, env = process.env) {
   if (!env.REDIS_URL) return undefined;
   const { RedisStore } = await import('@vigil/redis');
-  return localProvider({ store: new RedisStore({ url: env.REDIS_URL }), ...(env.VIGIL_SECRET ? { secret: env.VIGIL_SECRET } : {}) });
+  return localProvider({
+    store: new RedisStore({ url: env.REDIS_URL, ...(env.VIGIL_REDIS_PREFIX ? { prefix: env.VIGIL_REDIS_PREFIX } : {}) }),
+    ...(env.VIGIL_SECRET ? { secret: env.VIGIL_SECRET } : {}),
+  });
 }

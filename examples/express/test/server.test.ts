@@ -172,7 +172,7 @@ describe('user monitoring: identify on login, the admin API, the device cookie',
 describe('node server.mjs', () => {
   it('listens on PORT and prints one JSON line with the real port', async () => {
     const cwd = join(dirname(fileURLToPath(import.meta.url)), '..');
-    const child = execFile(process.execPath, ['server.mjs'], { cwd, env: { ...process.env, PORT: '0', VIGIL_MODE: 'blocking' } });
+    const child = execFile(process.execPath, ['server.mjs'], { cwd, env: { ...process.env, REDIS_URL: '', PORT: '0', VIGIL_MODE: 'blocking' } });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         child.stdout?.once('data', (chunk) => resolve(String(chunk).split('\n')[0] as string));

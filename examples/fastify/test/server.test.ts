@@ -111,7 +111,7 @@ describe('Vigil in the example', () => {
 describe('node server.mjs', () => {
   it('prints one JSON line with the real port and the mode, then serves', async () => {
     const cwd = join(dirname(fileURLToPath(import.meta.url)), '..');
-    const child = spawn(process.execPath, ['server.mjs'], { cwd, env: { ...process.env, PORT: '0', VIGIL_MODE: 'blocking' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['server.mjs'], { cwd, env: { ...process.env, REDIS_URL: '', PORT: '0', VIGIL_MODE: 'blocking' }, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       let buffer = '';
       child.stdout.setEncoding('utf8');

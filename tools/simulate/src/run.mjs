@@ -31,9 +31,12 @@ export async function startServer(mode, app = 'express', extraEnv = {}) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const script = APPS[app];
   if (!script) throw new Error(`unknown app "${app}"; use ${Object.keys(APPS).join(', ')}`);
+  // Each run starts from a fresh engine: an inherited REDIS_URL (CI sets one) would make
+  // the app share, and keep, counters and block lists across runs.
+  const { REDIS_URL: _ignored, ...env } = process.env;
   const child = spawn(process.execPath, [join(root, ...script)], {
     cwd: join(root, script[0], script[1]),
-    env: { ...process.env, PORT: '0', VIGIL_MODE: mode, ...extraEnv },
+    env: { ...env, PORT: '0', VIGIL_MODE: mode, ...extraEnv },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   let buffer = '';
