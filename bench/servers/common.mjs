@@ -15,10 +15,32 @@ export async function vigilOptions(variant) {
   }
   if (variant === 'vigil-redis') {
     const { RedisStore } = await import('@vigil/redis');
-    const store = new RedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `vigil-bench:${process.pid}:` });
+    const prefix = `vigil-bench:${process.pid}:`;
+    const store = new RedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix });
+    // Leave the shared Redis as it was found: the run's keys go when the server stops.
+    cleanup = async () => {
+      let cursor = '0';
+      do {
+        const [next, keys] = await store.client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await store.client.del(...keys);
+      } while (cursor !== '0');
+      await store.close();
+    };
     return { mode: 'monitoring', routes: [LOGIN_ROUTE], provider: localProvider({ store, secret: 'benchmark-secret-0123456789' }) };
   }
   return { mode: 'monitoring', routes: [LOGIN_ROUTE], provider: localProvider({ store: new MemoryStore() }) };
+}
+
+let cleanup = async () => {};
+
+/** Stops the server's process on SIGTERM, after removing what it put in Redis. */
+export function exitOnTerm() {
+  process.on('SIGTERM', () => {
+    cleanup()
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+  });
 }
 
 /** Prints the line the driver waits for. */

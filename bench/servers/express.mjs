@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { vigil } from '@vigil/express';
 import express from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { ready, vigilOptions } from './common.mjs';
+import { exitOnTerm, ready, vigilOptions } from './common.mjs';
 
 const variant = process.argv[2] ?? 'bare';
 const app = express();
@@ -19,4 +19,4 @@ app.post('/api/login', (_req, res) => {
 });
 const server = createServer(app);
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => ready(server.address().port));
-process.on('SIGTERM', () => process.exit(0));
+exitOnTerm();

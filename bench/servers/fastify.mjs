@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import { vigil } from '@vigil/fastify';
 import Fastify from 'fastify';
-import { ready, vigilOptions } from './common.mjs';
+import { exitOnTerm, ready, vigilOptions } from './common.mjs';
 
 const variant = process.argv[2] ?? 'bare';
 const app = Fastify({ logger: false });
@@ -14,4 +14,4 @@ if (variant === 'peer') {
 app.post('/api/login', async () => ({ ok: true }));
 await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
 ready(app.server.address().port);
-process.on('SIGTERM', () => process.exit(0));
+exitOnTerm();

@@ -5,7 +5,7 @@ import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { VigilGuard, VigilModule } from '@vigil/nestjs';
-import { ready, vigilOptions } from './common.mjs';
+import { exitOnTerm, ready, vigilOptions } from './common.mjs';
 
 const variant = process.argv[2] ?? 'bare';
 
@@ -36,4 +36,4 @@ Module({ imports, controllers: [LoginController], providers })(AppModule);
 const app = await NestFactory.create(AppModule, { logger: ['error'] });
 await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
 ready(app.getHttpServer().address().port);
-process.on('SIGTERM', () => process.exit(0));
+exitOnTerm();
