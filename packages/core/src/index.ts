@@ -22,6 +22,7 @@ export {
 export {
   buildRequestContext,
   createContextBuilder,
+  pathnameOf,
   type ContextBuilder,
   type ContextOptions,
   type RequestContext,
@@ -129,7 +130,7 @@ export {
 } from './providers/castle.js';
 export { cheqProvider, type CheqProviderOptions } from './providers/cheq.js';
 export { verifyWebhook, signUserId, WebhookVerificationError } from './webhooks.js';
-export { createDeviceCookies, readCookie, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
+export { createDeviceCookies, parseCookieHeader, readCookie, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
 export {
   anonymizeIdentity,
   VigilUnsupportedError,

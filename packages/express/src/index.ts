@@ -2,6 +2,7 @@ import {
   type CompiledRoute,
   createHandle,
   createVigil,
+  pathnameOf,
   type Decision,
   type EnforceIO,
   type IdentifyOptions,
@@ -34,16 +35,11 @@ export type {
   VigilHandle,
 } from '@vigil/core';
 
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
-
 /**
  * Express's request as core's neutral {@link RequestInfo}. Routes are matched against
  * the full path (`originalUrl`), wherever the middleware is mounted.
  */
-function toRequestInfo(req: Request, url: string = req.originalUrl ?? req.url, path: string = pathOf(url)): RequestInfo {
+function toRequestInfo(req: Request, url: string = req.originalUrl ?? req.url, path: string = pathnameOf(url)): RequestInfo {
   return {
     method: req.method,
     url,
@@ -199,7 +195,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
 
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
     const url = req.originalUrl ?? req.url;
-    const path = pathOf(url);
+    const path = pathnameOf(url);
     // Unprotected and excluded requests cost one synchronous match and a handle.
     const route = core.match({ method: req.method, url, path });
     if (route) {
@@ -217,7 +213,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       // Decided once: a request the app-level middleware already scored is not scored twice.
       if (req.vigil?.protected) return next();
       const url = req.originalUrl ?? req.url;
-      void decide(req, res, next, url, pathOf(url), route);
+      void decide(req, res, next, url, pathnameOf(url), route);
     };
   };
   Object.defineProperty(middleware, 'core', { value: core, enumerable: true });

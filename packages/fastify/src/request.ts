@@ -1,4 +1,4 @@
-import { createHandle, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
+import { createHandle, pathnameOf, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRaw, IdentifyResult, VigilRequestHandle } from './types.js';
 
@@ -41,11 +41,10 @@ export function peekSlot(request: FastifyRequest): Slot | null {
 /** Fastify's request as Vigil's neutral one. */
 export function toRequestInfo(request: FastifyRequest, useFramework: boolean, bodyParsed: boolean): RequestInfo {
   const url = request.url;
-  const q = url.indexOf('?');
   return {
     method: request.method,
     url,
-    path: q < 0 ? url : url.slice(0, q),
+    path: pathnameOf(url),
     query: request.query as Record<string, unknown>,
     headers: request.headers,
     // In the order and case the client sent them: CHEQ's HeaderNames fingerprints both.

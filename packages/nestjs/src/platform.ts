@@ -1,4 +1,4 @@
-import type { IncomingHeaders, RequestInfo } from '@vigil/core';
+import { type IncomingHeaders, parseCookieHeader, pathnameOf, type RequestInfo } from '@vigil/core';
 
 // The little Vigil needs from Express and Fastify requests and responses; both
 // platforms have these properties (Fastify's `request.socket` and
@@ -43,38 +43,7 @@ interface ExpressLikeResponse {
 /** The request target as received, and its pathname: all `vigil.match()` needs. */
 export function requestTarget(request: PlatformRequest): { method: string; url: string; path: string } {
   const url = request.originalUrl ?? request.url ?? '/';
-  const query = url.indexOf('?');
-  return { method: request.method, url, path: query === -1 ? url : url.slice(0, query) };
-}
-
-const MAX_COOKIE_HEADER = 16_384;
-
-/**
- * The Cookie header as a name → value map (the first of a repeated name wins, values
- * URI-decoded when they can be, quotes dropped), for apps without cookie-parser or
- * @fastify/cookie. A null-prototype object: `cookies.__proto__` is just a name.
- */
-export function parseCookieHeader(header: unknown): Record<string, string | undefined> {
-  const cookies: Record<string, string | undefined> = Object.create(null);
-  const text = Array.isArray(header) ? header.join('; ') : header;
-  if (typeof text !== 'string' || text.length > MAX_COOKIE_HEADER) return cookies;
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (name === '' || cookies[name] !== undefined) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (value.includes('%')) {
-      try {
-        value = decodeURIComponent(value);
-      } catch {
-        // kept as sent
-      }
-    }
-    cookies[name] = value;
-  }
-  return cookies;
+  return { method: request.method, url, path: pathnameOf(url) };
 }
 
 /** The neutral request core decides on, from an Express or Fastify request. */

@@ -1,4 +1,4 @@
-import { type Logger, type Store, VigilConfigError } from '@vigil/core';
+import { checkKnownOptions, type Logger, type Store, VigilConfigError } from '@vigil/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
 /**
@@ -88,11 +88,9 @@ export function compileOptions(options: RedisStoreOptions): CompiledOptions {
   if (options === null || typeof options !== 'object') {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'RedisStore', options, 'which is not an options object', "Pass { url: 'redis://127.0.0.1:6379' } or { client: new Redis(...) }.");
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) {
-      throw new VigilConfigError('VIGIL_E_UNKNOWN_OPTION', `RedisStore.${key}`, (options as Record<string, unknown>)[key], 'which is not an option RedisStore knows', `Valid options: ${KNOWN.join(', ')}.`);
-    }
-  }
+  // Core's check: a misspelt option gets a "Did you mean" hint, and a misspelt secret
+  // never prints its value.
+  checkKnownOptions(options, KNOWN, 'RedisStore');
   const { client, url } = options;
   if (client === undefined && url === undefined) {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'RedisStore.client', client, 'and so is url: the store has no Redis to talk to', "Pass url: 'redis://host:6379' (the store creates the client) or client: an ioredis Redis or Cluster instance.");

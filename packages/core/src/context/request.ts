@@ -36,6 +36,18 @@ export interface RequestInfo {
   frameworkIp?: string | undefined;
 }
 
+/**
+ * The pathname of a request target: the URL without its query string. What adapters
+ * put in `RequestInfo.path`.
+ *
+ * @example
+ * pathnameOf('/login?next=%2F') // '/login'
+ */
+export function pathnameOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 /** Options that shape the context a provider receives. */
 export interface ContextOptions {
   /** Client-IP options, see {@link IpOptions}. */

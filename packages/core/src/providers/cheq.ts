@@ -6,6 +6,7 @@ import { VigilConfigError } from '../errors.js';
 import type { EventType } from '../events.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
+import { readCookie } from '../tracking/device-cookie.js';
 import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withDeadline, withinBudget } from './http.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
@@ -56,25 +57,6 @@ const HEADER_FIELDS: [string, string][] = [
 
 const OPTION_KEYS = ['apiKey', 'tagHash', 'apiEndpoint', 'timeout', 'failover', 'eventTypes', 'logger'];
 const MAX_FIELD = 8192;
-
-function cookieValue(req: RequestInfo, name: string): string | undefined {
-  const parsed = req.cookies?.[name];
-  if (typeof parsed === 'string') return parsed;
-  const header = getHeader(req.headers, 'Cookie');
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      const raw = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(raw);
-      } catch {
-        return raw;
-      }
-    }
-  }
-  return undefined;
-}
 
 function headerNames(req: RequestInfo): string {
   if (Array.isArray(req.rawHeaders)) {
@@ -226,7 +208,7 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
       return {
         extras: {
           requestUrl: host ? `${protocol}://${host}${req.url}` : req.url,
-          cheqCookie: cookieValue(req, '_cheq_rti') ?? '',
+          cheqCookie: readCookie(req, '_cheq_rti') ?? '',
           headerNames: headerNames(req),
           headers,
           ...(typeof req.remoteAddress === 'string' ? { remoteAddr: req.remoteAddress } : {}),

@@ -31,17 +31,48 @@ export interface DeviceCookies {
 const ID = /^[A-Za-z0-9_-]{8,64}$/;
 const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Reads one cookie of a request: the framework's parsed cookies first, else the Cookie header. */
+const MAX_COOKIE_HEADER = 16_384;
+
+/**
+ * The Cookie header as a name → value map (the first of a repeated name wins, values
+ * URI-decoded when they can be, surrounding quotes dropped), for apps without a cookie
+ * parser. A null-prototype object: `cookies.__proto__` is just a name. Headers over
+ * 16 KB read as no cookies.
+ *
+ * @example
+ * parseCookieHeader('sid=1; _cheq_rti=a%20b') // { sid: '1', _cheq_rti: 'a b' }
+ */
+export function parseCookieHeader(header: unknown): Record<string, string | undefined> {
+  const cookies: Record<string, string | undefined> = Object.create(null);
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  if (typeof text !== 'string' || text.length > MAX_COOKIE_HEADER) return cookies;
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (name === '' || cookies[name] !== undefined) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.includes('%')) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // kept as sent
+      }
+    }
+    cookies[name] = value;
+  }
+  return cookies;
+}
+
+/**
+ * Reads one cookie of a request: the framework's parsed cookies first, else the Cookie
+ * header (so a route reads the same value under every adapter, parser or not).
+ */
 export function readCookie(req: RequestInfo, name: string): string | undefined {
   const parsed = req.cookies?.[name];
   if (typeof parsed === 'string') return parsed;
-  const header = getHeader(req.headers, 'Cookie');
-  if (!header || header.length > 16_384) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+  return parseCookieHeader(getHeader(req.headers, 'Cookie'))[name];
 }
 
 /**

@@ -185,3 +185,16 @@ describe('request handles (what adapters hang on the request)', () => {
     expect(built).toBe(1);
   });
 });
+
+describe('cookies', () => {
+  it('parseCookieHeader: first of a repeated name, decoded, unquoted, __proto__ just a name, oversized ignored', async () => {
+    const { parseCookieHeader, readCookie } = await import('./device-cookie.js');
+    const cookies = parseCookieHeader('a=1; a=2; b="x y"; c=%E2%82%AC; __proto__=p; bad=%zz');
+    expect([cookies.a, cookies.b, cookies.c, cookies.bad]).toEqual(['1', 'x y', '€', '%zz']);
+    expect(Object.hasOwn(cookies, '__proto__') && cookies.__proto__).toBe('p');
+    expect(({} as Record<string, unknown>).p).toBeUndefined();
+    expect(parseCookieHeader(`a=${'x'.repeat(17_000)}`)).toEqual({});
+    expect(readCookie(request({ headers: { cookie: 'sid=abc' } }), 'sid')).toBe('abc');
+    expect(readCookie(request({ cookies: { sid: 'parsed' }, headers: { cookie: 'sid=abc' } }), 'sid')).toBe('parsed');
+  });
+});
