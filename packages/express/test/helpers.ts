@@ -5,26 +5,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { afterEach } from 'vitest';
 import { type VigilExpressOptions, type VigilMiddleware, vigil } from '../src/index.js';
 
-/** A provider that records every call and answers with `verdict` (or its function). */
-export function recordingProvider(verdict: Verdict | ((event: ProviderEvent) => Verdict | Promise<Verdict>) = { risk: 0 }) {
-  const calls = { filter: [] as ProviderEvent[], risk: [] as ProviderEvent[], log: [] as ProviderEvent[] };
-  const answer = async (event: ProviderEvent) => (typeof verdict === 'function' ? verdict(event) : verdict);
-  const provider: Provider = {
-    name: 'recording',
-    filter: async (event) => {
-      calls.filter.push(event);
-      return answer(event);
-    },
-    risk: async (event) => {
-      calls.risk.push(event);
-      return answer(event);
-    },
-    log: async (event) => {
-      calls.log.push(event);
-    },
-  };
-  return { provider, calls };
-}
+export { RecordingStore, recordingProvider } from '@vigil/core/testing';
 
 export const LOGIN_ROUTE = { method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } } as const;
 export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -80,37 +61,6 @@ export interface RecordedOp {
   key: string;
   member?: string;
   value?: string;
-}
-
-/**
- * A `Store` that records every operation's key, member and value on the way to a
- * `MemoryStore`, so that a test can scan what the engine writes.
- */
-export class RecordingStore implements Store {
-  readonly name = 'recording';
-  readonly ops: RecordedOp[] = [];
-  readonly inner = new MemoryStore();
-  async execute(ops: readonly StoreOp[], now?: number): Promise<StoreResult[]> {
-    for (const op of ops) {
-      this.ops.push({
-        type: op.type,
-        key: op.key,
-        ...('member' in op && op.member !== undefined ? { member: op.member } : {}),
-        ...('value' in op ? { value: op.value } : {}),
-      });
-    }
-    return this.inner.execute(ops, now);
-  }
-  async keys(prefix: string): Promise<string[]> {
-    return this.inner.keys(prefix);
-  }
-  async close(): Promise<void> {
-    await this.inner.close?.();
-  }
-  /** Everything the store saw, as one string. */
-  dump(): string {
-    return JSON.stringify(this.ops);
-  }
 }
 
 /** Listens on 127.0.0.1 (closed after the test) and resolves the base URL. */

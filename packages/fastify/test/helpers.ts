@@ -4,29 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginCallback, type Fastify
 import { afterEach } from 'vitest';
 import { type VigilFastifyOptions, vigil } from '../src/index.js';
 
-/** A provider that records every call and answers with `verdict` (or its function). */
-export function recordingProvider(verdict: Verdict | ((event: ProviderEvent) => Verdict | Promise<Verdict>) = { risk: 0 }) {
-  const calls = { filter: [] as ProviderEvent[], risk: [] as ProviderEvent[], log: [] as ProviderEvent[], close: 0 };
-  const answer = async (event: ProviderEvent) => (typeof verdict === 'function' ? verdict(event) : verdict);
-  const provider: Provider = {
-    name: 'recording',
-    filter: async (event) => {
-      calls.filter.push(event);
-      return answer(event);
-    },
-    risk: async (event) => {
-      calls.risk.push(event);
-      return answer(event);
-    },
-    log: async (event) => {
-      calls.log.push(event);
-    },
-    close: async () => {
-      calls.close++;
-    },
-  };
-  return { provider, calls };
-}
+export { RecordingStore, recordingProvider } from '@vigil/core/testing';
 
 export const LOGIN_ROUTE = { method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } } as const;
 export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -110,40 +88,6 @@ export function recordHooks(app: FastifyInstance): Map<string, Record<string, st
     routes.set(`${[r.method].flat().join(',')} ${r.url}`, { onRequest: names(r.onRequest), preHandler: names(r.preHandler), onResponse: names(r.onResponse) });
   });
   return routes;
-}
-
-/**
- * A Store that delegates to a MemoryStore and records every operation's key, member and
- * value, every value read back and every key listed: what reached the store.
- */
-export class RecordingStore implements Store {
-  readonly name = 'recording';
-  readonly inner = new MemoryStore();
-  /** Every string the store was given or gave back. */
-  readonly strings: string[] = [];
-  ops = 0;
-
-  async execute(ops: readonly StoreOp[], now?: number): Promise<StoreResult[]> {
-    for (const op of ops) {
-      this.ops++;
-      this.strings.push(op.key);
-      if ('member' in op && op.member !== undefined) this.strings.push(op.member);
-      if ('value' in op) this.strings.push(op.value);
-    }
-    const results = await this.inner.execute(ops, now);
-    for (const result of results) if (typeof result === 'string') this.strings.push(result);
-    return results;
-  }
-
-  async keys(prefix: string): Promise<string[]> {
-    const keys = await this.inner.keys(prefix);
-    this.strings.push(prefix, ...keys);
-    return keys;
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close();
-  }
 }
 
 /** The Set-Cookie values of a response, in order. */

@@ -44,33 +44,6 @@ export async function createApp(platform: Platform, metadata: ModuleMetadata, lo
   return app;
 }
 
-/**
- * A real MemoryStore behind a recorder of every operation's key, member and value (and
- * every key listing), for tests that prove what never reaches a store.
- */
-export function recordingStore(): Store & { written: string[] } {
-  const memory = new MemoryStore({ maxKeys: 10_000 });
-  const written: string[] = [];
-  return {
-    name: 'recording',
-    written,
-    execute(ops: readonly StoreOp[], now?: number) {
-      for (const op of ops) {
-        written.push(op.key);
-        if (op.type === 'distinct' && op.member !== undefined) written.push(op.member);
-        if (op.type === 'set') written.push(op.value);
-      }
-      return memory.execute(ops, now);
-    },
-    async keys(prefix: string) {
-      written.push(prefix);
-      const keys = await memory.keys(prefix);
-      written.push(...keys);
-      return keys;
-    },
-    close: () => memory.close?.() ?? Promise.resolve(),
-  };
-}
 
 /** The Set-Cookie lines of a supertest response (always an array). */
 export function setCookies(res: { headers: Record<string, unknown> }): string[] {

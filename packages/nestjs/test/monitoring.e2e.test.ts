@@ -20,7 +20,8 @@ import { startFakeCastle } from '@vigil/core/testing';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Protect, SkipVigil, VigilDecision, VigilGuard, type VigilHandle, VigilModule, type VigilModuleOptions, VigilService } from '../src/index.js';
-import { BROWSER_ACCEPT, createApp, FIREFOX, PLATFORMS, recordingStore, setCookies } from './helpers.js';
+import { RecordingStore } from '@vigil/core/testing';
+import { BROWSER_ACCEPT, createApp, FIREFOX, PLATFORMS, setCookies } from './helpers.js';
 
 // Identifiers that must never reach the store as they are.
 const EMAIL = 'Alice.Liddell@Wonderland.example';
@@ -199,7 +200,7 @@ function deviceIdOf(line: string | undefined): string {
 }
 
 describe.each(PLATFORMS)('user monitoring through VigilService on %s', (platform) => {
-  const store = recordingStore();
+  const store = new RecordingStore();
   let blocking: INestApplication;
   let monitoring: INestApplication;
 
@@ -255,7 +256,7 @@ describe.each(PLATFORMS)('user monitoring through VigilService on %s', (platform
   });
 
   it('identify answers a blocked user with the redirect when redirectUrl is set', async () => {
-    const app = await createApp(platform, appModule({ mode: 'blocking', provider: localProvider({ store: recordingStore() }), redirectUrl: '/blocked', redirectStatus: 303 }));
+    const app = await createApp(platform, appModule({ mode: 'blocking', provider: localProvider({ store: new RecordingStore() }), redirectUrl: '/blocked', redirectStatus: 303 }));
     try {
       await app.get(VigilService).blockUser('u-bob');
       const res = await request(app.getHttpServer()).get('/me').set('x-user-id', 'u-bob');
@@ -401,22 +402,22 @@ describe.each(PLATFORMS)('user monitoring through VigilService on %s', (platform
 
   it('tracking calls through VigilService and the request handle reach the engine', async () => {
     const server = blocking.getHttpServer();
-    const written = store.written.length;
+    const written = store.strings.length;
     const track = (path: string, body: object) => request(server).post(path).set('x-forwarded-for', '198.51.100.25').send(body);
     expect((await track('/track/login', { success: false, email: EMAIL, username: USERNAME, userExists: true })).status).toBe(204);
     expect((await track('/track/signup', { userId: 'u-new', email: `new.${EMAIL}`, username: USERNAME })).status).toBe(204);
     expect((await track('/track/custom', { name: 'export_data', properties: { rows: 10 } })).status).toBe(204);
     expect((await track('/track/handle', {})).status).toBe(204);
     // The failed login counted against the client's IP.
-    expect(store.written.slice(written).some((key) => key.includes(':fail'))).toBe(true);
+    expect(store.strings.slice(written).some((key) => key.includes(':fail'))).toBe(true);
   });
 
   it('no raw email or username reaches the store, in any key, member or value', () => {
     // Everything above went through this store: logins with email and username, tracking
     // calls, identify with an email trait, blocks, devices.
-    expect(store.written.length).toBeGreaterThan(20);
-    expect(store.written.some((entry) => entry.startsWith('d:user:u-alice'))).toBe(true);
-    const leaked = store.written.filter((entry) => RAW_IDENTIFIERS.test(entry));
+    expect(store.strings.length).toBeGreaterThan(20);
+    expect(store.strings.some((entry) => entry.startsWith('d:user:u-alice'))).toBe(true);
+    const leaked = store.strings.filter((entry) => RAW_IDENTIFIERS.test(entry));
     expect(leaked).toEqual([]);
   });
 });

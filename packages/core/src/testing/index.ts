@@ -4,3 +4,4 @@
  */
 export { runStoreContract, type ContractRunner } from './store-contract.js';
 export { startFakeCastle, startFakeCheq, startFakeVendor, type FakeVendor, type FakeCastle, type FakeCheq, type RecordedRequest, type FakeAnswer, type FakeSwitches } from './fake-vendors.js';
+export { RecordingStore, recordingProvider, type RecordedOp } from './recording.js';

@@ -5,6 +5,7 @@ import type { ProviderEvent } from '../providers/types.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp } from '../stores/types.js';
 import { createVigil } from '../vigil.js';
+import { RecordingStore } from '../testing/recording.js';
 import { createDeviceCookies } from './device-cookie.js';
 import { anonymizeIdentity, VigilUnsupportedError } from './users.js';
 
@@ -18,25 +19,6 @@ function request(overrides: Partial<RequestInfo> = {}): RequestInfo {
     remoteAddress: '203.0.113.7',
     body: { email: 'Alice@Example.com' },
     ...overrides,
-  };
-}
-
-/** A real MemoryStore behind a recorder of every key, member and value written. */
-function recordingStore(): Store & { written: string[] } {
-  const memory = new MemoryStore({ maxKeys: 10_000 });
-  const written: string[] = [];
-  return {
-    name: 'recording',
-    written,
-    execute(ops: readonly StoreOp[], now?: number) {
-      for (const op of ops) {
-        written.push(op.key);
-        if (op.type === 'distinct' && op.member) written.push(op.member);
-        if (op.type === 'set') written.push(op.value);
-      }
-      return memory.execute(ops, now);
-    },
-    keys: (prefix) => memory.keys(prefix),
   };
 }
 
@@ -134,7 +116,7 @@ describe('device cookies', () => {
   });
 
   it('protected responses carry the cookie (appended to the provider’s own headers); devices are recorded per user', async () => {
-    const store = recordingStore();
+    const store = new RecordingStore();
     const vigil = createVigil({
       deviceCookie: { secret: 'a-long-enough-secret-value' },
       routes: [{ path: '/login', event: '$login', user: { email: 'body.email', id: 'body.userId' } }],
@@ -157,7 +139,7 @@ describe('device cookies', () => {
     await vigil.reportDevice(devices[0]?.id as string, { reason: 'stolen laptop' });
     expect((await vigil.identify(request({ headers: { ...request().headers, cookie } }), { id: 'someone-else' })).blocked).toBe(true);
     // No raw identifier reached the store, in any key, member or value.
-    expect(store.written.join('\n')).not.toMatch(/alice|example\.com/i);
+    expect(store.strings.join('\n')).not.toMatch(/alice|example\.com/i);
     await vigil.close();
   });
 });
