@@ -55,7 +55,9 @@ export interface DeviceRecord {
 /** Thrown when the provider in use does not offer an operation (CHEQ has no block lists). */
 export class VigilUnsupportedError extends Error {
   constructor(operation: string, provider: string) {
-    super(`${operation} is not supported by the "${provider}" provider`);
+    super(
+      `${operation} is not supported by the "${provider}" provider. Block lists and device records are served by the embedded engine (localProvider, the default, or with a RedisStore for a fleet); castleProvider serves the device operations through Castle's API.`,
+    );
     this.name = 'VigilUnsupportedError';
   }
 }
