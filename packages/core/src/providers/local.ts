@@ -6,7 +6,6 @@ import { IdentifierHasher, ipCountingKey, normalizeIdentifier } from '../engine/
 import { IpRangeSet } from '../engine/ip-ranges.js';
 import { combineSignals, type Signal, type SignalName } from '../engine/signals.js';
 import { userAgentSignals } from '../engine/user-agent.js';
-import { BoundedMap } from '../stores/bounded-map.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
 import type { BlockedUser, DeviceRecord } from '../tracking/users.js';
@@ -323,8 +322,10 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     return undefined;
   };
 
-  // Familiarity read by a decision, for the outcome of the same request (bounded).
-  const familiarByRequest = new BoundedMap<string, boolean>(10_000);
+  // Familiarity read by a decision, for the outcome of the same request: keyed by the
+  // request's context object, which the outcome event shares with the decision's. A
+  // WeakMap: nothing to bound or evict (a string-keyed map cost ~3 µs a decision).
+  const familiarByRequest = new WeakMap<object, boolean>();
 
   const run = async (ops: StoreOp[], now: number): Promise<StoreResult[]> => {
     if (ops.length === 0) return [];
@@ -452,7 +453,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     // attacks on the account (from elsewhere) must not challenge the owner at home.
     const familiar = typeof read('familiar') === 'string';
     // The outcome of this same request will need it: remember it, so learning is one batch.
-    if (slots.familiar !== undefined) familiarByRequest.set(event.requestId, familiar);
+    if (slots.familiar !== undefined) familiarByRequest.set(event.context, familiar);
     const accountFailures = read('accountFailures') as number | undefined;
     if (!familiar && accountFailures !== undefined && accountFailures >= limits.failedLoginsPerAccount) {
       push({
@@ -524,7 +525,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     // round trip.
     let familiar = true;
     if (familiarKey !== undefined && (succeeded || failed)) {
-      const known = familiarByRequest.get(event.requestId);
+      const known = familiarByRequest.get(event.context);
       familiar = known ?? typeof (await run([{ type: 'get', key: familiarKey }], event.timestamp))[0] === 'string';
     }
     if (!familiar) {
