@@ -81,6 +81,14 @@ export {
 export { compileField, type FieldSource, type FieldReader } from './routing/fields.js';
 export { compileOutcome, type OutcomeOptions, type OutcomeClassifier, type StatusMatcher } from './routing/outcome.js';
 export { silentLogger, compileLogger, type Logger } from './logging/logger.js';
+export {
+  createIncidentTracker,
+  type IncidentTracker,
+  type IncidentTrackerOptions,
+  type IncidentCodes,
+  type IncidentCounts,
+  type IncidentFailure,
+} from './logging/incidents.js';
 export { checkKnownOptions } from './config/options.js';
 export {
   createVigil,

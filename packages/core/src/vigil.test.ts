@@ -548,7 +548,15 @@ describe('enforce: the one place adapters delegate the branching to', () => {
 });
 
 describe('failover incidents', () => {
-  it('warns once per incident, counts every failover, and says when decisions recover', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  // The incident tracker's clock is Date.now: faking Date alone moves it, and nothing else.
+  const later = (ms: number) => vi.setSystemTime(Date.now() + ms);
+
+  it('one line when failovers start, none while they flap, one when decisions have succeeded for the quiet period', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     let down = true;
     const warn = vi.fn();
     const info = vi.fn();
@@ -558,13 +566,44 @@ describe('failover incidents', () => {
       provider: async () => (down ? Promise.reject(new Error('down')) : { risk: 0 }),
     });
     for (let i = 0; i < 5; i++) await vigil.protect(request());
+    // A success, then failures again within 10 s: the same incident (a flapping store).
     down = false;
     await vigil.protect(request());
     down = true;
+    later(5_000);
     await vigil.protect(request());
-    const failoverWarnings = warn.mock.calls.filter(([obj]) => obj.code === 'VIGIL_W_FAILOVER');
-    expect(failoverWarnings).toHaveLength(2);
-    expect(info.mock.calls.filter(([obj]) => obj.code === 'VIGIL_I_RECOVERED')).toHaveLength(1);
-    expect(vigil.stats).toEqual({ decisions: 7, failovers: 6, incidents: 2 });
+    expect(warn.mock.calls.map(([obj]) => obj.code)).toEqual(['VIGIL_W_FAILOVER']);
+    expect(info).not.toHaveBeenCalled();
+    // 10 s without a failure: the next success ends it, with the counts.
+    down = false;
+    later(10_000);
+    await vigil.protect(request());
+    expect(info.mock.calls.map(([obj]) => obj)).toMatchObject([{ code: 'VIGIL_I_RECOVERED', provider: 'function', failures: 6, requests: 6, reasons: { 'provider error': 6 } }]);
+    down = true;
+    await vigil.protect(request());
+    expect(warn.mock.calls.map(([obj]) => obj.code)).toEqual(['VIGIL_W_FAILOVER', 'VIGIL_W_FAILOVER']);
+    expect(vigil.stats).toEqual({ decisions: 9, failovers: 7, incidents: 2 });
+  });
+
+  it('outcomes that cannot be logged join the incident: 1 000 failed outcomes are one line, then a summary a minute', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const warn = vi.fn();
+    const provider: Provider = {
+      name: 'flaky',
+      filter: async () => ({ risk: 0 }),
+      risk: async () => ({ risk: 0 }),
+      log: async () => Promise.reject(Object.assign(new Error('ECONNREFUSED'), { failoverReason: 'store error' })),
+    };
+    const vigil = createVigil({ routes: [LOGIN], logger: { warn, error: vi.fn() }, provider });
+    for (let i = 0; i < 1000; i++) {
+      vigil.logOutcome(await vigil.protect(request()), 401);
+      await vigil.trackLogin(request(), { success: false, email: 'a@example.com' });
+    }
+    expect(warn.mock.calls.map(([obj]) => obj)).toMatchObject([{ code: 'VIGIL_W_LOG_FAILED', provider: 'flaky', reason: 'log: store error', err: { message: 'ECONNREFUSED' } }]);
+    later(60_000);
+    await vigil.trackLogin(request(), { success: false, email: 'a@example.com' });
+    expect(warn.mock.calls.map(([obj]) => obj.code)).toEqual(['VIGIL_W_LOG_FAILED', 'VIGIL_W_FAILOVER_ONGOING']);
+    expect(warn.mock.calls[1]?.[0]).toMatchObject({ failures: 2000, requests: 2000, reasons: { 'log: store error': 2000 } });
+    await vigil.close();
   });
 });

@@ -10,6 +10,7 @@ import { createResponder, type RenderedResponse, type ResponseOptions } from './
 import { compileThreatCodes, type ThreatCodeLists } from './decision/threat-codes.js';
 import { VigilConfigError } from './errors.js';
 import type { EventStatus } from './events.js';
+import { createIncidentTracker } from './logging/incidents.js';
 import { compileLogger, type Logger } from './logging/logger.js';
 import { createDeviceCookies, type DeviceCookieOptions } from './tracking/device-cookie.js';
 import { decisionOf } from './tracking/handle.js';
@@ -239,6 +240,7 @@ function acceptOf(request: RequestInfo): string | undefined {
 const MODES: readonly Mode[] = ['monitoring', 'blocking'];
 const FAILOVERS: readonly FailoverStrategy[] = ['allow', 'deny', 'challenge', 'throw'];
 const TIMED_OUT = Symbol('timed out');
+const VERDICT_RANK: Readonly<Record<PolicyResult['verdict'], number>> = { allow: 0, challenge: 1, deny: 2 };
 const FORWARDED_FOR_WARN_AFTER = 10;
 
 function compileProvider(provider: unknown): Provider {
@@ -388,8 +390,24 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const warned = new Set<string>();
   let forwardedForFromPublicPeer = 0;
   let closed = false;
-  let failing = false;
   const stats = { decisions: 0, failovers: 0, incidents: 0 };
+  // Decisions that fail over and outcomes that cannot be logged are one incident of the
+  // provider: one line when it starts, a summary a minute, one when it ends (after a
+  // quiet period, so a flapping store is one incident). See logging/incidents.ts.
+  const incidents = createIncidentTracker({
+    logger,
+    codes: { start: 'VIGIL_W_FAILOVER', ongoing: 'VIGIL_W_FAILOVER_ONGOING', end: 'VIGIL_I_RECOVERED' },
+    fields: { provider: provider.name },
+    subject: `Vigil's provider (${provider.name})`,
+  });
+  const outcomeFailed = (error: unknown, requests: number) => {
+    const own = (error as { failoverReason?: unknown } | null)?.failoverReason;
+    const reason = `log: ${typeof own === 'string' ? own : 'provider error'}`;
+    if (incidents.failure(reason, { code: 'VIGIL_W_LOG_FAILED', requests, message: `provider.log failed (${reason}); further failures are counted in one summary a minute until the provider recovers`, details: { err: describeError(error) } })) stats.incidents++;
+  };
+  const outcomeTimedOut = (requests: number) => {
+    if (incidents.failure('log: timeout', { code: 'VIGIL_W_LOG_TIMEOUT', requests, message: 'provider.log did not answer in time; further failures are counted in one summary a minute until the provider recovers' })) stats.incidents++;
+  };
 
   const warnOnce = (code: string, message: string, details: object = {}) => {
     if (warned.has(code)) return;
@@ -483,6 +501,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       reasons: Object.freeze(reasons),
       failover: failoverReason !== undefined,
       failoverReason,
+      degraded: Array.isArray(verdict?.degraded) ? Object.freeze(verdict.degraded.filter((name) => typeof name === 'string')) : undefined,
       provider: provider.name,
       device:
         verdict?.device && typeof verdict.device.id === 'string'
@@ -564,28 +583,34 @@ export function createVigil(config: VigilConfig = {}): Vigil {
         failure = error;
         const own = (error as { failoverReason?: unknown } | null)?.failoverReason;
         failoverReason = typeof own === 'string' ? own : 'provider error';
+        // What the provider could still decide without its failed part (the embedded
+        // engine's request-only signals when its store failed), applied below.
+        const partial = (error as { verdict?: unknown } | null)?.verdict;
+        if (partial !== undefined && typeof checkVerdict(partial) !== 'string') verdict = partial as Verdict;
       }
     }
 
     let policy: PolicyResult;
     if (failoverReason !== undefined) {
       stats.failovers++;
-      // One warning per incident (until a decision succeeds again), not per request: an
-      // outage must not flood the logs it is reported in.
-      if (!failing) {
-        failing = true;
-        stats.incidents++;
-        logger.warn({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name, err: describeError(failure) }, `Vigil failed over (${failoverReason}) with strategy ${failover}; further failovers are counted until decisions succeed again`);
-      } else {
-        logger.debug({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name }, 'Vigil failed over again');
-      }
-      if (failover === 'throw' && mode === 'blocking') throw new VigilProviderError(failoverReason, failure);
+      // One line per incident, not per request: an outage must not flood the logs it is
+      // reported in.
+      const started = incidents.failure(failoverReason, {
+        message: `Vigil failed over (${failoverReason}) with strategy ${failover}; further failovers are counted in one summary a minute until decisions succeed again`,
+        details: { route: route.name, err: describeError(failure) },
+      });
+      if (started) stats.incidents++;
+      else logger.debug({ code: 'VIGIL_W_FAILOVER', reason: failoverReason, provider: provider.name, route: route.name }, 'Vigil failed over again');
+      // Signals from the request alone keep deciding: their verdict stands when it is
+      // stronger than the strategy (a python-requests login is blocked under 'allow').
+      const partial = verdict === undefined ? undefined : applyPolicy(verdict, policyOptions);
+      if (failover === 'throw' && mode === 'blocking' && partial?.verdict !== 'deny') throw new VigilProviderError(failoverReason, failure);
       policy = failoverPolicy(failover, mode, policyOptions.canChallenge, policyOptions.redirect, failoverReason);
-    } else {
-      if (failing && verdict?.failover !== true) {
-        failing = false;
-        logger.info({ code: 'VIGIL_I_RECOVERED', provider: provider.name, failovers: stats.failovers }, 'Vigil decisions succeed again');
+      if (partial !== undefined && partial.verdict !== 'allow' && VERDICT_RANK[partial.verdict] >= VERDICT_RANK[policy.verdict]) {
+        policy = { ...partial, reason: `${partial.reason} (decided without what failed: ${failoverReason}; strategy ${failover})` };
       }
+    } else {
+      if (verdict?.failover !== true) incidents.success();
       policy = applyPolicy(verdict as Verdict, policyOptions);
     }
     stats.decisions++;
@@ -630,9 +655,10 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     if (closed) return;
     try {
       const result = await withTimeout(Promise.resolve().then(() => provider.log(event)));
-      if (result === TIMED_OUT) logger.warn({ code: 'VIGIL_W_LOG_TIMEOUT', provider: provider.name }, 'provider.log did not answer in time');
+      if (result === TIMED_OUT) outcomeTimedOut(1);
+      else incidents.success();
     } catch (error) {
-      logger.warn({ code: 'VIGIL_W_LOG_FAILED', provider: provider.name, err: describeError(error) }, 'provider.log failed');
+      outcomeFailed(error, 1);
     }
   };
 
@@ -726,11 +752,14 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       } catch (error) {
         logged = Promise.reject(error);
       }
+      // A request whose decision failed over is already counted in the incident.
+      const requests = decision.failover ? 0 : 1;
       const tracked = withTimeout(logged)
         .then((result) => {
-          if (result === TIMED_OUT) logger.warn({ code: 'VIGIL_W_LOG_TIMEOUT', provider: provider.name }, 'provider.log did not answer in time');
+          if (result === TIMED_OUT) outcomeTimedOut(requests);
+          else incidents.success();
         })
-        .catch((error) => logger.warn({ code: 'VIGIL_W_LOG_FAILED', provider: provider.name, err: describeError(error) }, 'provider.log failed'))
+        .catch((error) => outcomeFailed(error, requests))
         .finally(() => inFlightLogs.delete(tracked));
       inFlightLogs.add(tracked);
     },

@@ -45,6 +45,14 @@ export interface Decision {
   readonly failover: boolean;
   /** Why it failed over: `timeout`, `provider error`, `invalid verdict`, `closed`, or the provider's own. */
   readonly failoverReason: string | undefined;
+  /**
+   * The signals that went quiet for this decision, when the provider could decide only
+   * in part: with the embedded engine and a failing store, the store-backed ones
+   * (`high_activity_ip`, `credential_stuffing`, `blocked_user`, `new_device`…) while
+   * the request-only ones (User-Agent, headers, IP lists, email) still decided.
+   * Undefined when every signal was evaluated.
+   */
+  readonly degraded?: readonly string[] | undefined;
   /** The provider's name. */
   readonly provider: string | undefined;
   /** The device the provider recognised, if any. */

@@ -181,15 +181,44 @@ function parseDevices(value: StoreResult | undefined): StoredDevice[] {
   }
 }
 
-/** Thrown (and turned into the configured failover) when the store fails. */
+/**
+ * Thrown (and turned into the configured failover) when the store fails. From `filter`
+ * and `risk` it carries `verdict`: what the request alone says (User-Agent, headers, IP
+ * lists, email), with `degraded` naming the store-backed signals that went quiet.
+ * `createVigil` applies the stronger of that verdict and its `failover` strategy.
+ *
+ * @example
+ * try { await provider.filter(event) } catch (err) {
+ *   if (err instanceof VigilStoreError) console.log(err.verdict?.threatCode, err.verdict?.degraded)
+ * }
+ */
 export class VigilStoreError extends Error {
   /** Always `'store error'`: the failover reason decisions report. */
   readonly failoverReason = 'store error';
-  constructor(cause: unknown) {
+  /** The verdict of the request-only signals, when a decision's batch failed. */
+  readonly verdict: Verdict | undefined;
+  constructor(cause: unknown, verdict?: Verdict) {
     super('Vigil store failed', { cause });
     this.name = 'VigilStoreError';
+    this.verdict = verdict;
   }
 }
+
+// The store-backed signals each read of a decision's batch feeds: what goes quiet when
+// the batch fails. Everything else is computed from the request alone.
+const SIGNALS_OF_READ: Readonly<Record<string, readonly SignalName[]>> = {
+  attempts: ['high_activity_ip'],
+  failures: ['failed_logins_ip'],
+  failedAccounts: ['credential_stuffing'],
+  accounts: ['credential_stuffing', 'multiple_accounts_ip'],
+  accountFailures: ['high_activity_account'],
+  familiar: ['high_activity_account', 'unfamiliar_login_during_attack'],
+  siteOutcomes: ['unfamiliar_login_during_attack'],
+  blockedUser: ['blocked_user'],
+  reportedDevice: ['reported_device'],
+  approvedDevice: ['approved_device'],
+  devices: ['new_device'],
+};
 
 function checkTiers(value: unknown, option: string): Tiers {
   const tiers = value as Tiers;
@@ -404,7 +433,18 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       add('approvedDevice', { type: 'get', key: `a:device:${event.deviceId}` });
       if (userKey !== undefined) add('devices', { type: 'get', key: `d:user:${userKey}` });
     }
-    const results = await run(ops, event.timestamp);
+    let results: StoreResult[];
+    try {
+      results = await run(ops, event.timestamp);
+    } catch (error) {
+      // Request-only signals keep deciding; only those that needed the batch go quiet.
+      const degraded = [...new Set(Object.keys(slots).flatMap((read) => SIGNALS_OF_READ[read] ?? []))].filter((name) => weights[name] > 0);
+      const partial = combineSignals(signals);
+      const verdict: Verdict = { risk: partial.risk, signals: partial.signals, reasons: partial.reasons, degraded };
+      if (partial.threatCode !== undefined) verdict.threatCode = partial.threatCode;
+      if (partial.action !== undefined) verdict.action = partial.action;
+      throw new VigilStoreError((error as Error).cause ?? error, verdict);
+    }
     const read = (name: string): StoreResult | undefined => (slots[name] === undefined ? undefined : results[slots[name] as number]);
 
     const attempts = read('attempts') as number | undefined;

@@ -26,6 +26,12 @@ export interface Verdict {
   failover?: boolean;
   /** Why the provider failed over: `timeout`, `server error`, `connection error`... */
   failoverReason?: string;
+  /**
+   * Signals that could not be evaluated for this event, so the verdict stands without
+   * them: the embedded engine's store-backed signals (velocity, familiarity, block
+   * lists, devices) when its store failed. Absent when every signal was evaluated.
+   */
+  degraded?: string[];
 }
 
 /** What a provider receives for one event. Secrets are already scrubbed from `context`. */
