@@ -101,13 +101,25 @@ describe('protect: routing and exclusions', () => {
 
   it('applies exclusions to an explicitly given route too', async () => {
     const { provider, calls } = recordingProvider(() => ({ risk: 1 }));
-    const vigil = createVigil({ mode: 'blocking', provider, uriExclusion: [/[?&]healthcheck=1/] });
+    const vigil = createVigil({ mode: 'blocking', provider, uriExclusion: ['/internal', /[?&]healthcheck=1/] });
     const route = vigil.route({ path: '/login', event: '$login' });
-    const excluded = await vigil.protect(request({ url: '/login?healthcheck=1' }), route);
+    const excluded = await vigil.protect(request({ url: '/internal/login', path: '/internal/login' }), route);
     expect(excluded.protected).toBe(false);
     const scored = await vigil.protect(request(), route);
     expect(scored.action).toBe('block');
     expect(calls).toHaveLength(1);
+  });
+
+  // issue 12: exclusion RegExps saw path and query, so a client adding
+  // `?healthcheck=1` to a login skipped the decision.
+  it('never lets the query string exclude a request', async () => {
+    const { provider, calls } = recordingProvider(() => ({ risk: 1 }));
+    const vigil = createVigil({ mode: 'blocking', provider, routes: [{ path: '/login', event: '$login' }], uriExclusion: [/[?&]healthcheck=1/, /\.css$/] });
+    for (const url of ['/login?healthcheck=1', '/login?x=.css']) {
+      const decision = await vigil.protect(request({ url, path: '/login' }));
+      expect(decision.action, url).toBe('block');
+    }
+    expect(calls).toHaveLength(2);
   });
 
   it('sends filter without a user id, risk with one, with scrubbed headers and the user fields', async () => {

@@ -127,11 +127,11 @@ export interface Vigil {
   /**
    * The protected route a request matches, or undefined when it is excluded or
    * unprotected. Synchronous and allocation-free for unprotected requests, so an
-   * adapter can skip everything else.
+   * adapter can skip everything else. `path` is the canonical path (`canonicalPath`).
    */
-  match(req: Pick<RequestInfo, 'method' | 'path' | 'url'>): CompiledRoute | undefined;
-  /** True when `uriExclusion` excludes the request. */
-  isExcluded(req: Pick<RequestInfo, 'path' | 'url'>): boolean;
+  match(req: Pick<RequestInfo, 'method' | 'path'>): CompiledRoute | undefined;
+  /** True when `uriExclusion` excludes the request's canonical path. */
+  isExcluded(req: Pick<RequestInfo, 'path'>): boolean;
   /**
    * Compiles a route at start-up for per-route use (`vigil.protect(req, route)`); the
    * `path` may be left out, as the framework's own route decides where it applies.

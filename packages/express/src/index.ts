@@ -1,6 +1,7 @@
 import {
   type CompiledRoute,
   createHandle,
+  canonicalPath,
   createVigil,
   pathnameOf,
   type Decision,
@@ -36,10 +37,19 @@ export type {
 } from '@vigil/core';
 
 /**
+ * The path Express's router routes a target on (parseurl's pathname: absolute-form and
+ * fragments dropped, no percent-decoding). A target Express routes nowhere keeps its
+ * query-less spelling: it reaches no handler either way.
+ */
+function routedPath(url: string): string {
+  return canonicalPath(url, 'express') ?? pathnameOf(url);
+}
+
+/**
  * Express's request as core's neutral {@link RequestInfo}. Routes are matched against
  * the full path (`originalUrl`), wherever the middleware is mounted.
  */
-function toRequestInfo(req: Request, url: string = req.originalUrl ?? req.url, path: string = pathnameOf(url)): RequestInfo {
+function toRequestInfo(req: Request, url: string = req.originalUrl ?? req.url, path: string = routedPath(url)): RequestInfo {
   return {
     method: req.method,
     url,
@@ -195,15 +205,15 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
 
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
     const url = req.originalUrl ?? req.url;
-    const path = pathnameOf(url);
+    const path = routedPath(url);
     // Unprotected and excluded requests cost one synchronous match and a handle.
-    const route = core.match({ method: req.method, url, path });
+    const route = core.match({ method: req.method, path });
     if (route) {
       void decide(req, res, next, url, path, route);
       return;
     }
     // A per-route or earlier Vigil middleware may have decided already: keep that.
-    if (!req.vigil) req.vigil = core.isExcluded({ url, path }) ? new Excluded(req, res, url, path) : new Unprotected(req, res, url, path);
+    if (!req.vigil) req.vigil = core.isExcluded({ path }) ? new Excluded(req, res, url, path) : new Unprotected(req, res, url, path);
     next();
   }) as VigilMiddleware;
 
@@ -213,7 +223,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       // Decided once: a request the app-level middleware already scored is not scored twice.
       if (req.vigil?.protected) return next();
       const url = req.originalUrl ?? req.url;
-      void decide(req, res, next, url, pathnameOf(url), route);
+      void decide(req, res, next, url, routedPath(url), route);
     };
   };
   Object.defineProperty(middleware, 'core', { value: core, enumerable: true });

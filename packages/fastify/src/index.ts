@@ -115,7 +115,13 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
       // Kept even when nothing is decided, so that identify can answer with this reply.
       slot.info = info;
       slot.reply = reply;
-      if (route === undefined) return;
+      if (route === undefined) {
+        if (core.isExcluded(info)) {
+          slot.decision = core.excludedDecision;
+          slot.handle = undefined;
+        }
+        return;
+      }
       // `failover: 'throw'` rejects here: Fastify's error handler answers.
       const decision = await core.protect(info, route);
       slot.decision = decision;

@@ -1,4 +1,4 @@
-import { createHandle, pathnameOf, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
+import { canonicalPath, createHandle, pathnameOf, pathOfRoute, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRaw, IdentifyResult, VigilRequestHandle } from './types.js';
 
@@ -38,13 +38,26 @@ export function peekSlot(request: FastifyRequest): Slot | null {
   return (request as unknown as WithSlot)[kSlot];
 }
 
+/**
+ * The path of a request as Fastify's router saw it. Once routed, it is rebuilt from the
+ * route's pattern and the parameters find-my-way extracted (the framework's decision:
+ * `/%6Cogin`, `HTTP://host/login` and `/login#x` are all `/login` if find-my-way
+ * routed them there); a request no route took gets find-my-way's rules applied to its
+ * target.
+ */
+export function routedPath(request: FastifyRequest): string {
+  const pattern = request.routeOptions?.url;
+  if (typeof pattern === 'string' && pattern.length > 0) return pathOfRoute(pattern, request.params as Record<string, unknown>);
+  return canonicalPath(request.url, 'find-my-way') ?? pathnameOf(request.url);
+}
+
 /** Fastify's request as Vigil's neutral one. */
 export function toRequestInfo(request: FastifyRequest, useFramework: boolean, bodyParsed: boolean): RequestInfo {
   const url = request.url;
   return {
     method: request.method,
     url,
-    path: pathnameOf(url),
+    path: routedPath(request),
     query: request.query as Record<string, unknown>,
     headers: request.headers,
     // In the order and case the client sent them: CHEQ's HeaderNames fingerprints both.

@@ -203,7 +203,8 @@ describe('which routes get a hook', () => {
     // find-my-way decodes %6C to "l": this is the /login handler, so it is /login's protection.
     const res = await app.inject({ method: 'POST', url: '/%6Cogin?next=/', payload: {}, headers: API });
     expect(res.statusCode).toBe(403);
-    expect(calls.filter[0]?.context.path).toBe('/%6Cogin');
+    // The decision sees the path the router routed on, not the client's spelling of it.
+    expect(calls.filter[0]?.context.path).toBe('/login');
   });
 
   it('protects only the listed methods of a multi-method route', async () => {
@@ -219,16 +220,19 @@ describe('which routes get a hook', () => {
   it('leaves excluded paths untouched: no provider call and request.vigil is the excluded decision', async () => {
     const { provider, calls } = recordingProvider({ risk: 1 });
     const app = fastify();
-    await app.register(vigil, { mode: 'blocking', provider, routes: [{ path: '/auth/*', event: '$login' }], uriExclusion: ['/auth/sso', /^\/auth\/login\?probe=1$/] });
+    await app.register(vigil, { mode: 'blocking', provider, routes: [{ path: '/auth/*', event: '$login' }], uriExclusion: ['/auth/sso', /^\/auth\/probe$/, /\?probe=1$/] });
     const excluded = (request: FastifyRequest) => ({ protected: request.vigil.protected, reasons: request.vigil.reasons });
     app.post('/auth/sso/callback', async (request) => excluded(request));
     app.post('/auth/login', async (request) => excluded(request));
+    app.post('/auth/:step', async (request) => excluded(request));
     const sso = await app.inject({ method: 'POST', url: '/auth/sso/callback', payload: {}, headers: API });
     expect(sso.json()).toEqual({ protected: false, reasons: ['excluded by uriExclusion'] });
-    // A RegExp exclusion sees the query string, so it applies per request.
-    expect((await app.inject({ method: 'POST', url: '/auth/login?probe=1', payload: {}, headers: API })).json()).toEqual({ protected: false, reasons: ['excluded by uriExclusion'] });
+    // A RegExp exclusion sees the routed path, per request...
+    expect((await app.inject({ method: 'POST', url: '/auth/%70robe', payload: {}, headers: API })).json()).toEqual({ protected: false, reasons: ['excluded by uriExclusion'] });
+    // ...and never the query string (issue 12: `?probe=1` skipped the login's decision).
+    expect((await app.inject({ method: 'POST', url: '/auth/login?probe=1', payload: {}, headers: API })).statusCode).toBe(403);
     expect((await app.inject({ method: 'POST', url: '/auth/login', payload: {}, headers: API })).statusCode).toBe(403);
-    expect(calls.filter).toHaveLength(1);
+    expect(calls.filter).toHaveLength(2);
   });
 
   it('covers routes declared in prefixed child plugins', async () => {

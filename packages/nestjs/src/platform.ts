@@ -1,4 +1,4 @@
-import { type IncomingHeaders, parseCookieHeader, pathnameOf, type RequestInfo } from '@vigil/core';
+import { canonicalPath, type IncomingHeaders, parseCookieHeader, pathnameOf, pathOfRoute, type RequestInfo } from '@vigil/core';
 
 // The little Vigil needs from Express and Fastify requests and responses; both
 // platforms have these properties (Fastify's `request.socket` and
@@ -17,6 +17,10 @@ export interface PlatformRequest {
   cookies?: Record<string, string | undefined>;
   ip?: string;
   socket?: { remoteAddress?: string; encrypted?: boolean };
+  /** Fastify: the route find-my-way chose (`url` is its pattern). */
+  routeOptions?: { url?: string };
+  /** The route parameters the router extracted. */
+  params?: Record<string, unknown>;
 }
 
 interface RawResponse {
@@ -40,10 +44,19 @@ interface ExpressLikeResponse {
   append(name: string, value: string | string[]): unknown;
 }
 
-/** The request target as received, and its pathname: all `vigil.match()` needs. */
+/**
+ * The request target as received, and the path the platform's router routed it on:
+ * all `vigil.match()` needs. The guard runs once Nest's router has chosen the handler;
+ * on Fastify the path is rebuilt from that route's pattern and parameters (the
+ * framework's decision), on Express it is what Express's router reads from the target.
+ */
 export function requestTarget(request: PlatformRequest): { method: string; url: string; path: string } {
   const url = request.originalUrl ?? request.url ?? '/';
-  return { method: request.method, url, path: pathnameOf(url) };
+  const pattern = request.routeOptions?.url;
+  let path: string | undefined;
+  if (typeof pattern === 'string' && pattern.length > 0) path = pathOfRoute(pattern, request.params);
+  else path = canonicalPath(url, request.raw === undefined ? 'express' : 'find-my-way');
+  return { method: request.method, url, path: path ?? pathnameOf(url) };
 }
 
 /** The neutral request core decides on, from an Express or Fastify request. */

@@ -9,9 +9,13 @@ import { createClientIpExtractor, type IpOptions } from './ip.js';
 export interface RequestInfo {
   /** Upper-case HTTP method, e.g. `POST`. */
   method: string;
-  /** The raw request target: path plus query string, e.g. `/login?next=%2F`. */
+  /** The raw request target as received: path plus query string, e.g. `/login?next=%2F`. */
   url: string;
-  /** The pathname alone, without query string, e.g. `/login`. */
+  /**
+   * The path the framework's router routes the request on, e.g. `/login`: adapters
+   * build it with `canonicalPath` (or `pathOfRoute` once the router has chosen a
+   * route), so that routes and exclusions see what the router sees.
+   */
   path: string;
   /** Parsed query parameters, when the framework parsed them. */
   query?: Record<string, unknown>;
@@ -37,8 +41,9 @@ export interface RequestInfo {
 }
 
 /**
- * The pathname of a request target: the URL without its query string. What adapters
- * put in `RequestInfo.path`.
+ * The request target without its query string. Only a split at `?`: what a router
+ * routes on is `canonicalPath`'s answer (absolute-form, fragments, decoding),
+ * which adapters put in `RequestInfo.path`.
  *
  * @example
  * pathnameOf('/login?next=%2F') // '/login'

@@ -103,17 +103,18 @@ describe('compileRoute', () => {
       ['/LOGIN', '/login', true],
       ['/Login/', '/login', true],
       ['/login/', '/LOGIN', true],
-      // Parameters: exactly one non-empty segment.
+      // Parameters: exactly one segment, which may be empty.
       ['/users/:id/reset', '/users/42/reset', true],
       ['/users/:id/reset', '/users/abc-def/reset', true],
       ['/users/:id/reset', '/USERS/42/RESET/', true],
-      ['/users/:id/reset', '/users//reset', false],
+      // find-my-way gives `:id` an empty value here: the route must still apply.
+      ['/users/:id/reset', '/users//reset', true],
       ['/users/:id/reset', '/users/42/43/reset', false],
       ['/users/:id/reset', '/users/reset', false],
       ['/users/:id/reset', '/users/42/reset/more', false],
       ['/users/:id', '/users/42', true],
       ['/users/:id', '/users', false],
-      ['/users/:id', '/users/', false],
+      ['/users/:id', '/users/', true], // an empty :id, as find-my-way routes it
       ['/users/:id', '/users/42/', true],
       ['/:a/:b', '/x/y', true],
       ['/:a/:b', '/x', false],
@@ -577,22 +578,25 @@ describe('compileRouting', () => {
     it('never matches an excluded request, even on a protected route', () => {
       const routing = compileRouting({
         routes: [{ path: '/*', event: '$custom', name: 'all' }],
-        uriExclusion: ['/static', /\/add_to_cart.*item=698/, /\.css$/],
+        uriExclusion: ['/static', /^\/add_to_cart\/698/, /\.css$/],
       });
       expect(routing.match(request('GET', '/static'))).toBeUndefined();
       expect(routing.match(request('GET', '/static/app.css'))).toBeUndefined();
-      expect(routing.match(request('GET', '/add_to_cart?item=698'))).toBeUndefined();
+      expect(routing.match(request('GET', '/add_to_cart/698'))).toBeUndefined();
       expect(routing.match(request('GET', '/theme.css'))).toBeUndefined();
       expect(routing.match(request('GET', '/statically'))?.name).toBe('all');
-      expect(routing.match(request('GET', '/add_to_cart?item=699'))?.name).toBe('all');
+      expect(routing.match(request('GET', '/add_to_cart/699'))?.name).toBe('all');
       expect(routing.isExcluded(request('GET', '/static/x'))).toBe(true);
       expect(routing.isExcluded(request('GET', '/login'))).toBe(false);
     });
 
-    it('tests RegExps against the url (path and query)', () => {
-      const routing = compileRouting({ routes: [{ path: '/add_to_cart', event: '$custom', name: 'cart' }], uriExclusion: [/item=698/] });
-      expect(routing.match(request('POST', '/add_to_cart?item=698'))).toBeUndefined();
-      expect(routing.match(request('POST', '/add_to_cart'))?.name).toBe('cart');
+    // issue 12: a query string is the client's to write; `/login?x=.css` reached the
+    // login handler undecided when exclusion RegExps saw path and query.
+    it('tests RegExps against the path only, never the query string', () => {
+      const routing = compileRouting({ routes: [{ path: '/login', event: '$login', name: 'login' }], uriExclusion: [/item=698/, /\.css$/] });
+      expect(routing.match(request('POST', '/login?item=698'))?.name).toBe('login');
+      expect(routing.match(request('POST', '/login?x=.css'))?.name).toBe('login');
+      expect(routing.match(request('POST', '/login'))?.name).toBe('login');
     });
 
     it('falls back to the path when the request has no url', () => {
@@ -622,8 +626,8 @@ describe('compileRouting', () => {
 
 describe('compileExclusions', () => {
   it('excludes nothing when absent or empty', () => {
-    expect(compileExclusions(undefined)('/static', '/static')).toBe(false);
-    expect(compileExclusions([])('/static', '/static')).toBe(false);
+    expect(compileExclusions(undefined)('/static')).toBe(false);
+    expect(compileExclusions([])('/static')).toBe(false);
   });
 
   it.each<[string, string, boolean]>([
@@ -643,42 +647,34 @@ describe('compileExclusions', () => {
     ['/a/b', '/a/bc', false],
     ['/a/b', '/a', false],
   ])('the path %j, for request path %j → %s', (entry, path, expected) => {
-    expect(compileExclusions([entry])(path, path)).toBe(expected);
+    expect(compileExclusions([entry])(path)).toBe(expected);
   });
 
-  it('tests string entries against the path, not the query string', () => {
-    const excluded = compileExclusions(['/static']);
-    expect(excluded('/login', '/login?next=/static')).toBe(false);
-    expect(excluded('/static/x', '/static/x?v=1')).toBe(true);
+  it.each<[RegExp, string, boolean]>([
+    [/\/add_to_cart\/698/, '/add_to_cart/698', true],
+    [/\/add_to_cart\/698/, '/add_to_cart/699', false],
+    [/\.css$/, '/app.css', true],
+    [/\.css$/, '/app.css/x', false],
+    [/^\/health$/, '/health', true],
+    [/^\/health$/, '/health/x', false],
+  ])('the RegExp %s against path %j → %s', (entry, path, expected) => {
+    expect(compileExclusions([entry])(path)).toBe(expected);
   });
 
-  it.each<[RegExp, string, string, boolean]>([
-    [/\/add_to_cart.*item=698/, '/add_to_cart', '/add_to_cart?item=698', true],
-    [/\/add_to_cart.*item=698/, '/add_to_cart', '/add_to_cart?item=699', false],
-    [/\/add_to_cart.*item=698/, '/add_to_cart', '/add_to_cart', false],
-    [/\.css$/, '/app.css', '/app.css', true],
-    [/\.css$/, '/app.css', '/app.css?v=2', false],
-    [/^\/health$/, '/health', '/health', true],
-    [/^\/health$/, '/health', '/health?x', false],
-    [/^\/health(\?|$)/, '/health', '/health?x', true],
-  ])('the RegExp %s against url %j (path %j) → %s', (entry, path, url, expected) => {
-    expect(compileExclusions([entry])(path, url)).toBe(expected);
-  });
-
-  it.each([[/item=698/g], [/item=698/y], [/item=698/gi], [/^\/a/g]])('answers the same on repeated calls with %s', (entry) => {
+  it.each([[/cart\/698/g], [/cart\/698/y], [/cart\/698/gi], [/^\/a/g]])('answers the same on repeated calls with %s', (entry) => {
     const excluded = compileExclusions([entry]);
-    const url = entry.source.startsWith('^') ? '/a?item=698' : '/cart?item=698';
-    for (let i = 0; i < 6; i++) expect(excluded('/cart', url)).toBe(true);
-    for (let i = 0; i < 3; i++) expect(excluded('/cart', '/cart?item=1')).toBe(false);
+    const path = entry.source.startsWith('^') ? '/a/698' : '/cart/698';
+    for (let i = 0; i < 6; i++) expect(excluded(path)).toBe(true);
+    for (let i = 0; i < 3; i++) expect(excluded('/cart/1')).toBe(false);
     expect(entry.lastIndex).toBe(0);
   });
 
   it('combines strings and RegExps', () => {
     const excluded = compileExclusions(['/static', '/health', /\.png$/]);
-    expect(excluded('/static/a', '/static/a')).toBe(true);
-    expect(excluded('/health', '/health')).toBe(true);
-    expect(excluded('/img/a.png', '/img/a.png')).toBe(true);
-    expect(excluded('/login', '/login')).toBe(false);
+    expect(excluded('/static/a')).toBe(true);
+    expect(excluded('/health')).toBe(true);
+    expect(excluded('/img/a.png')).toBe(true);
+    expect(excluded('/login')).toBe(false);
   });
 
   it.each([['/'], ['//'], ['///']])('rejects %j, which would exclude every path', (entry) => {
@@ -713,7 +709,7 @@ describe('compileExclusions', () => {
         const entry = `/${entrySegments.join('/')}`;
         const path = `/${pathSegments.join('/')}`;
         const expected = path === entry || path.startsWith(`${entry}/`);
-        expect(compileExclusions([entry])(path, path)).toBe(expected);
+        expect(compileExclusions([entry])(path)).toBe(expected);
       }),
     );
   });

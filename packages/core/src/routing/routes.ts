@@ -27,8 +27,9 @@ export interface RouteDefinition {
   method?: string | string[];
   /**
    * A pathname (`/login`, `/users/:id/reset`, `/api/*`) or a RegExp tested against the
-   * pathname. String paths ignore case and a trailing slash, as Express's router does,
-   * so `/LOGIN/` cannot slip past a `/login` rule.
+   * request's canonical path (the path its framework's router routes on, see
+   * {@link canonicalPath}). String paths ignore case and trailing slashes, as Express's
+   * router does, so `/LOGIN/` cannot slip past a `/login` rule.
    */
   path: string | RegExp;
   /** Castle event type of the route. */
@@ -111,12 +112,18 @@ function compilePath(path: unknown, option: string): (normalizedPath: string, ra
   }
   const hasParams = segments.some((segment) => segment.startsWith(':'));
   if (!hasParams && !wildcard) return (normalizedPath) => normalizedPath === normalized;
-  const body = segments
-    .map((segment) => (segment.startsWith(':') ? '[^/]+' : escapeRegExp(segment)))
-    .join('/');
-  // "/api/*" covers "/api" itself too: protecting less than asked is the worse mistake.
-  const pattern = new RegExp(`^${body}${wildcard ? '(?:/.*)?' : ''}$`);
-  return (normalizedPath) => pattern.test(normalizedPath);
+  // A parameter may be empty: find-my-way routes `/users//reset` to `/users/:id/reset`
+  // and `/files/` to `/files/:name`.
+  const body = segments.map((segment) => (segment.startsWith(':') ? '[^/]*' : escapeRegExp(segment))).join('/');
+  if (wildcard) {
+    // "/api/*" covers "/api" itself too: protecting less than asked is the worse mistake.
+    const pattern = new RegExp(`^${body}(?:/.*)?$`);
+    return (normalizedPath) => pattern.test(normalizedPath);
+  }
+  // Parametric routes see the path with its trailing slashes, which the normalized path
+  // has lost: `/files/` (an empty `:name`) is the route, `/files` is not. Case is ignored.
+  const pattern = new RegExp(`^${body}/*$`, 'i');
+  return (_normalized, raw) => pattern.test(raw);
 }
 
 function compileMethods(method: unknown, option: string): ReadonlySet<string> | undefined {
@@ -209,21 +216,25 @@ export interface RoutingOptions {
    * CHEQ's own event names (`{ '/checkout': 'purchase' }`) become `$custom` events of that name.
    */
   routeToEventType?: Record<string, EventType | string>;
-  /** Paths (segment-prefix) and RegExps (tested against path + query) never protected. */
+  /**
+   * Paths (segment-prefix) and RegExps never protected. Both are tested against the
+   * request's canonical path (see {@link canonicalPath}) and never its query string or
+   * fragment: `/login?x=.css` is not excluded by `/\.css$/`.
+   */
   uriExclusion?: (string | RegExp)[];
 }
 
 /** Matches requests against exclusions and routes, compiled once. */
 export interface RouteMatcher {
   readonly routes: readonly CompiledRoute[];
-  /** True when the request is excluded. */
-  isExcluded(req: Pick<RequestInfo, 'path' | 'url'>): boolean;
-  /** The first route that applies, or undefined (excluded requests never match). */
-  match(req: Pick<RequestInfo, 'method' | 'path' | 'url'>): CompiledRoute | undefined;
+  /** True when the request's canonical path is excluded. */
+  isExcluded(req: Pick<RequestInfo, 'path'>): boolean;
+  /** The first route that applies to the canonical path, or undefined (excluded requests never match). */
+  match(req: Pick<RequestInfo, 'method' | 'path'>): CompiledRoute | undefined;
 }
 
 /** Compiles `uriExclusion` into one predicate. */
-export function compileExclusions(list: unknown, option = 'uriExclusion'): (path: string, url: string) => boolean {
+export function compileExclusions(list: unknown, option = 'uriExclusion'): (path: string) => boolean {
   if (list === undefined) return () => false;
   if (!Array.isArray(list)) {
     throw new VigilConfigError('VIGIL_E_URI_EXCLUSION', option, list, 'which is not an array', 'Pass an array of paths and RegExps, e.g. ["/static", /\\.css$/].');
@@ -247,15 +258,17 @@ export function compileExclusions(list: unknown, option = 'uriExclusion'): (path
         `${option}[${i}]`,
         entry,
         `which is ${describeValue(entry) === 'undefined' ? 'missing' : 'not a path starting with "/" nor a RegExp'}`,
-        'Use a path ("/static" excludes /static and everything below it) or a RegExp tested against path and query.',
+        'Use a path ("/static" excludes /static and everything below it) or a RegExp tested against the path.',
       );
     }
   });
-  return (path, url) => {
+  // The path only: a query string or a fragment is the client's to write, and the
+  // router ignores both, so they must not decide that a protected handler is excluded.
+  return (path) => {
     for (let i = 0; i < exact.length; i++) {
       if (path === exact[i] || path.startsWith(prefixes[i] as string)) return true;
     }
-    for (const pattern of patterns) if (pattern.test(url)) return true;
+    for (const pattern of patterns) if (pattern.test(path)) return true;
     return false;
   };
 }
@@ -291,14 +304,13 @@ export function compileRouting(options: RoutingOptions): RouteMatcher {
     }
   }
   const isExcludedPath = compileExclusions(options.uriExclusion);
-  const pathOf = (req: Pick<RequestInfo, 'path' | 'url'>) => (typeof req.path === 'string' ? req.path : '/');
-  const urlOf = (req: Pick<RequestInfo, 'path' | 'url'>) => (typeof req.url === 'string' ? req.url : pathOf(req));
+  const pathOf = (req: Pick<RequestInfo, 'path'>) => (typeof req.path === 'string' ? req.path : '/');
   return {
     routes,
-    isExcluded: (req) => isExcludedPath(pathOf(req), urlOf(req)),
+    isExcluded: (req) => isExcludedPath(pathOf(req)),
     match(req) {
       const path = pathOf(req);
-      if (isExcludedPath(path, urlOf(req))) return undefined;
+      if (isExcludedPath(path)) return undefined;
       if (routes.length === 0) return undefined;
       const method = typeof req.method === 'string' ? req.method.toUpperCase() : 'GET';
       const normalized = normalizePathForMatch(path);
