@@ -21,7 +21,8 @@ export type VigilConfigErrorCode =
   | 'VIGIL_E_FAILOVER'
   | 'VIGIL_E_TIMEOUT'
   | 'VIGIL_E_RESPONSE'
-  | 'VIGIL_E_LOGGER';
+  | 'VIGIL_E_LOGGER'
+  | 'VIGIL_E_SECRET_REQUIRED';
 
 /**
  * Thrown at start-up (by `createVigil`, `extractClientIp`'s option compiler and every

@@ -139,7 +139,7 @@ export {
 } from './providers/castle.js';
 export { cheqProvider, type CheqProviderOptions } from './providers/cheq.js';
 export { verifyWebhook, signUserId, WebhookVerificationError } from './webhooks.js';
-export { createDeviceCookies, parseCookieHeader, readCookie, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
+export { createDeviceCookies, parseCookieHeader, readCookie, type DeviceCookieContext, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
 export {
   anonymizeIdentity,
   VigilUnsupportedError,

@@ -380,7 +380,10 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'anonymize', config.anonymize, 'which is not a boolean', 'Use true or false (default).');
   }
   const identity = config.anonymize ? anonymizeIdentity : (user: UserIdentity) => user;
-  const deviceCookies = config.deviceCookie === undefined ? undefined : createDeviceCookies(config.deviceCookie);
+  // Over a store shared by a fleet, the cookie's key must be shared too.
+  const engineStore = (provider as { store?: { shared?: unknown; name?: unknown } }).store;
+  const sharedStore = engineStore?.shared === true ? String(engineStore.name) : undefined;
+  const deviceCookies = config.deviceCookie === undefined ? undefined : createDeviceCookies(config.deviceCookie, { sharedStore });
   const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
 
   // Per-decision state for the after-response log, without putting it on the frozen

@@ -328,6 +328,17 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
   if (typeof store?.execute !== 'function') {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'store', store, 'which has no execute() method', 'Pass a Store such as new MemoryStore() or new RedisStore(...).');
   }
+  if ((store as Store).shared === true && options.secret === undefined) {
+    // A random key per process would key each instance's emails differently: per-account
+    // counters and block lists would silently stop adding up across the fleet.
+    throw new VigilConfigError(
+      'VIGIL_E_SECRET_REQUIRED',
+      'secret',
+      options.secret,
+      `while the store ("${String(store.name)}") is shared by every instance, which must key identifiers alike`,
+      'Pass the same `secret` to every instance, e.g. from an environment variable: localProvider({ store, secret: process.env.VIGIL_SECRET }) (a long random string, e.g. from `openssl rand -base64 32`).',
+    );
+  }
   if (options.requireSecFetch !== undefined && typeof options.requireSecFetch !== 'boolean') {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'requireSecFetch', options.requireSecFetch, 'which is not a boolean', 'Use true (default) or false.');
   }

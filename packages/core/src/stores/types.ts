@@ -44,6 +44,15 @@ export interface Store {
   /** Shown in logs and metrics. */
   readonly name: string;
   /**
+   * True for a store that several processes share (`RedisStore`). The engine keys
+   * emails, usernames and phones in it by an HMAC, and device cookies are signed, with
+   * a `secret`: over a shared store, every instance needs the same one, so a missing
+   * secret is a start-up error (`VIGIL_E_SECRET_REQUIRED`) instead of a random key per
+   * process that silently stops the fleet's per-account counters adding up. Leave it
+   * out (or false) for a store private to one process.
+   */
+  readonly shared?: boolean;
+  /**
    * Runs the operations as one batch and resolves their results in order. `now` (ms
    * since epoch) is the batch's clock, so every instance of a fleet computes windows
    * from the time the engine saw, and tests can move time.

@@ -19,6 +19,15 @@ export interface DeviceCookieOptions {
   secure?: boolean | 'auto';
 }
 
+/** What {@link createDeviceCookies} knows of the deployment besides the options. */
+export interface DeviceCookieContext {
+  /**
+   * The name of the shared store the engine uses (a fleet), if any: every instance must
+   * then verify the others' cookies, so a secret is required.
+   */
+  sharedStore?: string;
+}
+
 /** A compiled device-cookie handler. */
 export interface DeviceCookies {
   readonly name: string;
@@ -80,7 +89,7 @@ export function readCookie(req: RequestInfo, name: string): string | undefined {
  * signature is a truncated HMAC-SHA256 of the id: a forged or tampered cookie fails
  * verification and counts as no device (a new one is issued).
  */
-export function createDeviceCookies(options: DeviceCookieOptions | true): DeviceCookies {
+export function createDeviceCookies(options: DeviceCookieOptions | true, context: DeviceCookieContext = {}): DeviceCookies {
   const o = options === true ? {} : options;
   if (o === null || typeof o !== 'object') {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'deviceCookie', options, 'which is neither true nor an object', 'Use deviceCookie: true, or { name, secret, maxAgeDays, secure }.');
@@ -88,6 +97,17 @@ export function createDeviceCookies(options: DeviceCookieOptions | true): Device
   const name = o.name ?? 'vigil_did';
   if (typeof name !== 'string' || !COOKIE_NAME.test(name)) {
     throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'deviceCookie.name', o.name, 'which is not a valid cookie name', 'Use letters, digits, "-" or "_", e.g. "vigil_did".');
+  }
+  if (o.secret === '' || (o.secret === undefined && context.sharedStore !== undefined)) {
+    throw new VigilConfigError(
+      'VIGIL_E_SECRET_REQUIRED',
+      'deviceCookie.secret',
+      o.secret,
+      o.secret === ''
+        ? 'which signs nothing (an environment variable set to nothing?)'
+        : `while the store ("${context.sharedStore}") is shared: each instance would sign with its own random key and treat the others' cookies as forged`,
+      'Pass the same `secret` to every instance, e.g. from an environment variable: deviceCookie: { secret: process.env.VIGIL_DEVICE_SECRET } (a long random string).',
+    );
   }
   if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length < 16)) {
     throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'deviceCookie.secret', '(hidden)', 'which is not a string of at least 16 characters', 'Use a long random string shared by every instance.');
