@@ -19,6 +19,7 @@ export {
   type IpOptions,
   type IpSource,
 } from './context/ip.js';
+export { IP_PRESETS, type IpPreset, type IpPresetName } from './context/ip-presets.js';
 export {
   buildRequestContext,
   createContextBuilder,

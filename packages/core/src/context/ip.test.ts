@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VigilConfigError } from '../errors.js';
 import type { IncomingHeaders } from './headers.js';
 import { canonicalizeIp, createClientIpExtractor, extractClientIp, type IpOptions, type IpSource } from './ip.js';
+import { IP_PRESETS } from './ip-presets.js';
 
 // ---------------------------------------------------------------------------------------
 // Reference helpers, written from the spec and independent of the code under test.
@@ -332,14 +333,8 @@ describe('extractClientIp', () => {
       ['2001:db8::7, fe80::2', '2001:db8::7'],
       ['2.2.2.2, ::ffff:10.0.0.3', '2.2.2.2'],
       ['2.2.2.2, localhost, unix', '2.2.2.2'],
-      // Not-addresses are ignored wherever they are.
-      ['unknown, garbage, 8.8.8.8, _hidden', '8.8.8.8'],
-      ['8.8.8.8, 127.1', '8.8.8.8'],
-      ['8.8.8.8, 1.1', '8.8.8.8'],
-      ['8.8.8.8, 0x01.0.0.1', '8.8.8.8'],
-      ['8.8.8.8, 010.0.0.1', '8.8.8.8'],
-      ['8.8.8.8, 001.002.003.004', '8.8.8.8'],
-      ['8.8.8.8, 999.1.1.1', '8.8.8.8'],
+      // Not-addresses left of the client are never reached.
+      ['unknown, garbage, 127.1, _hidden, 8.8.8.8', '8.8.8.8'],
       // Separators: commas and white space, in any mix.
       ['1.1.1.1 2.2.2.2', '2.2.2.2'],
       ['1.1.1.1,2.2.2.2', '2.2.2.2'],
@@ -353,6 +348,20 @@ describe('extractClientIp', () => {
       ['[2001:0db8::0001]:443, 10.0.0.2:80', '2001:db8::1'],
     ])('%j behind 10.0.0.1 → %s', (value, expected) => {
       expect(xff(value, '10.0.0.1')).toBe(expected);
+    });
+
+    it.each([
+      ['unknown, garbage, 8.8.8.8, _hidden'],
+      ['8.8.8.8, 127.1'],
+      ['8.8.8.8, 1.1'],
+      ['8.8.8.8, 0x01.0.0.1'],
+      ['8.8.8.8, 010.0.0.1'],
+      ['8.8.8.8, 001.002.003.004'],
+      ['8.8.8.8, 999.1.1.1'],
+      ['8.8.8.8, unknown, 10.0.0.2'],
+    ])('a hop that is not an address ends the walk: %j behind 10.0.0.1 answers the socket, not what lies beyond', (value) => {
+      // Whatever is left of an unknown hop was written by nobody the app can vouch for.
+      expect(xff(value, '10.0.0.1')).toBe(value.endsWith('10.0.0.2') ? '10.0.0.2' : '10.0.0.1');
     });
 
     it('joins an array-valued header in order', () => {
@@ -472,11 +481,13 @@ describe('extractClientIp', () => {
     const chain = '1.1.1.1, 2.2.2.2, 3.3.3.3';
 
     it.each([
-      [1, '2.2.2.2'],
-      [2, '1.1.1.1'],
-      [3, '203.0.113.1'],
-      [10, '203.0.113.1'],
-    ])('depth %i drops that many right-most entries, even behind a public peer → %s', (depth, expected) => {
+      [1, '3.3.3.3'],
+      [2, '2.2.2.2'],
+      [3, '1.1.1.1'],
+      // Fewer entries than declared hops: every entry came from a declared proxy, so the
+      // first one seen (Castle's rule when every hop is a proxy).
+      [10, '1.1.1.1'],
+    ])('depth %i: the peer and the %i-1 right-most entries are proxies, even a public peer → %s', (depth, expected) => {
       expect(xff(chain, '203.0.113.1', { trustedProxyDepth: depth })).toBe(expected);
     });
 
@@ -485,27 +496,33 @@ describe('extractClientIp', () => {
       expect(xff(chain, '10.0.0.1', { trustedProxyDepth: 0 })).toBe('3.3.3.3');
     });
 
-    it('drops before skipping trusted entries', () => {
-      expect(xff('2.2.2.2, 10.0.0.9, 3.3.3.3', '203.0.113.1', { trustedProxyDepth: 1 })).toBe('2.2.2.2');
+    it('a depth-declared peer with no X-Forwarded-For is the client', () => {
+      expect(ip({}, '203.0.113.1', { trustedProxyDepth: 2 })).toBe('203.0.113.1');
+    });
+
+    it('beyond the counted hops, only proxies trusted by address are walked past', () => {
+      expect(xff('2.2.2.2, 10.0.0.9, 3.3.3.3', '203.0.113.1', { trustedProxyDepth: 1 })).toBe('3.3.3.3');
       expect(xff('2.2.2.2, 3.3.3.3, 10.0.0.9', '10.0.0.1', { trustedProxyDepth: 1 })).toBe('3.3.3.3');
+      expect(xff('2.2.2.2, 3.3.3.3, 10.0.0.9', '203.0.113.1', { trustedProxyDepth: 2 })).toBe('3.3.3.3');
+      expect(xff('2.2.2.2, 3.3.3.3, 198.51.100.9', '203.0.113.1', { trustedProxyDepth: 1, trustedProxies: ['198.51.100.0/24'] })).toBe('3.3.3.3');
     });
 
     it('counts entries, not separators', () => {
-      expect(xff('2.2.2.2 ,  3.3.3.3 ,', '203.0.113.1', { trustedProxyDepth: 1 })).toBe('2.2.2.2');
-      expect(xff(' 2.2.2.2\t3.3.3.3 ', '203.0.113.1', { trustedProxyDepth: 1 })).toBe('2.2.2.2');
-      expect(xff(['2.2.2.2', '3.3.3.3'], '203.0.113.1', { trustedProxyDepth: 1 })).toBe('2.2.2.2');
+      expect(xff('2.2.2.2 ,  3.3.3.3 ,', '203.0.113.1', { trustedProxyDepth: 2 })).toBe('2.2.2.2');
+      expect(xff(' 2.2.2.2\t3.3.3.3 ', '203.0.113.1', { trustedProxyDepth: 2 })).toBe('2.2.2.2');
+      expect(xff(['2.2.2.2', '3.3.3.3'], '203.0.113.1', { trustedProxyDepth: 2 })).toBe('2.2.2.2');
     });
 
-    it('trims X-Forwarded-For under any spelling', () => {
-      expect(ip({ HTTP_X_FORWARDED_FOR: chain }, '203.0.113.1', { trustedProxyDepth: 1 })).toBe('2.2.2.2');
-      expect(ip({ x_forwarded_for: chain }, '203.0.113.1', { trustedProxyDepth: 1, ipHeaders: ['x_forwarded_for'] })).toBe('2.2.2.2');
+    it('counts X-Forwarded-For hops under any spelling', () => {
+      expect(ip({ HTTP_X_FORWARDED_FOR: chain }, '203.0.113.1', { trustedProxyDepth: 2 })).toBe('2.2.2.2');
+      expect(ip({ x_forwarded_for: chain }, '203.0.113.1', { trustedProxyDepth: 2, ipHeaders: ['x_forwarded_for'] })).toBe('2.2.2.2');
     });
 
-    it('does not trim other headers', () => {
+    it('counts only the peer in single-value headers: one proxy writes them, they list no hops', () => {
       const headers = { 'x-real-ip': '4.4.4.4, 5.5.5.5', 'x-forwarded-for': chain };
-      expect(ip(headers, '203.0.113.1', { trustedProxyDepth: 1, ipHeaders: ['X-Real-Ip', 'X-Forwarded-For'] })).toBe('5.5.5.5');
-      expect(ip(headers, '203.0.113.1', { trustedProxyDepth: 1, trustedIpHeader: 'X-Real-Ip' })).toBe('5.5.5.5');
-      expect(ip({ 'x-forwarded-for': chain }, '203.0.113.1', { trustedProxyDepth: 1, trustedIpHeader: 'X-Real-Ip' })).toBe('2.2.2.2');
+      expect(ip(headers, '203.0.113.1', { trustedProxyDepth: 2, ipHeaders: ['X-Real-Ip', 'X-Forwarded-For'] })).toBe('5.5.5.5');
+      expect(ip(headers, '203.0.113.1', { trustedProxyDepth: 2, trustedIpHeader: 'X-Real-Ip' })).toBe('5.5.5.5');
+      expect(ip({ 'x-forwarded-for': chain }, '203.0.113.1', { trustedProxyDepth: 2, trustedIpHeader: 'X-Real-Ip' })).toBe('2.2.2.2');
     });
   });
 
@@ -527,13 +544,122 @@ describe('extractClientIp', () => {
       expect(ip({}, '203.0.113.1', options)).toBe('203.0.113.1');
     });
 
-    it('combines with trustedProxyDepth: drop first, then the left-most', () => {
+    it('with trustedProxyDepth, still the left-most: every hop is declared a proxy', () => {
       expect(xff('1.1.1.1, 2.2.2.2', '203.0.113.1', { trustProxyChain: true, trustedProxyDepth: 1 })).toBe('1.1.1.1');
-      expect(xff('1.1.1.1', '203.0.113.1', { trustProxyChain: true, trustedProxyDepth: 1 })).toBe('203.0.113.1');
+      expect(xff('1.1.1.1', '203.0.113.1', { trustProxyChain: true, trustedProxyDepth: 2 })).toBe('1.1.1.1');
     });
 
     it('false is the default', () => {
       expect(xff('1.1.1.1, 2.2.2.2', '10.0.0.1', { trustProxyChain: false })).toBe('2.2.2.2');
+    });
+  });
+
+  describe('RFC 7239 Forwarded', () => {
+    const fwd = (value: string | string[], remoteAddress: string, options: IpOptions = {}) => ip({ forwarded: value }, remoteAddress, { ipHeaders: ['Forwarded'], ...options });
+
+    it.each([
+      ['for=192.0.2.60;proto=http;by=203.0.113.43', '192.0.2.60'],
+      ['For="[2001:db8:cafe::17]:4711"', '2001:db8:cafe::17'],
+      ['FOR = "[2001:db8:cafe::17]"', '2001:db8:cafe::17'],
+      ['for=[2001:db8::1]', '2001:db8::1'],
+      ['for=192.0.2.43, for=198.51.100.17', '198.51.100.17'],
+      ['for=192.0.2.43, for="198.51.100.17:8080"', '198.51.100.17'],
+      ['for="192.0.2.43:_a1b"', '192.0.2.43'],
+      ['for="[2001:db8::5]:_port"', '2001:db8::5'],
+      ['proto=https;for=192.0.2.43;host=example.com', '192.0.2.43'],
+      ['for=198.51.100.17, for=10.0.0.2;proto=https', '198.51.100.17'],
+      ['for=198.51.100.17,, ,', '198.51.100.17'],
+      // A client's quotes cannot swallow the element its proxy appended.
+      ['for="6.6.6.6, for=198.51.100.17', '198.51.100.17'],
+      ['for="6.6.6.6,7.7.7.7", for=198.51.100.17', '198.51.100.17'],
+      ['for=_hidden, for=unknown, for=198.51.100.17', '198.51.100.17'],
+      // Every node trusted: the first one seen.
+      ['for=10.0.0.3, for=10.0.0.2', '10.0.0.3'],
+    ])('%j behind 10.0.0.1 → %s', (value, expected) => {
+      expect(fwd(value, '10.0.0.1')).toBe(expected);
+    });
+
+    it.each([
+      ['for=6.6.6.6, for=_hidden'],
+      ['for=6.6.6.6, for=unknown'],
+      ['for=6.6.6.6, for="_hidden:_port"'],
+      ['for=6.6.6.6, proto=https'],
+      ['for=6.6.6.6, for=7.7.7.7;for=8.8.8.8'],
+      ['for=6.6.6.6, for=""'],
+      ['for=6.6.6.6, for="198.51.100.17'],
+      ['for=6.6.6.6, for=example.com'],
+    ])('an element naming no address ends the walk: %j behind 10.0.0.1 answers the socket', (value) => {
+      expect(fwd(value, '10.0.0.1')).toBe('10.0.0.1');
+    });
+
+    it('is ignored from an untrusted public peer, and counted like X-Forwarded-For by the depth', () => {
+      expect(fwd('for=6.6.6.6', '203.0.113.1')).toBe('203.0.113.1');
+      expect(fwd('for=6.6.6.6, for=198.51.100.17, for=203.0.113.50', '203.0.113.1', { trustedProxyDepth: 2 })).toBe('198.51.100.17');
+      expect(fwd(['for=6.6.6.6', 'for=198.51.100.17'], '203.0.113.1', { trustedProxyDepth: 1 })).toBe('198.51.100.17');
+      expect(fwd('for=6.6.6.6, for="[2001:db8::9]"', '203.0.113.1', { trustProxyChain: true })).toBe('6.6.6.6');
+    });
+
+    it('is read under any spelling of its name, and after X-Forwarded-For when both are listed', () => {
+      expect(ip({ FORWARDED: 'for=198.51.100.17' }, '10.0.0.1', { ipHeaders: ['forwarded'] })).toBe('198.51.100.17');
+      const both = { forwarded: 'for=198.51.100.17', 'x-forwarded-for': '198.51.100.18' };
+      expect(ip(both, '10.0.0.1', { ipHeaders: ['X-Forwarded-For', 'Forwarded'] })).toBe('198.51.100.18');
+      expect(ip({ forwarded: 'for=198.51.100.17', 'x-forwarded-for': 'unknown' }, '10.0.0.1', { ipHeaders: ['X-Forwarded-For', 'Forwarded'] })).toBe('198.51.100.17');
+    });
+  });
+
+  describe('preset', () => {
+    const cf = { preset: 'cloudflare' } as const;
+
+    it('cloudflare: CF-Connecting-IP from a Cloudflare edge, IPv4 or IPv6, in any mapped spelling', () => {
+      const headers = { 'cf-connecting-ip': '2001:db8::7', 'x-forwarded-for': '6.6.6.6' };
+      expect(ip(headers, '172.70.1.1', cf)).toBe('2001:db8::7');
+      expect(ip(headers, '2606:4700::1', cf)).toBe('2001:db8::7');
+      expect(ip(headers, '::ffff:104.16.0.1', { preset: ['cloudflare'] })).toBe('2001:db8::7');
+    });
+
+    it('cloudflare: a Cloudflare edge without a usable CF-Connecting-IP falls back to X-Forwarded-For', () => {
+      expect(ip({ 'cf-connecting-ip': 'garbage', 'x-forwarded-for': '6.6.6.6, 198.51.100.7' }, '172.70.1.1', cf)).toBe('198.51.100.7');
+      expect(ip({ 'x-forwarded-for': '198.51.100.7' }, '162.158.0.1', cf)).toBe('198.51.100.7');
+    });
+
+    it('cloudflare: from any other peer, trusted or not, CF-Connecting-IP is the client’s own writing', () => {
+      const spoof = { 'cf-connecting-ip': '6.6.6.6' };
+      expect(ip(spoof, '203.0.113.1', cf)).toBe('203.0.113.1');
+      expect(ip(spoof, '10.0.0.1', cf)).toBe('10.0.0.1');
+      expect(ip(spoof, undefined, cf)).toBeUndefined();
+      // Naming the header again does not unbind it from Cloudflare.
+      expect(ip(spoof, '10.0.0.1', { ...cf, trustedIpHeader: 'CF-Connecting-IP' })).toBe('10.0.0.1');
+      expect(ip(spoof, '10.0.0.1', { ...cf, ipHeaders: ['cf_connecting_ip', 'X-Forwarded-For'] })).toBe('10.0.0.1');
+    });
+
+    it('cloudflare + your load balancer: X-Forwarded-For is walked past the Cloudflare edge to the client', () => {
+      // client 198.51.100.7 ─► Cloudflare 172.70.1.1 ─► LB 10.0.0.1 ─► app
+      const headers = { 'cf-connecting-ip': '198.51.100.7', 'x-forwarded-for': '6.6.6.6, 198.51.100.7, 172.70.1.1' };
+      expect(ip(headers, '10.0.0.1', cf)).toBe('198.51.100.7');
+      expect(ip({ ...headers, 'cf-connecting-ip': '6.6.6.6' }, '10.0.0.1', cf)).toBe('198.51.100.7');
+    });
+
+    it('cloudflare: the ranges end where Cloudflare publishes them', () => {
+      expect(xff('198.51.100.7', '104.27.255.255', cf)).toBe('198.51.100.7');
+      expect(xff('198.51.100.7', '104.28.0.0', cf)).toBe('104.28.0.0');
+      expect(xff('198.51.100.7', '2a06:98c7:ffff::1', cf)).toBe('198.51.100.7');
+      expect(xff('198.51.100.7', '2a06:98c8::1', cf)).toBe('2a06:98c8::1');
+      // Without the preset a Cloudflare edge is a public peer like any other.
+      expect(createClientIpExtractor().resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, remoteAddress: '172.70.1.1' })).toMatchObject({ ip: '172.70.1.1', ignoredForwardedFor: true });
+    });
+
+    it('IP_PRESETS ships every range as a valid CIDR, dated, frozen, spreadable into trustedProxies', () => {
+      const { ranges, asOf, source, header } = IP_PRESETS.cloudflare;
+      expect(ranges.filter((r) => r.includes('.'))).toHaveLength(15);
+      expect(ranges.filter((r) => r.includes(':'))).toHaveLength(7);
+      expect(asOf).toMatch(/\d{4}-\d{2}-\d{2}/);
+      expect(source).toEqual(['https://www.cloudflare.com/ips-v4', 'https://www.cloudflare.com/ips-v6']);
+      expect(header).toBe('CF-Connecting-IP');
+      expect(Object.isFrozen(IP_PRESETS) && Object.isFrozen(IP_PRESETS.cloudflare) && Object.isFrozen(ranges)).toBe(true);
+      const spread = createClientIpExtractor({ trustedProxies: [...ranges] });
+      expect(spread({ headers: { 'x-forwarded-for': '198.51.100.7' }, remoteAddress: '2400:cb00::1' })).toBe('198.51.100.7');
+      // Spreading the ranges trusts the edge but does not read CF-Connecting-IP.
+      expect(spread({ headers: { 'cf-connecting-ip': '6.6.6.6' }, remoteAddress: '2400:cb00::1' })).toBe('2400:cb00::1');
     });
   });
 
@@ -578,7 +704,8 @@ describe('extractClientIp', () => {
       expect(value.length).toBeGreaterThan(64 * 1024);
       expect(xff(value, '10.0.0.1')).toBe('203.0.113.9');
       expect(xff(value, '203.0.113.1')).toBe('203.0.113.1');
-      expect(xff(value, '203.0.113.1', { trustedProxyDepth: 2 })).toBe('1.39.13.1');
+      expect(xff(value, '203.0.113.1', { trustedProxyDepth: 2 })).toBe('203.0.113.9');
+      expect(xff(value, '203.0.113.1', { trustedProxyDepth: 3 })).toBe('1.39.13.1');
       expect(xff(value, '203.0.113.1', { trustProxyChain: true })).toBe('1.0.0.1');
     });
 
@@ -589,7 +716,10 @@ describe('extractClientIp', () => {
 
     it('10 000 garbage entries before, after and around the client', () => {
       const junk = Array.from({ length: 5_000 }, (_, i) => `junk${i}`).join(' ');
-      expect(xff(`${junk}, 203.0.113.9, ${junk}`, '10.0.0.1')).toBe('203.0.113.9');
+      expect(xff(`${junk}, 203.0.113.9`, '10.0.0.1')).toBe('203.0.113.9');
+      expect(xff(`${junk}, 203.0.113.9, 10.0.0.2`, '10.0.0.1')).toBe('203.0.113.9');
+      // Junk right of the client ends the walk at once: the cost does not grow with it.
+      expect(xff(`${junk}, 203.0.113.9, ${junk}`, '10.0.0.1')).toBe('10.0.0.1');
       expect(xff(`${junk} ${junk}`, '10.0.0.1')).toBe('10.0.0.1');
     });
 
@@ -601,7 +731,8 @@ describe('extractClientIp', () => {
 
     it('non-ASCII bytes are ignored, not thrown on', () => {
       const latin1 = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x2c, 0x31]).toString('latin1');
-      expect(xff(`${latin1}, 203.0.113.9, ✓, 🤖, ２０３.０.１１３.９`, '10.0.0.1')).toBe('203.0.113.9');
+      expect(xff(`✓, 🤖, ２０３.０.１１３.９, ${latin1}, 203.0.113.9`, '10.0.0.1')).toBe('203.0.113.9');
+      expect(xff(`203.0.113.9, ✓, 🤖, ２０３.０.１１３.９, ${latin1}`, '10.0.0.1')).toBe('10.0.0.1');
       expect(xff('203.0.113.9\u00a0198.51.100.1', '10.0.0.1')).toBe('198.51.100.1');
       expect(ip({ 'x-forwarded-for': '1.1.1.1', 'x-ünïcødé': '🤖' }, '10.0.0.1', { ipHeaders: ['X-Ünïcødé', 'X-Forwarded-For'] })).toBe('1.1.1.1');
     });
@@ -753,6 +884,30 @@ describe('extractClientIp', () => {
         expect(err.message).toContain(`ip.${key}`);
         expect(err.message).toContain(`Did you mean "ip.${suggestion}"?`);
       }
+    });
+
+    it.each<[unknown, string, RegExp]>([
+      ['Cloudflare', 'ip.preset', /Did you mean "cloudflare"\?/],
+      [' cloudflare ', 'ip.preset', /Did you mean "cloudflare"\?/],
+      ['aws-alb', 'ip.preset', /AWS ALB.*no preset is needed/],
+      [['cloudflare', 'gcp'], 'ip.preset[1]', /Presets: "cloudflare"/],
+      ['__proto__', 'ip.preset', /Presets: "cloudflare"/],
+      [[42], 'ip.preset[0]', /Presets: "cloudflare"/],
+      [42, 'ip.preset', /Presets: "cloudflare"/],
+      [{ cloudflare: true }, 'ip.preset', /Presets: "cloudflare"/],
+    ])('preset %j is rejected at %s, with the presets and the fix', (preset, option, fix) => {
+      for (const fn of [construct({ preset }), viaExtract({ preset })]) {
+        const err = thrown(fn);
+        expect(err.code).toBe('VIGIL_E_TRUSTED_PROXY');
+        expect(err.option).toBe(option);
+        expect(err.message).toContain(option);
+        expect(err.message).toMatch(fix);
+        expect(err.message).toContain('ip.trustedProxies');
+      }
+    });
+
+    it('a misspelt preset option suggests the right one', () => {
+      expect(thrown(construct({ presets: 'cloudflare' })).message).toContain('Did you mean "ip.preset"?');
     });
 
     it.each([['string'], [42], [['X-Real-Ip']], [null]])('options %j that are not an object are rejected', (options) => {

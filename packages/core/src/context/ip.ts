@@ -2,6 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { VigilConfigError } from '../errors.js';
 import { checkKnownOptions } from '../config/options.js';
 import { getHeader, type IncomingHeaders, normalizeHeaderName } from './headers.js';
+import { IP_PRESETS, type IpPreset, type IpPresetName } from './ip-presets.js';
 
 /** Where the client address comes from: the request's headers and its socket peer. */
 export interface IpSource {
@@ -24,8 +25,21 @@ export interface IpOptions {
    * unique-local ranges are always trusted.
    */
   trustedProxies?: (string | RegExp)[];
-  /** Drop this many right-most `X-Forwarded-For` entries (your own proxy hops) first. */
+  /**
+   * How many proxies every request passes before the app, the socket peer being the
+   * nearest. Those hops are believed whatever their address, and no more: in
+   * `X-Forwarded-For` and `Forwarded` the answer is at most that many hops out (with one
+   * appending proxy and depth 1, the entry it appended). Other headers are believed
+   * from the peer only. Depth trust assumes the app cannot be reached around its
+   * proxies: prefer `trustedProxies` or `preset`, which trust by address.
+   */
   trustedProxyDepth?: number;
+  /**
+   * A known edge, or several: `'cloudflare'` trusts Cloudflare's published ranges and
+   * reads `CF-Connecting-IP` first, only when the socket peer is one of them. See
+   * {@link IP_PRESETS} for the data and its date.
+   */
+  preset?: IpPresetName | readonly IpPresetName[];
   /** Take the left-most entry: every hop is a proxy you trust. Rarely right; think twice. */
   trustProxyChain?: boolean;
   /** CHEQ's shorthand: one header tried before `ipHeaders`, e.g. `CF-Connecting-IP`. */
@@ -196,22 +210,26 @@ interface CompiledTrust {
   patterns: RegExp[];
 }
 
-function compileTrust(entries: unknown, option: string): CompiledTrust {
-  const trust: CompiledTrust = { v4: [], v6: [], patterns: [] };
-  const addRange = (addr: Address, bits: number) => {
-    if (addr.v4 !== undefined) {
-      const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-      trust.v4.push([(addr.v4 & mask) >>> 0, mask]);
-    } else {
-      trust.v6.push([addr.v6, bits]);
-    }
-  };
-  const addCidr = (cidr: string) => {
+function addRange(trust: CompiledTrust, addr: Address, bits: number): void {
+  if (addr.v4 !== undefined) {
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    trust.v4.push([(addr.v4 & mask) >>> 0, mask]);
+  } else {
+    trust.v6.push([addr.v6, bits]);
+  }
+}
+
+/** Compiles CIDRs the package ships (defaults, presets): known good, never user input. */
+function rangesTrust(cidrs: readonly string[], into: CompiledTrust = { v4: [], v6: [], patterns: [] }): CompiledTrust {
+  for (const cidr of cidrs) {
     const [base, bits] = cidr.split('/');
-    const addr = parseAddress(base as string) as Address;
-    addRange(addr, Number(bits));
-  };
-  for (const cidr of DEFAULT_TRUSTED_CIDRS) addCidr(cidr);
+    addRange(into, parseAddress(base as string) as Address, Number(bits));
+  }
+  return into;
+}
+
+function compileTrust(entries: unknown, option: string, presetRanges: readonly string[]): CompiledTrust {
+  const trust = rangesTrust(presetRanges, rangesTrust(DEFAULT_TRUSTED_CIDRS));
   if (entries === undefined) return trust;
   if (!Array.isArray(entries)) {
     throw new VigilConfigError(
@@ -247,13 +265,13 @@ function compileTrust(entries: unknown, option: string): CompiledTrust {
       const prefix = Number(bits);
       const max = addr?.v4 !== undefined ? 32 : 128;
       if (addr && extra === undefined && bits !== undefined && /^\d{1,3}$/.test(bits) && prefix <= max) {
-        addRange(addr, prefix);
+        addRange(trust, addr, prefix);
         return;
       }
     } else {
       const addr = parseAddress(value);
       if (addr) {
-        addRange(addr, addr.v4 !== undefined ? 32 : 128);
+        addRange(trust, addr, addr.v4 !== undefined ? 32 : 128);
         return;
       }
     }
@@ -279,11 +297,59 @@ function isTrusted(addr: Address, trust: CompiledTrust): boolean {
   return false;
 }
 
-function compileHeaderList(options: IpOptions, prefix: string): string[] {
-  const names: string[] = [];
+/**
+ * How a header is read. `appended`: every proxy adds its peer at the end
+ * (`X-Forwarded-For`), so entries right to left are hops, and the depth counts them.
+ * `forwarded`: the same, RFC 7239 syntax. `single`: written by one proxy, read from the
+ * peer only (`X-Real-IP`, `True-Client-IP`); the depth never reaches inside it.
+ */
+type HeaderKind = 'appended' | 'forwarded' | 'single';
+
+interface HeaderRule {
+  name: string;
+  kind: HeaderKind;
+  /** A preset's header: believed only when the socket peer is in these ranges. */
+  edge?: CompiledTrust;
+}
+
+const FORWARDED = 'Forwarded';
+
+function compilePresets(value: unknown, option: string): IpPreset[] {
+  if (value === undefined) return [];
+  const known = Object.keys(IP_PRESETS);
+  const fixFor = (name: unknown) => {
+    const near = typeof name === 'string' ? known.find((k) => k === name.trim().toLowerCase()) : undefined;
+    return (
+      `${near ? `Did you mean "${near}"? ` : ''}Presets: ${known.map((k) => JSON.stringify(k)).join(', ')}. ` +
+      'Behind a load balancer that connects from private addresses (AWS ALB, GCP internal load balancers, a Kubernetes ingress) no preset is needed: private ranges are trusted by default; ' +
+      `for another edge, list its published ranges in ${option.replace(/\.preset$/, '')}.trustedProxies.`
+    );
+  };
+  const names: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  if (typeof value !== 'string' && !Array.isArray(value)) {
+    throw new VigilConfigError('VIGIL_E_TRUSTED_PROXY', option, value, 'which is neither a preset name nor an array of them', fixFor(undefined));
+  }
+  return names.map((name, i) => {
+    // Object.hasOwn: "__proto__" or "toString" are not presets.
+    if (typeof name !== 'string' || !Object.hasOwn(IP_PRESETS, name)) {
+      throw new VigilConfigError('VIGIL_E_TRUSTED_PROXY', typeof value === 'string' ? option : `${option}[${i}]`, name, 'which is not a preset Vigil knows', fixFor(name));
+    }
+    return IP_PRESETS[name as IpPresetName];
+  });
+}
+
+function compileHeaderList(options: IpOptions, prefix: string, presets: readonly IpPreset[]): HeaderRule[] {
+  const rules: HeaderRule[] = [];
+  const edges = new Map<string, CompiledTrust>();
+  for (const preset of presets) if (preset.header) edges.set(normalizeHeaderName(preset.header), rangesTrust(preset.ranges));
   const add = (name: string) => {
     const normalized = normalizeHeaderName(name.trim());
-    if (!names.includes(normalized)) names.push(normalized);
+    if (rules.some((rule) => rule.name === normalized)) return;
+    const kind: HeaderKind = normalized === XFF ? 'appended' : normalized === FORWARDED ? 'forwarded' : 'single';
+    // A preset's header stays bound to its edge wherever it is listed: naming it again
+    // in ipHeaders must not make it believable from any trusted peer.
+    const edge = edges.get(normalized);
+    rules.push(edge ? { name: normalized, kind, edge } : { name: normalized, kind });
   };
   if (options.trustedIpHeader !== undefined) {
     if (typeof options.trustedIpHeader !== 'string' || options.trustedIpHeader.trim() === '') {
@@ -297,6 +363,7 @@ function compileHeaderList(options: IpOptions, prefix: string): string[] {
     }
     add(options.trustedIpHeader);
   }
+  for (const preset of presets) if (preset.header) add(preset.header);
   const list = options.ipHeaders;
   if (list === undefined) {
     add(XFF);
@@ -324,10 +391,44 @@ function compileHeaderList(options: IpOptions, prefix: string): string[] {
       add(name);
     });
   }
-  return names;
+  return rules;
 }
 
-const IP_OPTION_KEYS = ['ipHeaders', 'trustedProxies', 'trustedProxyDepth', 'trustProxyChain', 'trustedIpHeader', 'useFramework'];
+const OBFUSCATED_PORT = /:_[\w.-]+$/;
+
+/**
+ * The `for=` node of each element of an RFC 7239 `Forwarded` value, left to right, still
+ * to be parsed as an address; `''` for an element that names no node, or names two.
+ *
+ * Elements are cut at every comma, quoted or not. A node never contains one, and a
+ * quote-aware split would let a client's unbalanced `"` swallow the element its proxy
+ * appended after it.
+ */
+function forwardedNodes(value: string): string[] {
+  const nodes: string[] = [];
+  for (const element of value.split(',')) {
+    // Empty list elements are allowed (RFC 9110 #list) and mean nothing.
+    if (element.trim() === '') continue;
+    let node: string | undefined;
+    let count = 0;
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq < 0 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue;
+      count++;
+      node = pair.slice(eq + 1).trim();
+    }
+    if (node === undefined || count !== 1) {
+      nodes.push('');
+      continue;
+    }
+    if (node.length >= 2 && node.charCodeAt(0) === 34 && node.charCodeAt(node.length - 1) === 34) node = node.slice(1, -1);
+    // An obfuscated port ("192.0.2.43:_a1") hides the port, not the address.
+    nodes.push(node.replace(OBFUSCATED_PORT, ''));
+  }
+  return nodes;
+}
+
+const IP_OPTION_KEYS = ['ipHeaders', 'trustedProxies', 'trustedProxyDepth', 'trustProxyChain', 'trustedIpHeader', 'preset', 'useFramework'];
 
 /**
  * Validates client-IP options once and returns the extractor that applies them. Bad
@@ -347,15 +448,21 @@ export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 
       `${optionPrefix}.trustedProxyDepth`,
       options.trustedProxyDepth,
       'which is not a whole number of proxy hops',
-      'Use the number of proxies in front of the app that append to X-Forwarded-For: 0 (default), 1, 2...',
+      'Use the number of proxies every request passes, the socket peer included, that append to X-Forwarded-For: 0 (default), 1, 2... ' +
+        'Where you can, trust them by address instead (trustedProxies, preset): depth trust assumes the app cannot be reached around them.',
     );
   }
   const chain = options.trustProxyChain ?? false;
   if (typeof chain !== 'boolean') {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', `${optionPrefix}.trustProxyChain`, chain, 'which is not a boolean', 'Use true or false.');
   }
-  const trust = compileTrust(options.trustedProxies, `${optionPrefix}.trustedProxies`);
-  const headerNames = compileHeaderList(options, optionPrefix);
+  const presets = compilePresets(options.preset, `${optionPrefix}.preset`);
+  const trust = compileTrust(
+    options.trustedProxies,
+    `${optionPrefix}.trustedProxies`,
+    presets.flatMap((preset) => preset.ranges),
+  );
+  const rules = compileHeaderList(options, optionPrefix, presets);
 
   const resolve = (req: IpSource): ClientIpResolution => {
     const headers = req && typeof req === 'object' ? req.headers : undefined;
@@ -374,39 +481,54 @@ export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 
       peerIsProxy = true;
     }
 
+    // The peer is hop 0: a depth of 1 or more declares it a proxy, whatever its address.
     if (!peerIsProxy && depth === 0 && !chain) {
       const forwarded = getHeader(headers, XFF);
       return { ip: socket?.text, source: 'socket', ignoredForwardedFor: forwarded !== undefined && forwarded.trim() !== '' };
     }
 
     let firstSeen: string | undefined;
-    for (const name of headerNames) {
-      const value = getHeader(headers, name);
+    for (const rule of rules) {
+      // A preset's header is the edge's word: from any other peer it is the client's.
+      if (rule.edge && !(socket && isTrusted(socket, rule.edge))) continue;
+      const value = getHeader(headers, rule.name);
       if (value === undefined) continue;
-      const tokens = value.split(SEPARATORS);
-      let end = tokens.length;
-      if (depth > 0 && name === XFF) {
-        // Count real entries only: "a, b" split yields no empty tokens, but " a" does.
-        let dropped = 0;
-        while (end > 0 && dropped < depth) {
-          end--;
-          if (tokens[end] !== '') dropped++;
-        }
-      }
+      const tokens = rule.kind === 'forwarded' ? forwardedNodes(value) : value.split(SEPARATORS);
       if (chain) {
-        for (let i = 0; i < end; i++) {
-          const addr = parseAddress(tokens[i] as string);
+        for (const token of tokens) {
+          const addr = parseAddress(token);
           if (addr) return { ip: addr.text, source: 'header', ignoredForwardedFor: false };
         }
         continue;
       }
+      // Right to left, entry `hop` is the address that hop `hop - 1` saw as its peer.
+      // Walk on while that address is a proxy: counted by the depth (appended headers
+      // only) or trusted by address. The first that is neither is the client.
+      const hopsCounted = rule.kind === 'single' ? 0 : depth;
+      let hop = 0;
       let leftmost: Address | undefined;
-      for (let i = end - 1; i >= 0; i--) {
-        const addr = parseAddress(tokens[i] as string);
-        if (!addr) continue;
-        if (!isTrusted(addr, trust)) return { ip: addr.text, source: 'header', ignoredForwardedFor: false };
+      let answer: Address | undefined;
+      for (let i = tokens.length - 1; i >= 0; i--) {
+        const token = tokens[i] as string;
+        // Separators around the value split into empty tokens; they are not entries.
+        if (token === '' && rule.kind !== 'forwarded') continue;
+        hop++;
+        const addr = parseAddress(token);
+        if (!addr) {
+          // `localhost` / `unix:` name a proxy on the same host: walk on past it.
+          if (isTrustedName(token)) continue;
+          // A hop that is not an address (`unknown`, `_hidden`, garbage) cannot be
+          // vouched for, so neither can anything it passed on: what lies left of it may
+          // be the client's own writing. The walk ends with no answer from this header.
+          break;
+        }
+        if (hop >= hopsCounted && !isTrusted(addr, trust)) {
+          answer = addr;
+          break;
+        }
         leftmost = addr;
       }
+      if (answer) return { ip: answer.text, source: 'header', ignoredForwardedFor: false };
       if (firstSeen === undefined && leftmost) firstSeen = leftmost.text;
     }
     if (firstSeen !== undefined) return { ip: firstSeen, source: 'header', ignoredForwardedFor: false };
@@ -426,11 +548,14 @@ let defaultExtractor: ClientIpExtractor | undefined;
  * Finds the client's IP address, Castle-style but safe by default.
  *
  * The socket peer is the nearest hop. Headers are believed only when that peer is a
- * trusted proxy (loopback, private, link-local, unique-local, or `trustedProxies`), is
- * unknown, or `trustedProxyDepth` / `trustProxyChain` declare it one: a public client
- * can never pick its own address with `X-Forwarded-For`. In each header the answer is
- * the right-most address that is not a trusted proxy; when every address is trusted,
- * the first one seen, then the socket address.
+ * trusted proxy (loopback, private, link-local, unique-local, `trustedProxies`, a
+ * `preset`'s ranges), is unknown, or `trustedProxyDepth` / `trustProxyChain` declare it
+ * one: a public client can never pick its own address with `X-Forwarded-For`. In
+ * `X-Forwarded-For` and RFC 7239 `Forwarded`, entries right to left are the hops the
+ * request passed; the walk goes past hops the depth counts or whose address is trusted,
+ * and the first other address is the client. A hop that is not an address (`unknown`,
+ * `_hidden`) ends the walk, since nothing beyond it can be vouched for. When every
+ * address is trusted, the first one seen, then the socket address.
  *
  * Options are compiled once per options object (bad ones throw
  * {@link VigilConfigError}); use {@link createClientIpExtractor} to hold the compiled form.
@@ -440,6 +565,8 @@ let defaultExtractor: ClientIpExtractor | undefined;
  * // '203.0.113.9'
  * extractClientIp({ headers: { 'x-forwarded-for': '1.1.1.1' }, remoteAddress: '198.51.100.4' })
  * // '198.51.100.4' — a public peer is the client, whatever it claims
+ * extractClientIp({ headers: { 'x-forwarded-for': '1.1.1.1, 198.51.100.4' }, remoteAddress: '203.0.113.1' }, { trustedProxyDepth: 1 })
+ * // '198.51.100.4' — the entry the one proxy appended; the client wrote 1.1.1.1
  */
 export function extractClientIp(req: IpSource, options?: IpOptions): string | undefined {
   if (options === undefined) {

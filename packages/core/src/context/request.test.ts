@@ -298,7 +298,7 @@ describe('buildRequestContext', () => {
         request({ 'x-forwarded-for': '3.3.3.3' }, '203.0.113.5'),
         request({}, '203.0.113.6'),
       ];
-      expect(reqs.map(build).map((c) => c.ip)).toEqual(['1.1.1.1', '203.0.113.5', '203.0.113.6']);
+      expect(reqs.map(build).map((c) => c.ip)).toEqual(['2.2.2.2', '3.3.3.3', '203.0.113.6']);
       for (const req of reqs) {
         expect(build(req)).toEqual(buildRequestContext(req, config));
         expect(build(req).headers['X-Forwarded-For'] ?? true).toBe(true);
