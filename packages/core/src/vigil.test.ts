@@ -618,4 +618,18 @@ describe('failover incidents', () => {
     expect(warn.mock.calls[1]?.[0]).toMatchObject({ failures: 2000, requests: 2000, reasons: { 'log: store error': 2000 } });
     await vigil.close();
   });
+
+  it('an incident begun by failed outcomes still says when decisions start failing over, once', async () => {
+    let decisionsDown = false;
+    const warn = vi.fn();
+    const down = () => Promise.reject(Object.assign(new Error('OOM'), { failoverReason: 'store error' }));
+    const provider: Provider = { name: 'oom', filter: async () => (decisionsDown ? down() : { risk: 0 }), risk: async () => ({ risk: 0 }), log: down };
+    const vigil = createVigil({ routes: [LOGIN], logger: { warn, error: vi.fn() }, provider });
+    // Redis at its maxmemory: reads answer, writes fail; the outcomes' writes fail first.
+    for (let i = 0; i < 3; i++) vigil.logOutcome(await vigil.protect(request()), 401);
+    decisionsDown = true;
+    for (let i = 0; i < 50; i++) vigil.logOutcome(await vigil.protect(request()), 401);
+    await vigil.close();
+    expect(warn.mock.calls.map(([obj]) => obj.code)).toEqual(['VIGIL_W_LOG_FAILED', 'VIGIL_W_FAILOVER']);
+  });
 });

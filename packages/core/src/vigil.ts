@@ -599,6 +599,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       // One line per incident, not per request: an outage must not flood the logs it is
       // reported in.
       const started = incidents.failure(failoverReason, {
+        // Outcome logs may have started the incident: decisions failing over get a line too.
+        severity: 1,
         message: `Vigil failed over (${failoverReason}) with strategy ${failover}; further failovers are counted in one summary a minute until decisions succeed again`,
         details: { route: route.name, err: describeError(failure) },
       });

@@ -66,7 +66,8 @@ describe('Redis trouble is not an outage', () => {
   it('nothing listening on the port: every decision fails over in time, one warning; then Redis comes up and decisions recover', async () => {
     const port = await closedPort();
     const logger = recordingLogger();
-    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeout: 100, logger, redisOptions: { retryStrategy: () => 50 } });
+    // No quiet period: the first answer ends the incident (the default waits 10 s).
+    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeout: 100, logger, incidentQuietMs: 0, redisOptions: { retryStrategy: () => 50 } });
     const vigil = engine(store);
     const proxy = new RedisProxy();
     try {
@@ -211,6 +212,60 @@ describe('Redis trouble is not an outage', () => {
     }
   });
 
+  it('200 decisions and their outcomes while Redis is unreachable log 2 warnings in all, not one per request', async () => {
+    const port = await closedPort();
+    const logger = recordingLogger();
+    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeout: 100, logger });
+    // One logger for the store and for Vigil, as an app would have it.
+    const vigil = createVigil({ mode: 'blocking', timeout: VIGIL_TIMEOUT, routes: LOGIN_ROUTES, logger, provider: localProvider({ store, secret: SECRET }) });
+    try {
+      for (let i = 0; i < 200; i++) {
+        const decision = await attempt(vigil);
+        expectStoreFailover(decision);
+        vigil.logOutcome(decision, 401);
+      }
+      // close() waits for the outcomes in flight: every failure has been reported.
+      await vigil.close();
+      expect(store.stats.failures).toBe(400);
+      expect(logger.codes('warn').sort()).toEqual(['VIGIL_W_FAILOVER', 'VIGIL_W_REDIS_UNAVAILABLE']);
+      expect(logger.lines.filter((l) => l.level !== 'debug')).toHaveLength(2);
+    } finally {
+      await vigil.close();
+      await store.close();
+    }
+  });
+
+  // As at Redis' maxmemory, where reads answer and writes fail: here every decision's
+  // batch meets an error reply (a clobbered site-wide counter) while each outcome's
+  // familiarity read is answered, so Redis alternates between failing and answering.
+  // That used to be one incident (two lines) per flap, plus a VIGIL_W_LOG_FAILED per outcome.
+  it('Redis flapping (every other batch fails) is one incident per logger, not one per flap', async () => {
+    const logger = recordingLogger();
+    const store = new RedisStore({ url: REDIS_URL, prefix, logger });
+    const vigil = createVigil({ mode: 'blocking', timeout: VIGIL_TIMEOUT, routes: LOGIN_ROUTES, logger, provider: localProvider({ store, secret: SECRET }) });
+    try {
+      await admin.set(store.layout.counter('v:site:unfamiliar'), 'not a hash');
+      for (let i = 0; i < 200; i++) {
+        const decision = await attempt(vigil);
+        expectStoreFailover(decision);
+        vigil.logOutcome(decision, 401);
+        // Let the outcome's read reach Redis before the next decision.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await vigil.close();
+      // Redis answered between the failures: it flapped, and it was one incident all the same.
+      expect(store.stats.batches).toBeGreaterThan(20);
+      expect(store.stats.failures).toBeGreaterThanOrEqual(200);
+      expect(store.stats.incidents).toBe(1);
+      expect(logger.codes('warn').sort()).toEqual(['VIGIL_W_FAILOVER', 'VIGIL_W_REDIS_UNAVAILABLE']);
+      expect(logger.lines.filter((l) => l.level !== 'debug')).toHaveLength(2);
+    } finally {
+      await vigil.close();
+      await store.close();
+      await admin.del(store.layout.counter('v:site:unfamiliar'));
+    }
+  });
+
   it('close() during an outage returns promptly', async () => {
     const port = await closedPort();
     const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeout: 100 });
@@ -218,4 +273,42 @@ describe('Redis trouble is not an outage', () => {
     await store.close();
     await expect(store.execute([{ type: 'count', key: 'k', windowMs: 1000 }])).rejects.toMatchObject({ reason: 'closed' });
   });
+});
+
+describe('Redis down without a fallback: signals from the request alone keep deciding', () => {
+  const PYTHON = { host: 'shop.example', 'user-agent': 'python-requests/2.31', accept: '*/*', 'accept-encoding': 'gzip, deflate', connection: 'keep-alive' };
+  const VELOCITY = ['high_activity_ip', 'failed_logins_ip', 'credential_stuffing', 'multiple_accounts_ip', 'high_activity_account', 'unfamiliar_login_during_attack'];
+
+  async function unreachable(failover: 'allow' | 'deny', run: (vigil: Vigil) => Promise<void>): Promise<void> {
+    const port = await closedPort();
+    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeout: 100 });
+    const vigil = createVigil({ mode: 'blocking', failover, timeout: VIGIL_TIMEOUT, routes: LOGIN_ROUTES, provider: localProvider({ store, secret: SECRET }) });
+    try {
+      await run(vigil);
+    } finally {
+      await vigil.close();
+      await store.close();
+    }
+  }
+
+  it("failover 'allow': a python-requests login is blocked with its threat code, and the decision names the signals that went quiet", () =>
+    unreachable('allow', async (vigil) => {
+      const decision = await vigil.protect({ ...loginRequest('198.51.100.21', 'bot@example.com'), headers: PYTHON });
+      expect(decision).toMatchObject({ action: 'block', verdict: 'deny', threatCode: 3, threatGroup: 'block', failover: true, failoverReason: 'store error' });
+      expect(decision.signals).toHaveProperty('http_client_library');
+      expect([...(decision.degraded ?? [])].sort()).toEqual([...VELOCITY].sort());
+    }));
+
+  it("failover 'allow': a browser login is allowed, as the strategy says, with what went quiet", () =>
+    unreachable('allow', async (vigil) => {
+      const decision = await attempt(vigil);
+      expectStoreFailover(decision);
+      expect(decision).toMatchObject({ verdict: 'allow', risk: 0 });
+      expect(decision.degraded).toEqual(expect.arrayContaining(VELOCITY));
+    }));
+
+  it("failover 'deny': the store failure still denies a browser login", () =>
+    unreachable('deny', async (vigil) => {
+      expect(await attempt(vigil)).toMatchObject({ action: 'block', verdict: 'deny', failover: true, failoverReason: 'store error' });
+    }));
 });

@@ -54,8 +54,19 @@ export interface RedisStoreOptions {
    * as soon as it answers. Local counts are not merged back.
    */
   fallback?: Store;
-  /** Any pino-compatible logger: one warning per incident, one line on recovery. Silent by default. */
+  /**
+   * Any pino-compatible logger: one warning when an incident starts, at most one
+   * summary a minute while it lasts (failures, requests affected, by reason), one line
+   * when it is over. Silent by default.
+   */
   logger?: Logger;
+  /**
+   * How long Redis must answer without a failure before an incident is over (and
+   * `VIGIL_I_REDIS_RECOVERED` logged), ms: a Redis that fails one batch in three (at its
+   * `maxmemory`, say) is one incident, not one per failure. Decisions use Redis again
+   * from its first answer either way. Default 10 000.
+   */
+  incidentQuietMs?: number;
 }
 
 export interface CompiledOptions {
@@ -67,9 +78,10 @@ export interface CompiledOptions {
   commandTimeout: number;
   fallback: Store | undefined;
   logger: Logger | undefined;
+  incidentQuietMs: number;
 }
 
-const KNOWN = ['client', 'url', 'redisOptions', 'prefix', 'hashTag', 'commandTimeout', 'fallback', 'logger'];
+const KNOWN = ['client', 'url', 'redisOptions', 'prefix', 'hashTag', 'commandTimeout', 'fallback', 'logger', 'incidentQuietMs'];
 
 function isClient(value: unknown): value is Redis | Cluster {
   const client = value as Partial<Redis> | null;
@@ -141,5 +153,9 @@ export function compileOptions(options: RedisStoreOptions): CompiledOptions {
   if (logger !== undefined && (logger === null || typeof logger !== 'object' || typeof logger.warn !== 'function' || typeof logger.error !== 'function')) {
     throw new VigilConfigError('VIGIL_E_LOGGER', 'RedisStore.logger', logger, 'which has no warn() and error() methods', 'Pass a pino-compatible logger (pino(), fastify.log, console) or leave logger out.');
   }
-  return { client, url, redisOptions: redisOptions ?? {}, prefix, hashTag, commandTimeout, fallback, logger };
+  const incidentQuietMs = options.incidentQuietMs ?? 10_000;
+  if (typeof incidentQuietMs !== 'number' || !Number.isFinite(incidentQuietMs) || incidentQuietMs < 0) {
+    throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'RedisStore.incidentQuietMs', incidentQuietMs, 'which is not a number of ms ≥ 0', 'Use e.g. 10000 (the default): an incident ends once Redis has answered for 10 s without a failure.');
+  }
+  return { client, url, redisOptions: redisOptions ?? {}, prefix, hashTag, commandTimeout, fallback, logger, incidentQuietMs };
 }

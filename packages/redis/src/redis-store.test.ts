@@ -260,6 +260,7 @@ describe('options and lifecycle', () => {
     [{ url: REDIS_URL, logger: { info() {} } }, 'VIGIL_E_LOGGER', 'RedisStore.logger'],
     [{ url: REDIS_URL, redisOptions: 'tls' }, 'VIGIL_E_OPTION_TYPE', 'RedisStore.redisOptions'],
     [{ url: REDIS_URL, prefx: 'x' }, 'VIGIL_E_UNKNOWN_OPTION', 'RedisStore.prefx'],
+    [{ url: REDIS_URL, incidentQuietMs: -1 }, 'VIGIL_E_OPTION_VALUE', 'RedisStore.incidentQuietMs'],
   ])('rejects %j at construction', (options, code, option) => {
     let error: unknown;
     try {
@@ -271,6 +272,33 @@ describe('options and lifecycle', () => {
     expect((error as VigilConfigError).code).toBe(code);
     expect((error as VigilConfigError).option).toBe(option);
     expect((error as VigilConfigError).message).toMatch(/\. \S/); // names the fix
+  });
+
+  it('is a shared store: an engine over it without a secret, or its device cookie without one, fails at start-up', async () => {
+    const store = new RedisStore({ url: REDIS_URL, prefix, redisOptions: { lazyConnect: true } });
+    const configError = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        return error as VigilConfigError;
+      }
+      throw new Error('no error');
+    };
+    try {
+      expect(store.shared).toBe(true);
+      // What a fleet gets when VIGIL_SECRET is not set on an instance.
+      const noSecret = configError(() => localProvider({ store, secret: process.env.VIGIL_TEST_SECRET_NEVER_SET }));
+      expect(noSecret).toMatchObject({ name: 'VigilConfigError', code: 'VIGIL_E_SECRET_REQUIRED', option: 'secret', value: undefined });
+      expect(noSecret.message).toContain('while the store ("redis") is shared');
+      expect(noSecret.message).toContain('Pass the same `secret` to every instance, e.g. from an environment variable');
+      const provider = localProvider({ store, secret: SECRET });
+      for (const deviceCookie of [true as const, { secret: '' }]) {
+        expect(configError(() => createVigil({ provider, deviceCookie }))).toMatchObject({ code: 'VIGIL_E_SECRET_REQUIRED', option: 'deviceCookie.secret' });
+      }
+      expect(() => createVigil({ provider, deviceCookie: { secret: 'device-secret-0123456789' } })).not.toThrow();
+    } finally {
+      await store.close();
+    }
   });
 
   it('names keys <prefix>{<hashTag>}:<kind>:<key>', async () => {

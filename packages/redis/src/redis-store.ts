@@ -1,4 +1,4 @@
-import type { Logger, Store, StoreOp, StoreResult } from '@vigil/core';
+import { createIncidentTracker, type IncidentTracker, type Logger, silentLogger, type Store, type StoreOp, type StoreResult } from '@vigil/core';
 import { type Cluster, Redis } from 'ioredis';
 import { BATCH_SCRIPT, compileBatch, decodeReply, decodeValue, type KeyLayout, keyLayout } from './batch.js';
 import { compileOptions, type RedisStoreOptions } from './options.js';
@@ -52,9 +52,13 @@ export interface RedisStoreStats {
   timeouts: number;
   /** Batches run on the `fallback` store instead. */
   fallbacks: number;
-  /** Incidents: times Redis went from answering to failing (one warning is logged for each). */
+  /**
+   * Incidents: times Redis went from answering to failing, one warning each. An
+   * incident ends only once Redis has answered for `incidentQuietMs` without a failure,
+   * so a flapping Redis (at its `maxmemory`, say) is one incident.
+   */
   incidents: number;
-  /** Whether Redis is failing right now. */
+  /** Whether Redis is failing right now: the last batch sent to it failed. */
   failing: boolean;
 }
 
@@ -87,7 +91,8 @@ function globEscape(text: string): string {
  *   written for a decision expires after two windows.
  * - Redis trouble is not an outage: a batch that fails, times out (`commandTimeout`) or
  *   meets a disconnected client rejects at once, so the decision fails over (or runs on
- *   `fallback`). One warning per incident, `stats` for metrics. While Redis fails, one
+ *   `fallback`). One warning per incident, a summary a minute while it lasts, one line
+ *   when it is over; `stats` for metrics. While Redis fails, one
  *   batch at a time checks whether it is back (none for a second after a timeout); the
  *   others do not wait.
  *
@@ -107,6 +112,8 @@ function globEscape(text: string): string {
  */
 export class RedisStore implements Store {
   readonly name = 'redis';
+  /** Every instance of a fleet shares it: the engine requires a common `secret` over it. */
+  readonly shared = true;
   /** The ioredis client in use: the one given, or the one created from `url`. */
   readonly client: Redis | Cluster;
   /**
@@ -121,8 +128,11 @@ export class RedisStore implements Store {
   readonly #fallback: Store | undefined;
   readonly #logger: Logger | undefined;
   readonly #batch: BatchCommand;
-  readonly #stats = { batches: 0, failures: 0, timeouts: 0, fallbacks: 0, incidents: 0 };
-  #incident: { since: number; failures: number } | undefined;
+  readonly #stats = { batches: 0, failures: 0, timeouts: 0, fallbacks: 0 };
+  readonly #incidents: IncidentTracker;
+  // Whether the last batch sent to Redis failed: while it did, batches do not wait for
+  // a connection and one at a time checks whether Redis is back.
+  #failing = false;
   #probing = false;
   #lastTimeout = Number.NEGATIVE_INFINITY;
   #closed = false;
@@ -134,6 +144,18 @@ export class RedisStore implements Store {
     this.#timeout = config.commandTimeout;
     this.#fallback = config.fallback;
     this.#logger = config.logger;
+    const fallback = config.fallback?.name;
+    this.#incidents = createIncidentTracker({
+      logger: config.logger ?? silentLogger,
+      codes: { start: 'VIGIL_W_REDIS_UNAVAILABLE', ongoing: 'VIGIL_W_REDIS_STILL_UNAVAILABLE', end: 'VIGIL_I_REDIS_RECOVERED' },
+      fields: { store: this.name },
+      subject: 'Redis',
+      quietMs: config.incidentQuietMs,
+      startMessage: (reason) =>
+        fallback === undefined
+          ? `Redis is failing (${reason}): decisions fail over until it answers again; a summary follows every minute while it lasts`
+          : `Redis is failing (${reason}): counting in the fallback store (${fallback}) until it answers again; a summary follows every minute while it lasts`,
+    });
     if (config.client) {
       this.client = config.client;
       this.#owns = false;
@@ -168,7 +190,7 @@ export class RedisStore implements Store {
    * if (store.stats.failing) console.warn('Vigil is deciding without Redis')
    */
   get stats(): RedisStoreStats {
-    return { ...this.#stats, failing: this.#incident !== undefined };
+    return { ...this.#stats, incidents: this.#incidents.incidents, failing: this.#failing };
   }
 
   async execute(ops: readonly StoreOp[], now: number = Date.now()): Promise<StoreResult[]> {
@@ -188,7 +210,8 @@ export class RedisStore implements Store {
       return this.#fallback.execute(ops, now);
     }
     this.#stats.batches++;
-    if (this.#incident) this.#recovered();
+    this.#failing = false;
+    this.#incidents.success();
     return decodeReply(ops, reply, now);
   }
 
@@ -259,9 +282,9 @@ export class RedisStore implements Store {
       // While the client connects (at start-up, or reconnecting before any batch
       // failed) a batch waits for it, within the timeout; during an incident nothing
       // waits: the batch fails at once.
-      if (this.#incident !== undefined || !STARTING.has(client.status)) throw new RedisStoreError('unavailable', `Redis is not connected (${client.status})`);
+      if (this.#failing || !STARTING.has(client.status)) throw new RedisStoreError('unavailable', `Redis is not connected (${client.status})`);
       await this.#withTimeout(this.#waitForReady(), deadline);
-    } else if (this.#incident !== undefined) {
+    } else if (this.#failing) {
       // Redis looks connected but has been failing (slow, say): one batch at a time
       // finds out whether it is back, and not sooner than a second after a timeout; the
       // others fail at once instead of each waiting the whole timeout.
@@ -325,28 +348,12 @@ export class RedisStore implements Store {
       this.#stats.timeouts++;
       this.#lastTimeout = Date.now();
     }
-    if (this.#incident) {
-      this.#incident.failures++;
-      return;
-    }
-    this.#incident = { since: Date.now(), failures: 1 };
-    this.#stats.incidents++;
-    const fallback = this.#fallback?.name;
-    this.#log('warn',
-      { code: 'VIGIL_W_REDIS_UNAVAILABLE', store: this.name, reason: failure.reason, err: failure.message, fallback },
-      fallback === undefined
-        ? `Redis is failing (${failure.reason}): decisions fail over until it answers again`
-        : `Redis is failing (${failure.reason}): counting in the fallback store (${fallback}) until it answers again`,
-    );
+    this.#failing = true;
+    // With a fallback the batch still runs: no request goes without its counts.
+    this.#incidents.failure(failure.reason, { requests: this.#fallback === undefined ? 1 : 0, details: { err: failure.message, fallback: this.#fallback?.name } });
   }
 
-  #recovered(): void {
-    const incident = this.#incident as { since: number; failures: number };
-    this.#incident = undefined;
-    this.#log(typeof this.#logger?.info === 'function' ? 'info' : 'warn', { code: 'VIGIL_I_REDIS_RECOVERED', store: this.name, downMs: Date.now() - incident.since, failures: incident.failures }, 'Redis answers again: decisions use it again');
-  }
-
-  #log(level: 'debug' | 'info' | 'warn', details: object, text: string): void {
+  #log(level: 'debug', details: object, text: string): void {
     try {
       const logger = this.#logger;
       const fn = logger?.[level];

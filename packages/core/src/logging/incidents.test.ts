@@ -117,6 +117,21 @@ describe('incident tracker', () => {
     expect(tracker.incidents).toBe(2);
   });
 
+  it('a more severe failure than the incident began with gets its own line, once; a milder one none', () => {
+    const { tracker, codes } = setup();
+    tracker.failure('log: store error', { code: 'T_W_LOG_FAILED' });
+    for (let i = 0; i < 100; i++) {
+      tracker.failure('store error', { severity: 1 });
+      tracker.failure('log: store error', { code: 'T_W_LOG_FAILED' });
+    }
+    expect(codes()).toEqual(['T_W_LOG_FAILED', 'T_W_DOWN']);
+    expect(tracker.incidents).toBe(1);
+    const reverse = setup();
+    reverse.tracker.failure('store error', { severity: 1 });
+    reverse.tracker.failure('log: store error', { code: 'T_W_LOG_FAILED' });
+    expect(reverse.codes()).toEqual(['T_W_DOWN']);
+  });
+
   it('a logger without info() gets the end line at warn; a throwing logger breaks nothing', () => {
     const warned: unknown[] = [];
     let now = 0;

@@ -54,6 +54,14 @@ export interface IncidentFailure {
   requests?: number;
   /** The start line's code when this failure starts an incident (default `codes.start`). */
   code?: string;
+  /**
+   * How much this failure matters, default 0. A failure more severe than every failure
+   * that got a start line in this incident gets a start line of its own (with its
+   * `code`), so an incident that begins with a minor failure (an outcome not logged)
+   * still says when the major one (decisions failing over) begins; the reverse order
+   * is one line.
+   */
+  severity?: number;
   /** The start line's message when this failure starts an incident (default `startMessage(reason)`). */
   message?: string;
   /** Extra fields for the start line when this failure starts an incident (e.g. the error). */
@@ -120,6 +128,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
   const startMessage = options.startMessage ?? ((reason: string) => `${subject} is failing (${reason}); a summary follows at most every minute until it recovers`);
 
   let open = false;
+  let severity = 0;
   let incidents = 0;
   let startedAt = 0;
   let lastFailureAt = 0;
@@ -154,6 +163,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       lastFailureAt = now;
       if (!open) {
         open = true;
+        severity = failure.severity ?? 0;
         incidents++;
         startedAt = now;
         lastLineAt = now;
@@ -165,6 +175,10 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       }
       add(total, reason, requests);
       add(period, reason, requests);
+      if ((failure.severity ?? 0) > severity) {
+        severity = failure.severity ?? 0;
+        log('warn', { code: failure.code ?? codes.start, ...fields, reason, ...(failure.details ?? {}) }, failure.message ?? startMessage(reason));
+      }
       summarizeIfDue(now);
       return false;
     },
