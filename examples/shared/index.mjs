@@ -133,15 +133,27 @@ export const PAGE_HTML = `<!doctype html>
 </body></html>`;
 
 /**
+ * The secret the examples fall back to when `VIGIL_SECRET` is not set and they run on
+ * Redis, so that `REDIS_URL=redis://127.0.0.1:6379 pnpm start` works out of the box.
+ * It is in this file for anyone to read: for a demo on one machine only, never for a
+ * deployment (set `VIGIL_SECRET` to a long random string there).
+ */
+export const DEV_ONLY_SECRET = 'vigil-examples-dev-only-secret-never-deploy-this';
+
+/**
  * The store for the engine: Redis when `REDIS_URL` is set (a fleet shares counters and
  * block lists), the in-process memory store otherwise. `@vigil/redis` is loaded only
- * when needed.
+ * when needed. A shared store needs the same `secret` on every instance (Vigil refuses
+ * to start without one): `VIGIL_SECRET`, else {@link DEV_ONLY_SECRET} with a warning.
  */
 export async function providerFromEnv(localProvider, env = process.env) {
   if (!env.REDIS_URL) return undefined;
   const { RedisStore } = await import('@vigil/redis');
+  if (!env.VIGIL_SECRET) {
+    console.warn('VIGIL_SECRET is not set: the example uses its dev-only secret, which anyone can read in examples/shared/index.mjs. Set VIGIL_SECRET (the same on every instance) for anything but a local demo.');
+  }
   return localProvider({
     store: new RedisStore({ url: env.REDIS_URL, ...(env.VIGIL_REDIS_PREFIX ? { prefix: env.VIGIL_REDIS_PREFIX } : {}) }),
-    ...(env.VIGIL_SECRET ? { secret: env.VIGIL_SECRET } : {}),
+    secret: env.VIGIL_SECRET || DEV_ONLY_SECRET,
   });
 }

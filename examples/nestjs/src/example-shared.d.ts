@@ -16,6 +16,7 @@ declare module '@vigil/example-shared' {
   export function createUserStore(seed?: readonly { email: string; password: string }[]): UserStore;
   export function handleApi(users: UserStore, path: string, body: unknown): ApiAnswer;
   export function vigilOptionsFromEnv(env?: Env): Pick<import('@vigil/core').VigilConfig, 'mode' | 'redirectUrl' | 'ip'>;
+  export const DEV_ONLY_SECRET: string;
   export function providerFromEnv(
     localProvider: typeof import('@vigil/core').localProvider,
     env?: Env,
