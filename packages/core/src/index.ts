@@ -5,6 +5,8 @@ export {
   scrubHeaders,
   createHeaderScrubber,
   getHeader,
+  isSecretHeaderName,
+  withDefaultAllowlist,
   type HeaderScrubber,
   type HeaderScrubOptions,
   type IncomingHeaders,
@@ -138,7 +140,10 @@ export {
   type CastleDevice,
   type CastleFailoverVerdict,
 } from './providers/castle.js';
-export { cheqProvider, type CheqProviderOptions } from './providers/cheq.js';
+export { cheqProvider, CheqError, type CheqProviderOptions } from './providers/cheq.js';
+export { MAX_ANSWER_BYTES } from './providers/http.js';
+export { copyPlainData, type PlainDataLimits } from './providers/plain-data.js';
+export { redactQueryValues, redactUrlHeaders, REDACTED_QUERY_VALUE } from './providers/redaction.js';
 export { verifyWebhook, signUserId, WebhookVerificationError } from './webhooks.js';
 export { createDeviceCookies, parseCookieHeader, readCookie, type DeviceCookieContext, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
 export {

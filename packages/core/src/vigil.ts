@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { checkKnownOptions } from './config/options.js';
-import type { HeaderScrubOptions } from './context/headers.js';
+import { type HeaderScrubOptions, withDefaultAllowlist } from './context/headers.js';
 import type { IpOptions } from './context/ip.js';
 import { type ContextOptions, createContextBuilder, type RequestContext, type RequestInfo } from './context/request.js';
 import { type Decision, type DecisionAction, EXCLUDED_DECISION, type Mode, UNPROTECTED_DECISION } from './decision/decision.js';
@@ -26,6 +26,7 @@ import {
 import type { EventType } from './events.js';
 import type { UserIdentity } from './routing/routes.js';
 import { localProvider } from './providers/local.js';
+import { copyPlainData } from './providers/plain-data.js';
 import { type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
 import { type CompiledRoute, compileRoute, compileRouting, type RouteDefinition, type RoutingOptions } from './routing/routes.js';
 
@@ -224,11 +225,12 @@ const CONFIG_KEYS = [
 function describeError(error: unknown): Record<string, unknown> | undefined {
   if (error === undefined || error === null) return undefined;
   if (typeof error !== 'object') return { message: String(error) };
-  const e = error as { name?: unknown; message?: unknown; code?: unknown };
+  const e = error as { name?: unknown; message?: unknown; code?: unknown; status?: unknown };
   return {
     name: typeof e.name === 'string' ? e.name : 'Error',
     message: typeof e.message === 'string' ? e.message : String(error),
     ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.status === 'number' ? { status: e.status } : {}),
   };
 }
 
@@ -288,6 +290,11 @@ function freezeResponseHeaders(headers: Verdict['responseHeaders']): Decision['r
   return Object.freeze(out);
 }
 
+/** A provider's failover reason, as a short string (a provider can hand over anything). */
+function reasonOf(value: unknown, fallback: string): string {
+  return typeof value === 'string' && value !== '' ? value.slice(0, 100) : fallback;
+}
+
 function checkVerdict(value: unknown): Verdict | string {
   if (value === null || typeof value !== 'object') return 'the verdict is not an object';
   const v = value as Verdict;
@@ -340,12 +347,12 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   if (!MODES.includes(mode)) {
     throw new VigilConfigError('VIGIL_E_MODE', 'mode', config.mode, 'which is not a mode', 'Use "monitoring" (records what it would do; the default) or "blocking" (acts).');
   }
-  const failover = config.failover ?? 'allow';
-  if (!FAILOVERS.includes(failover)) {
+  const configuredFailover = config.failover ?? 'allow';
+  if (!FAILOVERS.includes(configuredFailover)) {
     throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', config.failover, 'which is not a failover strategy', `Use one of ${FAILOVERS.map((f) => `"${f}"`).join(', ')} ("allow" by default).`);
   }
-  // A remote provider with its own timeout gets headroom, so that its own failover
-  // (Castle's failover verdict, CHEQ's fail-open) answers before Vigil's generic one.
+  // A remote provider with its own timeout gets headroom, so that its own deadline
+  // (which cancels its request and names the fault) ends the call before Vigil's.
   const providerTimeout = (config.provider as { timeout?: unknown } | undefined)?.timeout;
   const timeout = config.timeout ?? (typeof providerTimeout === 'number' && providerTimeout > 0 ? providerTimeout + 100 : 1000);
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 60_000) {
@@ -358,13 +365,20 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   }
   const logger = compileLogger(config.logger);
   const provider = compileProvider(config.provider);
+  // One failover setting for every provider, remote ones included: a provider's own
+  // applies only when its options set one explicitly.
+  if (provider.failover !== undefined && !FAILOVERS.includes(provider.failover)) {
+    throw new VigilConfigError('VIGIL_E_FAILOVER', 'provider.failover', provider.failover, 'which is not a failover strategy', 'Leave it out (createVigil\'s failover decides) or use "allow", "deny", "challenge" or "throw".');
+  }
+  const failover: FailoverStrategy = provider.failover ?? configuredFailover;
   const routing = compileRouting(config);
   const threatCodes = compileThreatCodes(config.threatCodes);
   const thresholds = compileThresholds(config.thresholds);
   const respond = createResponder(config);
   const buildContext = createContextBuilder({
     ip: config.ip,
-    headers: config.headers,
+    // Remote providers name the headers they send by default (Castle's allowlist).
+    headers: withDefaultAllowlist(config.headers, provider.headerAllowlist),
     getJa3: config.getJa3,
     getResourceType: config.getResourceType,
     getChannel: config.getChannel,
@@ -410,6 +424,21 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   };
   const outcomeTimedOut = (requests: number) => {
     if (incidents.failure('log: timeout', { code: 'VIGIL_W_LOG_TIMEOUT', requests, message: 'provider.log did not answer in time; further failures are counted in one summary a minute until the provider recovers' })) stats.incidents++;
+  };
+
+  /** A configuration or integration error of the provider, logged once per kind, as an error, with its fix. */
+  const reportProviderError = (error: unknown, route: CompiledRoute) => {
+    const e = error as { name?: unknown; status?: unknown; option?: unknown; fix?: unknown };
+    const status = typeof e.status === 'number' ? e.status : undefined;
+    const code = status === 401 || status === 403 ? 'VIGIL_E_PROVIDER_AUTH' : 'VIGIL_E_PROVIDER_ERROR';
+    const key = `${code}:${status}:${String(e.name)}`;
+    if (warned.has(key)) return;
+    warned.add(key);
+    const fix = typeof e.fix === 'string' ? e.fix : 'Check the provider\'s options and the requests Vigil sends it.';
+    logger.error(
+      { code, provider: provider.name, route: route.name, status, ...(typeof e.option === 'string' ? { option: e.option, value: '(hidden)' } : {}), fix, err: describeError(error) },
+      `${provider.name} refused Vigil's request${status === undefined ? '' : ` (HTTP ${status})`}: a configuration or integration error, not an outage. ${fix} Decisions fail over with strategy ${failover} meanwhile; this is logged once.`,
+    );
   };
 
   const warnOnce = (code: string, message: string, details: object = {}) => {
@@ -487,7 +516,9 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     extraHeaders?: Record<string, string>,
     deviceId?: string,
   ): Decision => {
-    const reasons = [...(verdict?.reasons ?? []), policy.reason];
+    // Only plain data from the provider reaches the decision, which must always serialize.
+    const reasons = Array.isArray(verdict?.reasons) ? verdict.reasons.filter((r): r is string => typeof r === 'string').slice(0, 50) : [];
+    reasons.push(policy.reason);
     return Object.freeze({
       action: policy.action,
       wouldAction: policy.wouldAction,
@@ -500,7 +531,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       risk: verdict?.risk,
       threatCode: verdict?.threatCode,
       threatGroup: policy.threatGroup,
-      signals: verdict?.signals ? Object.freeze({ ...verdict.signals }) : NO_SIGNALS,
+      signals: verdict?.signals ? copyPlainData(verdict.signals) : NO_SIGNALS,
       reasons: Object.freeze(reasons),
       failover: failoverReason !== undefined,
       failoverReason,
@@ -570,22 +601,24 @@ export function createVigil(config: VigilConfig = {}): Vigil {
           if (typeof checked === 'string') {
             failoverReason = 'invalid verdict';
             failure = new Error(checked);
+          } else if (checked.failover === true && checked.action === undefined) {
+            // The provider could not decide and says so: the strategy decides.
+            failoverReason = reasonOf(checked.failoverReason, 'provider failover');
           } else {
-            // A verdict with `failover: true` is the provider's own failover (a remote
-            // API's timeout, say): its action stands and the decision says so below.
+            // A verdict with `failover: true` and an action is the provider's own
+            // failover (set explicitly in its options): its action stands and the
+            // decision says so below.
             verdict = checked;
           }
         }
       } catch (error) {
-        // A provider marks errors that are the caller's bug (a remote API's 4xx: a bad
-        // key, a bad request) with `failover: false`: they are errors, not outages.
-        if ((error as { failover?: unknown } | null)?.failover === false) {
-          logger.error({ code: 'VIGIL_E_PROVIDER_ERROR', provider: provider.name, route: route.name, err: describeError(error) }, 'the provider refused the request; this is a configuration or integration error, not an outage');
-          if (mode === 'blocking') throw error;
-        }
+        // A provider marks configuration and integration errors (a remote API's 401/403:
+        // a bad secret; another 4xx) with `failover: false`. They fail over like any
+        // fault — never a visitor's 500 unless the strategy is 'throw' — and are logged
+        // once, as errors, with their fix.
+        if ((error as { failover?: unknown } | null)?.failover === false) reportProviderError(error, route);
         failure = error;
-        const own = (error as { failoverReason?: unknown } | null)?.failoverReason;
-        failoverReason = typeof own === 'string' ? own : 'provider error';
+        failoverReason = reasonOf((error as { failoverReason?: unknown } | null)?.failoverReason, 'provider error');
         // What the provider could still decide without its failed part (the embedded
         // engine's request-only signals when its store failed), applied below.
         const partial = (error as { verdict?: unknown } | null)?.verdict;
@@ -615,11 +648,17 @@ export function createVigil(config: VigilConfig = {}): Vigil {
         policy = { ...partial, reason: `${partial.reason} (decided without what failed: ${failoverReason}; strategy ${failover})` };
       }
     } else {
-      if (verdict?.failover !== true) incidents.success();
+      if (verdict?.failover === true) {
+        // The provider answered from its own failover: an outage all the same, reported
+        // through the same incident as Vigil's own failovers.
+        stats.failovers++;
+        const reason = reasonOf(verdict.failoverReason, 'provider failover');
+        if (incidents.failure(reason, { severity: 1, message: `${provider.name} failed over (${reason}) with its own strategy (${verdict.action}); further failovers are counted in one summary a minute until decisions succeed again`, details: { route: route.name } })) stats.incidents++;
+      } else incidents.success();
       policy = applyPolicy(verdict as Verdict, policyOptions);
     }
     stats.decisions++;
-    const providerFailover = verdict?.failover === true ? (verdict.failoverReason ?? 'provider failover') : undefined;
+    const providerFailover = verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined;
     const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders, event.deviceId);
     pending.set(decision, { route, event });
     if (onDecision) {

@@ -7,8 +7,10 @@ import {
   getHeader,
   type HeaderScrubOptions,
   type IncomingHeaders,
+  isSecretHeaderName,
   normalizeHeaderName,
   scrubHeaders,
+  withDefaultAllowlist,
 } from './headers.js';
 
 /** Catches what `fn` throws, failing the test when it throws nothing. */
@@ -463,5 +465,75 @@ describe('scrubHeaders: other secret-bearing headers', () => {
     const out = scrubHeaders({ [name]: 'secret-value' }, { allowlist: [name] });
     expect(Object.values(out)).toEqual([true]);
     expect(JSON.stringify(out)).not.toContain('secret-value');
+  });
+});
+
+describe('scrubHeaders: secret-looking names are always scrubbed (issue 12, item 6)', () => {
+  const SECRET_NAMES = [
+    'X-Auth-Token',
+    'X-CSRF-Token',
+    'x-xsrf-token',
+    'X-Session-Id',
+    'X-Api-Key',
+    'X-Apikey',
+    'api_key',
+    'X-Client-Secret',
+    'X-User-Password',
+    'X-Passwd',
+    'X-Refresh-Token',
+    'X-Amz-Security-Token',
+    'X-Access-Key',
+    'X-Private-Key',
+    'X-Credentials',
+    'X-Authorization',
+    'Www-Authenticate',
+    'Cookie2',
+    'HTTP_X_AUTH_TOKEN',
+    'x-ms-client-session',
+  ];
+
+  it.each(SECRET_NAMES)('%s is scrubbed with no lists, with an allowlist naming it, and with an empty allowlist', (name) => {
+    expect(isSecretHeaderName(name)).toBe(true);
+    for (const options of [{}, { allowlist: [name] }, { allowlist: [] }, { allowlist: [...DEFAULT_ALLOWLIST, name] }] as HeaderScrubOptions[]) {
+      const out = scrubHeaders({ [name]: 'the-secret-value' }, options);
+      expect(Object.values(out)).toEqual([true]);
+      expect(JSON.stringify(out)).not.toContain('the-secret-value');
+    }
+  });
+
+  it('never scrubs User-Agent or a name of Castle’s allowlist by that rule, nor common signal headers', () => {
+    for (const name of [...DEFAULT_ALLOWLIST, 'X-Forwarded-For', 'X-Real-Ip', 'Sec-Ch-Ua', 'Sec-Ch-Ua-Platform', 'X-Request-Id', 'Forwarded', 'True-Client-Ip', 'Cf-Connecting-Ip', 'X-Castle-Client-Id']) {
+      expect(isSecretHeaderName(name), name).toBe(false);
+    }
+    expect(scrubHeaders({ 'user-agent': 'Mozilla/5.0', accept: '*/*' })).toEqual({ 'User-Agent': 'Mozilla/5.0', Accept: '*/*' });
+  });
+
+  it('property: any name containing a secret word, in any case, around any other text, is scrubbed', () => {
+    const word = fc.constantFrom('token', 'secret', 'session', 'password', 'passwd', 'api-key', 'apikey', 'auth', 'csrf', 'xsrf', 'cookie');
+    const part = fc.stringMatching(/^[a-z0-9]{0,6}$/);
+    fc.assert(
+      fc.property(part, word, part, fc.boolean(), (before, secret, after, upper) => {
+        const name = `x-${before}${secret}${after}`;
+        const spelled = upper ? name.toUpperCase().replace(/-/g, '_') : name;
+        const out = scrubHeaders({ [spelled]: 'v4lue' }, { allowlist: [spelled] });
+        expect(Object.values(out)).toEqual([true]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('withDefaultAllowlist', () => {
+  it('applies a provider’s allowlist only when the app gave none', () => {
+    expect(withDefaultAllowlist(undefined, DEFAULT_ALLOWLIST)).toEqual({ allowlist: DEFAULT_ALLOWLIST });
+    expect(withDefaultAllowlist({ denylist: ['Referer'] }, DEFAULT_ALLOWLIST)).toEqual({ denylist: ['Referer'], allowlist: DEFAULT_ALLOWLIST });
+    expect(withDefaultAllowlist({ allowlist: [] }, DEFAULT_ALLOWLIST)).toEqual({ allowlist: [] });
+    expect(withDefaultAllowlist({ allowlist: ['Accept'] }, DEFAULT_ALLOWLIST)).toEqual({ allowlist: ['Accept'] });
+    expect(withDefaultAllowlist({ denylist: ['X'] }, undefined)).toEqual({ denylist: ['X'] });
+  });
+
+  it('hands options that are not an object back unchanged, so the scrubber still rejects them', () => {
+    expect(withDefaultAllowlist('nope' as unknown as HeaderScrubOptions, DEFAULT_ALLOWLIST)).toBe('nope');
+    expect(() => createHeaderScrubber(withDefaultAllowlist('nope' as unknown as HeaderScrubOptions, DEFAULT_ALLOWLIST))).toThrow(VigilConfigError);
   });
 });

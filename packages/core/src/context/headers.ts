@@ -16,8 +16,9 @@ export interface HeaderScrubOptions {
 }
 
 /**
- * Castle's recommended allowlist: the headers that carry signal and no secrets.
- * Not applied unless passed as `allowlist`.
+ * Castle's recommended allowlist: the headers that carry signal and no secrets. What
+ * remote providers (Castle, CHEQ) receive unless `createVigil`'s `headers.allowlist`
+ * says otherwise; the embedded engine, which never sends headers anywhere, sees them all.
  */
 export const DEFAULT_ALLOWLIST: readonly string[] = Object.freeze([
   'Accept',
@@ -111,10 +112,33 @@ export function getHeader(headers: IncomingHeaders | undefined, name: string): s
   return found;
 }
 
-// Castle's rule names Cookie and Authorization; the other three carry the same kind of
+// Castle's rule names Cookie and Authorization; the others carry the same kind of
 // secret (a session, a proxy credential, an API key) and get the same treatment.
 const ALWAYS_SCRUBBED = new Set(['Cookie', 'Authorization', 'Set-Cookie', 'Proxy-Authorization', 'X-Api-Key']);
+/**
+ * Parts of a header name that say its value is a credential: an app's own `X-Auth-Token`,
+ * `X-CSRF-Token`, `X-Session-Id`, `X-Client-Secret`, `X-Apikey`… No list can widen past it.
+ * Matched against the normalized name in lower case (`_` is already `-`).
+ */
+const SECRET_NAME = /token|secret|session|passw(?:or)?d|api-?key|access-?key|private-?key|auth|csrf|xsrf|cookie|credential/;
 const ALWAYS_KEPT = 'User-Agent';
+
+/**
+ * True when a header's name says it carries a secret: `Cookie`, `Authorization`, and
+ * any name containing `token`, `secret`, `session`, `password` / `passwd`, `api-key` /
+ * `apikey`, `access-key`, `private-key`, `auth`, `csrf`, `xsrf`, `cookie` or
+ * `credential`, in any case and spelling. Such headers are scrubbed whatever the lists
+ * say.
+ *
+ * @example
+ * isSecretHeaderName('X-CSRF-Token') // true
+ * isSecretHeaderName('HTTP_X_API_KEY') // true
+ * isSecretHeaderName('User-Agent')   // false
+ */
+export function isSecretHeaderName(name: string): boolean {
+  const normalized = normalizeHeaderName(name);
+  return ALWAYS_SCRUBBED.has(normalized) || SECRET_NAME.test(normalized.toLowerCase());
+}
 
 const HEADER_OPTION_KEYS = ['allowlist', 'denylist'];
 
@@ -173,7 +197,7 @@ export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPre
     if (known === undefined) {
       const name = normalizeHeaderName(key);
       let keep: boolean;
-      if (ALWAYS_SCRUBBED.has(name)) keep = false;
+      if (ALWAYS_SCRUBBED.has(name) || SECRET_NAME.test(name.toLowerCase())) keep = false;
       else if (name === ALWAYS_KEPT) keep = true;
       else if (deny.has(name)) keep = false;
       else keep = allow.size === 0 || allow.has(name);
@@ -201,11 +225,11 @@ export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPre
 
 /**
  * Normalizes header names and scrubs values that must not leave the process. The first
- * rule that matches wins: `Cookie` and `Authorization` (and `Set-Cookie`, `Proxy-Authorization`,
- * `X-Api-Key`) are always scrubbed; `User-Agent`
- * is always kept; denylisted names are scrubbed; with an empty allowlist, or for an
- * allowlisted name, the value is kept; anything else is scrubbed. A scrubbed header
- * keeps its key with the value `true`.
+ * rule that matches wins: `Cookie`, `Authorization` and every secret-looking name (see
+ * {@link isSecretHeaderName}: `X-Auth-Token`, `X-CSRF-Token`, `X-Session-Id`…) are
+ * always scrubbed; `User-Agent` is always kept; denylisted names are scrubbed; with an
+ * empty allowlist, or for an allowlisted name, the value is kept; anything else is
+ * scrubbed. A scrubbed header keeps its key with the value `true`.
  *
  * @example
  * scrubHeaders({ cookie: 'sid=1', 'user-agent': 'Mozilla/5.0' })
@@ -213,4 +237,22 @@ export function createHeaderScrubber(options: HeaderScrubOptions = {}, optionPre
  */
 export function scrubHeaders(headers: IncomingHeaders | undefined, options: HeaderScrubOptions = {}): ScrubbedHeaders {
   return createHeaderScrubber(options)(headers);
+}
+
+/**
+ * Header options with `allowlist` defaulted to `allowlist` when the app gave none: how
+ * `createVigil` applies a remote provider's {@link DEFAULT_ALLOWLIST}. An explicit
+ * `allowlist` (even `[]`, which keeps every header) wins; options that are not an
+ * object come back as they are, for the scrubber to reject.
+ *
+ * @example
+ * withDefaultAllowlist(undefined, DEFAULT_ALLOWLIST)              // { allowlist: DEFAULT_ALLOWLIST }
+ * withDefaultAllowlist({ denylist: ['Referer'] }, DEFAULT_ALLOWLIST) // { denylist: ['Referer'], allowlist: DEFAULT_ALLOWLIST }
+ * withDefaultAllowlist({ allowlist: [] }, DEFAULT_ALLOWLIST)         // { allowlist: [] }
+ */
+export function withDefaultAllowlist(options: HeaderScrubOptions | undefined, allowlist: readonly string[] | undefined): HeaderScrubOptions | undefined {
+  if (allowlist === undefined) return options;
+  if (options === undefined) return { allowlist };
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || options.allowlist !== undefined) return options;
+  return { ...options, allowlist };
 }

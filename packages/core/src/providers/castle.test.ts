@@ -366,31 +366,32 @@ describe('castleProvider: verdicts', () => {
     expect(decision).toMatchObject({ action: 'allow', wouldAction: 'block', wouldBlock: true });
   });
 
-  it('a 2xx answer without risk or policy is a malformed response (failover)', async () => {
+  it('a 2xx answer without risk or policy is a malformed response (a fault)', async () => {
     fake.set({ status: 200, body: { hello: 'world' } });
     const provider = castle();
-    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
-    expect(verdict).toMatchObject({ failover: true, failoverReason: 'malformed response' });
+    await expect(provider.filter(await eventFor(provider, loginRequest()))).rejects.toMatchObject({ name: 'CastleMalformedResponseError', failover: true, failoverReason: 'malformed response' });
   });
 });
 
 describe('castleProvider: errors by status', () => {
-  const CASES: [number, Record<string, unknown> | string | undefined, typeof CastleError, string][] = [
-    [400, { type: 'bad_request', message: 'Bad request' }, CastleBadRequestError, 'Bad request'],
-    [401, { type: 'unauthorized', message: 'Unauthorized' }, CastleUnauthorizedError, 'Unauthorized'],
-    [403, { type: 'forbidden', message: 'Forbidden' }, CastleForbiddenError, 'Forbidden'],
-    [404, { type: 'not_found', message: 'Not found' }, CastleNotFoundError, 'Not found'],
-    [419, { type: 'user_unauthorized', message: 'User unauthorized' }, CastleUserUnauthorizedError, 'User unauthorized'],
-    [422, { type: 'invalid_parameters', message: 'email is invalid' }, CastleInvalidParametersError, 'email is invalid'],
-    [422, { type: 'invalid_request_token', message: 'Invalid Request Token' }, CastleInvalidRequestTokenError, 'Invalid Request Token'],
-    [429, { type: 'rate_limit', message: 'Too many requests' }, CastleRateLimitError, 'Too many requests'],
-    [409, { type: 'conflict', message: 'Conflict' }, CastleApiError, 'Conflict'],
-    [418, 'no json here', CastleApiError, 'Castle answered 418'],
-    [499, undefined, CastleApiError, 'Castle answered 499'],
+  // [status, body, class, message, a fault (true) or a configuration/integration error (false), failoverReason]
+  const CASES: [number, Record<string, unknown> | string | undefined, typeof CastleError, string, boolean, string][] = [
+    [400, { type: 'bad_request', message: 'Bad request' }, CastleBadRequestError, 'Bad request', false, 'client error'],
+    [401, { type: 'unauthorized', message: 'Unauthorized' }, CastleUnauthorizedError, 'Unauthorized', false, 'unauthorized'],
+    [403, { type: 'forbidden', message: 'Forbidden' }, CastleForbiddenError, 'Forbidden', false, 'forbidden'],
+    [404, { type: 'not_found', message: 'Not found' }, CastleNotFoundError, 'Not found', false, 'client error'],
+    [408, { type: 'timeout', message: 'Request timeout' }, CastleApiError, 'Request timeout', true, 'transient error'],
+    [419, { type: 'user_unauthorized', message: 'User unauthorized' }, CastleUserUnauthorizedError, 'User unauthorized', false, 'client error'],
+    [422, { type: 'invalid_parameters', message: 'email is invalid' }, CastleInvalidParametersError, 'email is invalid', false, 'client error'],
+    [422, { type: 'invalid_request_token', message: 'Invalid Request Token' }, CastleInvalidRequestTokenError, 'Invalid Request Token', true, 'invalid_request_token'],
+    [429, { type: 'rate_limit', message: 'Too many requests' }, CastleRateLimitError, 'Too many requests', true, 'rate limited'],
+    [409, { type: 'conflict', message: 'Conflict' }, CastleApiError, 'Conflict', false, 'client error'],
+    [418, 'no json here', CastleApiError, 'Castle answered 418', false, 'client error'],
+    [499, undefined, CastleApiError, 'Castle answered 499', false, 'client error'],
   ];
 
-  it.each(CASES)('%i %o → %o (an error, never a failover)', async (status, body, Klass, message) => {
-    const provider = castle({ failover: 'deny' });
+  it.each(CASES)('%i %o → %o (fault: %s, failoverReason %s); with its own failover, only faults answer a verdict', async (status, body, Klass, message, failover, reason) => {
+    const provider = castle();
     const event = await eventFor(provider, loginRequest());
     fake.set({ status, body });
     const error = await provider.filter(event).then(
@@ -401,7 +402,13 @@ describe('castleProvider: errors by status', () => {
     expect(error).toBeInstanceOf(CastleError);
     expect((error as Error).constructor).toBe(Klass);
     expect((error as Error).name).toBe(Klass.name);
-    expect(error).toMatchObject({ status, failover: false, message });
+    expect(error).toMatchObject({ status, failover, failoverReason: reason, message });
+    // A provider given its own strategy answers faults with Castle's failover shape;
+    // configuration errors still go to createVigil, to be reported.
+    const own = castle({ failover: 'deny' });
+    const answer = await own.filter(event).catch((e: unknown) => e);
+    if (failover) expect(answer).toMatchObject({ action: 'deny', policy: { action: 'deny' }, failover: true, failoverReason: reason });
+    else expect(answer).toBeInstanceOf(Klass);
     // The same class from the device endpoints.
     await expect(provider.getDevice('dev_1')).rejects.toBeInstanceOf(Klass);
   });
@@ -414,18 +421,20 @@ describe('castleProvider: errors by status', () => {
     expect(error).not.toBeInstanceOf(CastleInvalidRequestTokenError);
   });
 
-  it('the fake’s own contract: a missing request token is 422 invalid_request_token, a wrong secret is 401', async () => {
+  it('the fake’s own contract: a missing request token is 422 invalid_request_token, a wrong secret is 401: both fail over, neither is a 500', async () => {
     const { 'x-castle-request-token': _, ...noToken } = loginRequest().headers;
-    const vigil = vigilWith(castle());
-    await expect(vigil.protect(loginRequest({ headers: noToken }))).rejects.toMatchObject({ name: 'CastleInvalidRequestTokenError', status: 422, message: 'Invalid Request Token' });
+    const vigil = vigilWith(castle(), { failover: 'deny' });
+    expect(await vigil.protect(loginRequest({ headers: noToken }))).toMatchObject({ action: 'block', failover: true, failoverReason: 'invalid_request_token' });
     const wrong = vigilWith(castle({ apiSecret: 'sk_wrong_secret' }));
-    await expect(wrong.protect(loginRequest())).rejects.toBeInstanceOf(CastleUnauthorizedError);
+    expect(await wrong.protect(loginRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'unauthorized' });
   });
 
-  it.each([500, 502, 503, 504])('%i → CastleInternalServerError: failover "server error" for decisions, an error for device calls', async (status) => {
+  it.each([500, 502, 503, 504])('%i → CastleInternalServerError: a fault ("server error") for decisions, an error for device calls', async (status) => {
     fake.set({ status, body: { type: 'internal_server_error', message: 'Internal error' } });
     const provider = castle();
-    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    await expect(provider.filter(await eventFor(provider, loginRequest()))).rejects.toMatchObject({ name: 'CastleInternalServerError', status, failover: true, failoverReason: 'server error' });
+    const own = castle({ failover: 'allow' });
+    const verdict = await own.filter(await eventFor(own, loginRequest()));
     expect(verdict).toMatchObject({ failover: true, failover_reason: 'server error', failoverReason: 'server error', action: 'allow', policy: { action: 'allow' } });
     const error = await provider.getDevice('dev_1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CastleInternalServerError);
@@ -436,27 +445,31 @@ describe('castleProvider: errors by status', () => {
     fake.set({ malformedJson: true });
     const provider = castle();
     await expect(provider.getDevice('dev_1')).rejects.toBeInstanceOf(CastleMalformedResponseError);
-    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
-    expect(verdict).toMatchObject({ failover: true, failover_reason: 'malformed response' });
+    await expect(provider.filter(await eventFor(provider, loginRequest()))).rejects.toMatchObject({ failover: true, failoverReason: 'malformed response' });
   });
 
-  it('end to end: 401 rejects protect() in blocking mode and is allowed in monitoring', async () => {
+  it('end to end: a 401 fails over with createVigil’s strategy and is logged once, as VIGIL_E_PROVIDER_AUTH with the option and the fix', async () => {
     fake.set({ status: 401, body: { type: 'unauthorized', message: 'Unauthorized' } });
     const { logger, entries } = capturingLogger();
-    const blocking = vigilWith(castle(), { logger });
-    await expect(blocking.protect(loginRequest())).rejects.toBeInstanceOf(CastleUnauthorizedError);
-    expect(entries().some((e) => e.level === 'error' && e.obj.code === 'VIGIL_E_PROVIDER_ERROR')).toBe(true);
+    const blocking = vigilWith(castle(), { logger, failover: 'deny' });
+    for (let i = 0; i < 3; i++) expect(await blocking.protect(loginRequest())).toMatchObject({ action: 'block', failover: true, failoverReason: 'unauthorized' });
+    const errors = entries().filter((e) => e.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.obj).toMatchObject({ code: 'VIGIL_E_PROVIDER_AUTH', provider: 'castle', status: 401, option: 'apiSecret', value: '(hidden)', fix: expect.stringContaining('apiSecret') });
+    expect(errors[0]?.msg).toMatch(/logged once/);
 
     const monitoring = vigilWith(castle(), { mode: 'monitoring', logger });
     const decision = await monitoring.protect(loginRequest());
-    expect(decision.action).toBe('allow');
-    expect(decision.wouldBlock).toBe(false);
+    expect(decision).toMatchObject({ action: 'allow', failover: true, failoverReason: 'unauthorized' });
+    // 'throw' is the one strategy that lets it reach the app, in blocking mode.
+    const thrower = vigilWith(castle(), { failover: 'throw' });
+    await expect(thrower.protect(loginRequest())).rejects.toMatchObject({ name: 'VigilProviderError', reason: 'unauthorized' });
   });
 
-  it('end to end: a 4xx is never turned into a failover, whatever the failover strategy', async () => {
-    fake.set({ status: 403, body: { type: 'forbidden', message: 'Forbidden' } });
-    const vigil = vigilWith(castle({ failover: 'deny' }), { failover: 'deny' });
-    await expect(vigil.protect(loginRequest())).rejects.toBeInstanceOf(CastleForbiddenError);
+  it.each([403, 400, 404, 409, 418])('end to end: a %i fails over with createVigil’s strategy, never a visitor’s 500', async (status) => {
+    fake.set({ status, body: { type: 'x', message: 'refused' } });
+    const vigil = vigilWith(castle(), { failover: 'deny' });
+    expect(await vigil.protect(loginRequest())).toMatchObject({ action: 'block', failover: true });
   });
 });
 
@@ -464,7 +477,7 @@ describe('castleProvider: failover', () => {
   const TIMEOUT = 150;
 
   it(`timeout: a slow Castle answers with failover "timeout" within ${TIMEOUT} ms −5/+20`, async () => {
-    const provider = castle({ timeout: TIMEOUT });
+    const provider = castle({ timeout: TIMEOUT, failover: 'allow' });
     const event = await eventFor(provider, loginRequest());
     await provider.filter(event); // a first call: the socket is open, got is loaded
     fake.set({ delayMs: TIMEOUT + 250 });
@@ -484,7 +497,7 @@ describe('castleProvider: failover', () => {
 
   it('timeout: the first call of a new provider (a fresh socket) stays within the budget too', async () => {
     fake.set({ delayMs: TIMEOUT + 250 });
-    const provider = castle({ timeout: TIMEOUT });
+    const provider = castle({ timeout: TIMEOUT, failover: 'allow' });
     const event = await eventFor(provider, loginRequest());
     const { value: verdict, elapsed } = await timed(() => provider.filter(event));
     expect(verdict).toMatchObject({ failover: true, failover_reason: 'timeout' });
@@ -503,7 +516,9 @@ describe('castleProvider: failover', () => {
   it('connection error: a socket destroyed without an answer', async () => {
     fake.set({ destroySocket: true });
     const provider = castle();
-    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
+    await expect(provider.filter(await eventFor(provider, loginRequest()))).rejects.toMatchObject({ failover: true, failoverReason: 'connection error' });
+    const own = castle({ failover: 'allow' });
+    const verdict = await own.filter(await eventFor(own, loginRequest()));
     expect(verdict).toMatchObject({ policy: { action: 'allow' }, action: 'allow', failover: true, failover_reason: 'connection error', failoverReason: 'connection error' });
   });
 
@@ -511,8 +526,7 @@ describe('castleProvider: failover', () => {
     const closed = await startFakeCastle(SECRET);
     await closed.close();
     const provider = castle({ baseUrl: closed.url });
-    const verdict = await provider.filter(await eventFor(provider, loginRequest()));
-    expect(verdict).toMatchObject({ failover: true, failover_reason: 'connection error' });
+    await expect(provider.filter(await eventFor(provider, loginRequest()))).rejects.toMatchObject({ failover: true, failoverReason: 'connection error' });
   });
 
   it('server error end to end: decision.failover true, failoverReason "server error"', async () => {
@@ -526,7 +540,7 @@ describe('castleProvider: failover', () => {
 
   it('risk keeps the user id in the failover verdict; filter has none', async () => {
     fake.set({ status: 503 });
-    const provider = castle();
+    const provider = castle({ failover: 'allow' });
     const risk = await provider.risk(await eventFor(provider, settingsRequest('user_77')));
     expect(risk).toMatchObject({ failover: true, failover_reason: 'server error', user_id: 'user_77' });
     const filter = await provider.filter(await eventFor(provider, loginRequest()));
@@ -558,18 +572,27 @@ describe('castleProvider: failover', () => {
     await expect(provider.filter(event)).rejects.toMatchObject({ failover: true, failoverReason: 'timeout' });
   });
 
-  it('failover "throw" end to end: Vigil’s own failover decides (VigilProviderError with failover "throw" in blocking mode)', async () => {
+  it('failover "throw" end to end: VigilProviderError in blocking mode, set on createVigil or explicitly on the provider (which overrides)', async () => {
     fake.set({ status: 500 });
-    const thrower = vigilWith(castle({ failover: 'throw' }), { failover: 'throw' });
+    const thrower = vigilWith(castle(), { failover: 'throw' });
     const error = await thrower.protect(loginRequest()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VigilProviderError);
     expect(error).toMatchObject({ reason: 'server error' });
     expect((error as Error).cause).toBeInstanceOf(CastleInternalServerError);
 
-    const allowing = vigilWith(castle({ failover: 'throw' }));
-    expect(await allowing.protect(loginRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error' });
+    const overriding = vigilWith(castle({ failover: 'throw' }), { failover: 'allow' });
+    await expect(overriding.protect(loginRequest())).rejects.toBeInstanceOf(VigilProviderError);
     const monitoring = vigilWith(castle({ failover: 'throw' }), { failover: 'throw', mode: 'monitoring' });
     expect(await monitoring.protect(loginRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error' });
+  });
+
+  it.each(['deny', 'challenge'] as const)('createVigil’s failover %s governs Castle’s faults when the provider has none of its own', async (strategy) => {
+    fake.set({ status: 503 });
+    const vigil = vigilWith(castle(), { failover: strategy, onChallenge: () => undefined });
+    expect(await vigil.protect(loginRequest())).toMatchObject({ action: strategy === 'deny' ? 'block' : 'challenge', failover: true, failoverReason: 'server error' });
+    // A provider's own strategy, set explicitly, overrides it.
+    const own = vigilWith(castle({ failover: 'allow' }), { failover: strategy, onChallenge: () => undefined });
+    expect(await own.protect(loginRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error' });
   });
 });
 
@@ -589,9 +612,9 @@ describe('castleProvider: keep-alive', () => {
     const provider = castle();
     const event = await eventFor(provider, loginRequest());
     fake.set({ status: 503 });
-    await provider.filter(event);
+    await provider.filter(event).catch(() => undefined);
     fake.set({ status: undefined, destroySocket: true });
-    await provider.filter(event);
+    await provider.filter(event).catch(() => undefined);
     expect(fake.requests).toHaveLength(2);
   });
 });

@@ -1,24 +1,44 @@
 import { performance } from 'node:perf_hooks';
 import type { Got } from 'got';
-import { getHeader } from '../context/headers.js';
+import { DEFAULT_ALLOWLIST, getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
-import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withDeadline, withinBudget } from './http.js';
+import { type CancelableAnswer, createAgents, loadGot, MAX_ANSWER_BYTES, namesOnly, preloadGot, readAnswer, remainingMs, withinBudget } from './http.js';
+import { redactUrlHeaders } from './redaction.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 
-/** Base of every error Castle's API answers with; `status` is the HTTP status. */
+/**
+ * Base of every error of a Castle call; `status` is the HTTP status. On the request
+ * path (`filter`, `risk`) every one of them fails over: `createVigil`'s `failover`
+ * decides, or the provider's own when set explicitly; none becomes a visitor's 500
+ * unless the strategy is `throw`.
+ */
 export class CastleError extends Error {
   /** HTTP status of the answer (0 when there was none). */
   readonly status: number;
-  /** 4xx answers are the caller's bug: never a failover. */
+  /**
+   * `true`: a fault of the remote end — a timeout, a refused or cut connection, 5xx,
+   * 429, an unreadable or oversized answer, Castle's `invalid_request_token`.
+   * `false`: a configuration or integration error (401/403: the API secret; other 4xx):
+   * `createVigil` logs it once as an error, with its fix, and fails over as well.
+   */
   readonly failover: boolean;
-  constructor(message: string, status: number, failover = false) {
+  /** What a decision that failed over because of it reports as `failoverReason`. */
+  readonly failoverReason: string;
+  /** For configuration errors: the option at fault. */
+  readonly option?: string;
+  /** For configuration errors: how to fix them. */
+  readonly fix?: string;
+  constructor(message: string, status: number, failover = false, failoverReason = failover ? 'server error' : 'client error', help: { option?: string; fix?: string } = {}) {
     super(message);
     this.name = new.target.name;
     this.status = status;
     this.failover = failover;
+    this.failoverReason = failoverReason;
+    if (help.option !== undefined) this.option = help.option;
+    if (help.fix !== undefined) this.fix = help.fix;
   }
 }
 /** 400: the request was malformed. */
@@ -35,16 +55,16 @@ export class CastleUserUnauthorizedError extends CastleError {}
 export class CastleInvalidParametersError extends CastleError {}
 /** 422 with `type: invalid_request_token`: the client SDK's token is missing, stale or forged. */
 export class CastleInvalidRequestTokenError extends CastleInvalidParametersError {}
-/** 429: rate limited. */
+/** 429: rate limited; a fault (decisions fail over). */
 export class CastleRateLimitError extends CastleError {}
 /** Any other 4xx. */
 export class CastleApiError extends CastleError {}
 /** 5xx: Castle failed; decisions fail over. */
 export class CastleInternalServerError extends CastleError {}
-/** A 2xx answer whose body is not the JSON Castle promises; decisions fail over. */
+/** A 2xx answer whose body is not the JSON Castle promises, or is over 64 KB; decisions fail over. */
 export class CastleMalformedResponseError extends CastleError {}
 
-const BY_STATUS: Record<number, new (message: string, status: number, failover?: boolean) => CastleError> = {
+const BY_STATUS: Record<number, new (message: string, status: number, failover?: boolean, failoverReason?: string) => CastleError> = {
   400: CastleBadRequestError,
   401: CastleUnauthorizedError,
   403: CastleForbiddenError,
@@ -54,21 +74,39 @@ const BY_STATUS: Record<number, new (message: string, status: number, failover?:
   429: CastleRateLimitError,
 };
 
-/** Maps an HTTP error answer to its Castle error class. */
+const SECRET_FIX = {
+  option: 'apiSecret',
+  fix: 'Set castleProvider({ apiSecret }) to the API Secret of this Castle environment (Castle dashboard, Settings); until then every decision fails over.',
+};
+const FORBIDDEN_FIX = {
+  option: 'apiSecret',
+  fix: 'Castle refuses this API secret the endpoint: check that the secret belongs to an environment with the Filter and Risk APIs enabled; until then every decision fails over.',
+};
+
+/**
+ * Maps an HTTP error answer to its Castle error class, and says whether it is a fault
+ * (5xx; 429, 408 and 425, which pass; 422 `invalid_request_token`, which Castle answers
+ * for a visitor whose client SDK token is missing or forged) or a configuration or
+ * integration error (401/403: the API secret; any other 4xx).
+ */
 export function castleErrorFor(status: number, body: string | undefined): CastleError {
   let message = `Castle answered ${status}`;
   let type: string | undefined;
   try {
     const parsed = body ? (JSON.parse(body) as { message?: unknown; type?: unknown }) : undefined;
-    if (typeof parsed?.message === 'string') message = parsed.message;
+    if (typeof parsed?.message === 'string') message = parsed.message.slice(0, 300);
     if (typeof parsed?.type === 'string') type = parsed.type;
   } catch {
     // the message stays generic
   }
-  if (status >= 500) return new CastleInternalServerError(message, status, true);
-  if (status === 422 && type === 'invalid_request_token') return new CastleInvalidRequestTokenError(message, status);
+  if (status >= 500) return new CastleInternalServerError(message, status, true, 'server error');
+  if (status === 401) return new CastleUnauthorizedError(message, status, false, 'unauthorized', SECRET_FIX);
+  if (status === 403) return new CastleForbiddenError(message, status, false, 'forbidden', FORBIDDEN_FIX);
+  if (status === 429) return new CastleRateLimitError(message, status, true, 'rate limited');
+  if (status === 408 || status === 425) return new CastleApiError(message, status, true, 'transient error');
+  if (status === 422 && type === 'invalid_request_token') return new CastleInvalidRequestTokenError(message, status, true, 'invalid_request_token');
   const Klass = BY_STATUS[status] ?? CastleApiError;
-  return new Klass(message, status);
+  return new Klass(message, status, false, 'client error');
 }
 
 /** Options of {@link castleProvider}. */
@@ -79,8 +117,17 @@ export interface CastleProviderOptions {
   baseUrl?: string;
   /** ms per call. Default 1000. */
   timeout?: number;
-  /** What a timeout, a connection error or a 5xx answers: Castle's failover policy. Default `allow`. */
+  /**
+   * Leave it out: `createVigil`'s `failover` decides what Castle's faults answer (one
+   * setting for every provider). Set it only to give Castle its own strategy: decisions
+   * then get Castle's failover shape (`policy.action`, `failover_reason`).
+   */
   failover?: 'allow' | 'deny' | 'challenge' | 'throw';
+  /**
+   * Send the values of query parameters in URLs (the `Referer` header, HTTP/2's
+   * `:path`). Default false: each value is replaced by `REDACTED`, the names stay.
+   */
+  sendQueryValues?: boolean;
   /** Where the client SDK's token is: a body field and a header. Defaults `castle_request_token`, `X-Castle-Request-Token`. */
   requestToken?: { field?: string; header?: string } | ((req: RequestInfo) => string | undefined);
   /** pino-compatible logger for failovers and log failures. */
@@ -105,7 +152,7 @@ export interface CastleProvider extends Provider {
 /** Castle's failover answer, in Castle's shape and Vigil's. */
 export type CastleFailoverVerdict = Verdict & { policy: { action: string }; failover: true; failover_reason: string; user_id?: string };
 
-const OPTION_KEYS = ['apiSecret', 'baseUrl', 'timeout', 'failover', 'requestToken', 'logger'];
+const OPTION_KEYS = ['apiSecret', 'baseUrl', 'timeout', 'failover', 'requestToken', 'logger', 'sendQueryValues'];
 
 function nonEmpty(value: unknown, option: string, fix: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
@@ -118,8 +165,11 @@ function nonEmpty(value: unknown, option: string, fix: string): string {
  * A provider that asks Castle's v1 API (or any server that speaks it) — for teams that
  * keep Castle and want Vigil's middlewares, routing, modes and failover. Pre-login
  * events go to `/filter`, events with a user id to `/risk`, outcomes to `/log`.
- * Timeouts, connection errors and 5xx answer with the `failover` policy (Castle's
- * failover shape: `failover: true`, `failover_reason`); 4xx answers are errors.
+ * Every failure of `filter` / `risk` is reported to `createVigil` as a fault (a
+ * {@link CastleError} with its `failoverReason`), whose `failover` decides — never a
+ * visitor's 500 unless the strategy is `throw`; a bad API secret is logged once, as an
+ * error. Headers outside Castle's recommended allowlist and secret-looking ones stay in
+ * the process, and query values in URLs are redacted, unless the options say otherwise.
  *
  * @example
  * createVigil({ mode: 'blocking', routes, provider: castleProvider({ apiSecret: process.env.CASTLE_API_SECRET }) })
@@ -140,10 +190,14 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new VigilConfigError('VIGIL_E_TIMEOUT', 'timeout', options.timeout, 'which is not a positive number of ms', 'Use e.g. 1000 (the default).');
   }
-  const failover = options.failover ?? 'allow';
-  if (!['allow', 'deny', 'challenge', 'throw'].includes(failover)) {
-    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', options.failover, 'which is not a failover strategy', 'Use "allow" (default), "deny", "challenge" or "throw".');
+  const ownFailover = options.failover;
+  if (ownFailover !== undefined && !['allow', 'deny', 'challenge', 'throw'].includes(ownFailover)) {
+    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', options.failover, 'which is not a failover strategy', 'Use "allow", "deny", "challenge" or "throw", or leave it out to let createVigil\'s failover decide.');
   }
+  if (options.sendQueryValues !== undefined && typeof options.sendQueryValues !== 'boolean') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'sendQueryValues', options.sendQueryValues, 'which is not a boolean', 'Use true to send query values to Castle, or false (default) to redact them.');
+  }
+  const sendQueryValues = options.sendQueryValues === true;
   const logger = compileLogger(options.logger);
   const tokenOption = options.requestToken;
   const tokenField = typeof tokenOption === 'object' ? (tokenOption.field ?? 'castle_request_token') : 'castle_request_token';
@@ -162,44 +216,45 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
       agent: agents.got,
       throwHttpErrors: true,
       responseType: 'text',
+      // A compressed answer could inflate past the body cap; a redirect could carry the
+      // credentials elsewhere.
+      decompress: false,
+      followRedirect: false,
     });
     return client;
   };
 
-  const transportError = (reason: 'timeout' | 'connection error', code: string | undefined): CastleError => {
-    const wrapped = new CastleError(`Castle ${reason}${code ? ` (${code})` : ''}`, 0, true);
-    (wrapped as CastleError & { failoverReason: string }).failoverReason = reason;
-    return wrapped;
-  };
+  const transportError = (reason: 'timeout' | 'connection error', code: string | undefined): CastleError =>
+    new CastleError(`Castle ${reason}${code ? ` (${code})` : ''}`, 0, true, reason);
 
   /** Calls Castle; resolves the parsed body or rejects with a CastleError (never got's error). */
-  const call = async (method: 'GET' | 'POST' | 'PUT', path: string, json?: unknown): Promise<Record<string, unknown>> => {
+  const callOnce = async (method: 'GET' | 'POST' | 'PUT', path: string, json?: unknown): Promise<Record<string, unknown>> => {
     // The budget covers the whole call, loading got included, not just the socket time.
     const started = performance.now();
     const got = client ?? (await withinBudget(http(), timeout));
     const left = remainingMs(started, timeout);
     if (!got || left < 1) throw transportError('timeout', 'ETIMEDOUT');
-    let body: string;
-    try {
-      const response = await withDeadline(got(path, { method, ...(json === undefined ? {} : { body: JSON.stringify(json) }) }), left);
-      body = response.body as string;
-    } catch (error) {
-      const failure = classifyTransportError(error);
+    const request = got(path, { method, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+    const answer = await readAnswer(request as unknown as CancelableAnswer<{ statusCode: number; body: unknown }>, left);
+    if (!answer.ok) {
+      const { failure } = answer;
       if (failure.kind === 'http') throw castleErrorFor(failure.status as number, failure.body);
+      if (failure.kind === 'oversized') throw new CastleMalformedResponseError(`Castle answered with a body over ${MAX_ANSWER_BYTES} bytes`, failure.status ?? 0, true, 'oversized response');
       throw transportError(failure.kind === 'timeout' ? 'timeout' : 'connection error', failure.code);
     }
-    if (body === '') return {};
+    if (answer.body === '') return {};
     try {
-      const parsed = JSON.parse(body) as unknown;
+      const parsed = JSON.parse(answer.body) as unknown;
       if (parsed === null || typeof parsed !== 'object') throw new Error('not an object');
       return parsed as Record<string, unknown>;
     } catch {
-      throw new CastleMalformedResponseError('Castle answered with a body that is not JSON', 200, true);
+      throw new CastleMalformedResponseError('Castle answered with a body that is not JSON', answer.status, true, 'malformed response');
     }
   };
+  const call = (method: 'GET' | 'POST' | 'PUT', path: string, json?: unknown) => agents.track(callOnce(method, path, json));
 
-  const failoverVerdict = (reason: string, userId: string | undefined): CastleFailoverVerdict => {
-    const action = failover === 'throw' ? 'allow' : failover;
+  const failoverVerdict = (strategy: 'allow' | 'deny' | 'challenge', reason: string, userId: string | undefined): CastleFailoverVerdict => {
+    const action = strategy;
     return {
       policy: { action },
       action,
@@ -220,7 +275,7 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
       status: event.status,
       ...(event.name && event.type === '$custom' ? { name: event.name } : {}),
       ...(event.requestToken === undefined ? {} : { request_token: event.requestToken }),
-      context: { ip: event.context.ip, headers: event.context.headers },
+      context: { ip: event.context.ip, headers: sendQueryValues ? event.context.headers : redactUrlHeaders(event.context.headers) },
       ...(kind === 'filter' ? { params: identifiers } : { user: { ...(id === undefined ? {} : { id }), ...identifiers } }),
       ...(kind === 'filter' && id !== undefined ? { matching_user_id: id } : {}),
       ...(event.properties ? { properties: event.properties } : {}),
@@ -234,7 +289,7 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
       const policy = body.policy as { action?: unknown } | undefined;
       const action = policy?.action === 'allow' || policy?.action === 'challenge' || policy?.action === 'deny' ? policy.action : undefined;
       const risk = typeof body.risk === 'number' && body.risk >= 0 && body.risk <= 1 ? body.risk : undefined;
-      if (risk === undefined && action === undefined) throw new CastleMalformedResponseError('Castle answered without risk or policy', 200, true);
+      if (risk === undefined && action === undefined) throw new CastleMalformedResponseError('Castle answered without risk or policy', 200, true, 'malformed response');
       const device = body.device as { token?: unknown } | undefined;
       const verdict: Verdict = { risk: risk ?? (action === 'deny' ? 1 : 0), reasons: [`Castle policy: ${action ?? 'none'}`] };
       if (action) verdict.action = action;
@@ -242,11 +297,15 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
       if (typeof device?.token === 'string') verdict.device = { id: device.token };
       return verdict;
     } catch (error) {
-      if (!(error instanceof CastleError) || !error.failover) throw error;
-      const reason = error instanceof CastleInternalServerError ? 'server error' : error instanceof CastleMalformedResponseError ? 'malformed response' : ((error as { failoverReason?: string }).failoverReason ?? 'connection error');
-      logger.warn({ code: 'VIGIL_W_CASTLE_FAILOVER', reason, status: error.status }, `Castle ${kind} failed over (${reason})`);
-      if (failover === 'throw') throw Object.assign(error, { failoverReason: reason });
-      return failoverVerdict(reason, kind === 'risk' ? event.user.id : undefined);
+      if (!(error instanceof CastleError)) throw error;
+      const reason = error.failoverReason;
+      // createVigil's logger reports incidents (one line when one starts, a summary a
+      // minute); this logger gets every failed call, at debug level.
+      logger.debug({ code: 'VIGIL_W_CASTLE_FAILOVER', reason, status: error.status }, `Castle ${kind} failed (${reason})`);
+      // The fault goes to createVigil, whose strategy decides, unless this provider was
+      // given its own; configuration errors always go, to be reported.
+      if (ownFailover === undefined || ownFailover === 'throw' || !error.failover) throw error;
+      return failoverVerdict(ownFailover, reason, kind === 'risk' ? event.user.id : undefined);
     }
   };
 
@@ -258,6 +317,8 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
   return {
     name: 'castle',
     timeout,
+    ...(ownFailover === undefined ? {} : { failover: ownFailover }),
+    headerAllowlist: DEFAULT_ALLOWLIST,
     prepare(req) {
       let token: string | undefined;
       if (typeof tokenOption === 'function') token = tokenOption(req);
@@ -282,7 +343,7 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
     reportDevice: async (token) => call('PUT', `devices/${requireToken(token, 'token')}/report`) as Promise<CastleDevice>,
     getDevicesForUser: async (userId) => call('GET', `users/${requireToken(userId, 'userId')}/devices`),
     async close() {
-      agents.destroy();
+      await agents.close();
     },
   };
 }

@@ -194,7 +194,8 @@ describe('cheqProvider: wire format', () => {
       TagHash: TAG_HASH,
       EventType: 'login',
       ClientIP: '198.51.100.23',
-      RequestURL: 'https://shop.example.com/login?next=%2Fhome',
+      // Query values stay in the process unless sendQueryValues is set.
+      RequestURL: 'https://shop.example.com/login?next=REDACTED',
       Method: 'POST',
       ResourceType: 'text/html',
       CheqCookie: 'rti cookie+value',
@@ -279,7 +280,7 @@ describe('cheqProvider: wire format', () => {
   it('the API key is not part of what prepare() hands the pipeline (request-local state)', async () => {
     const event = await eventFor(cheq(), browserRequest());
     expect(event.extras).toMatchObject({
-      requestUrl: 'https://shop.example.com/login?next=%2Fhome',
+      requestUrl: 'https://shop.example.com/login?next=REDACTED',
       cheqCookie: 'rti cookie+value',
       remoteAddr: '10.0.0.5',
     });
@@ -408,51 +409,60 @@ describe('cheqProvider: verdicts', () => {
   });
 });
 
-describe('cheqProvider: failures fail open with a warning', () => {
-  const CASES: [string, FakeSwitches, string][] = [
-    ['a 500', { status: 500, body: { message: 'boom' } }, 'server error'],
-    ['a 503 without a body', { status: 503 }, 'server error'],
-    ['a 400', { status: 400, body: { message: 'missing ClientIP' } }, 'client error'],
-    ['a 401', { status: 401, body: { message: 'invalid ApiKey' } }, 'client error'],
-    ['a 429', { status: 429 }, 'client error'],
-    ['a cut connection', { destroySocket: true }, 'connection error'],
-    ['malformed JSON', { malformedJson: true }, 'malformed response'],
-    ['a JSON body without isInvalid', { status: 200, body: { threatTypeCode: 2 } }, 'malformed response'],
-    ['a JSON null', { status: 200, body: 'null' }, 'malformed response'],
-    ['an empty 204', { status: 204 }, 'malformed response'],
+describe('cheqProvider: failures are faults, and createVigil’s failover decides', () => {
+  // [what, switches, failoverReason, a fault (true) or a configuration/integration error (false)]
+  const CASES: [string, FakeSwitches, string, boolean][] = [
+    ['a 500', { status: 500, body: { message: 'boom' } }, 'server error', true],
+    ['a 503 without a body', { status: 503 }, 'server error', true],
+    ['a 400', { status: 400, body: { message: 'missing ClientIP' } }, 'client error', false],
+    ['a 401', { status: 401, body: { message: 'invalid ApiKey' } }, 'unauthorized', false],
+    ['a 403', { status: 403, body: { message: 'forbidden' } }, 'forbidden', false],
+    ['a 429', { status: 429 }, 'rate limited', true],
+    ['a cut connection', { destroySocket: true }, 'connection error', true],
+    ['malformed JSON', { malformedJson: true }, 'malformed response', true],
+    ['a JSON body without isInvalid', { status: 200, body: { threatTypeCode: 2 } }, 'malformed response', true],
+    ['a JSON null', { status: 200, body: 'null' }, 'malformed response', true],
+    ['an empty 204', { status: 204 }, 'malformed response', true],
   ];
 
-  it.each(CASES)('%s → failover %s', async (_, switches, reason) => {
+  it.each(CASES)('%s → a CheqError with failoverReason %s; the decision fails over with createVigil’s strategy', async (_, switches, reason, failover) => {
     const { calls, logger } = capturingLogger();
     const provider = cheq({ logger });
     const event = await eventFor(provider, browserRequest());
     fake.set(switches);
-    const verdict = await provider.filter(event);
-    expect(verdict).toEqual({ risk: 0, action: 'allow', failover: true, failoverReason: reason, reasons: [`CHEQ failover (${reason}): allow`] });
-    const warning = calls.find((c) => c.obj.code === 'VIGIL_W_CHEQ_FAILOVER');
-    expect(warning?.level).toBe('warn');
-    expect(warning?.obj.reason).toBe(reason);
+    await expect(provider.filter(event)).rejects.toMatchObject({ name: 'CheqError', failover, failoverReason: reason });
+    const line = calls.find((c) => c.obj.code === 'VIGIL_W_CHEQ_FAILOVER');
+    expect(line?.level).toBe('debug');
+    expect(line?.obj.reason).toBe(reason);
 
-    const decision = await vigilWith(provider, { logger }).protect(browserRequest());
-    expect(decision).toMatchObject({ action: 'allow', failover: true, failoverReason: reason, provider: 'cheq' });
+    const vigilLogger = capturingLogger();
+    const decision = await vigilWith(provider, { logger: vigilLogger.logger, failover: 'deny' }).protect(browserRequest());
+    expect(decision).toMatchObject({ action: 'block', failover: true, failoverReason: reason, provider: 'cheq' });
+    // The outage reaches createVigil's logger; a configuration error is an error there too.
+    expect(vigilLogger.calls.find((c) => c.obj.code === 'VIGIL_W_FAILOVER')).toMatchObject({ level: 'warn', obj: { reason, provider: 'cheq' } });
+    if (!failover) expect(vigilLogger.calls.filter((c) => c.level === 'error')).toHaveLength(1);
   });
 
-  it('a wrong API key (the fake’s contract answers 401) fails open as a client error', async () => {
-    const decision = await vigilWith(cheq({ apiKey: 'not-the-key' })).protect(browserRequest());
-    expect(decision).toMatchObject({ action: 'allow', failover: true, failoverReason: 'client error' });
+  it('a wrong API key (the fake’s contract answers 401) fails over as "unauthorized", logged once as VIGIL_E_PROVIDER_AUTH naming apiKey', async () => {
+    const { calls, logger } = capturingLogger();
+    const vigil = vigilWith(cheq({ apiKey: 'not-the-key' }), { logger });
+    expect(await vigil.protect(browserRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'unauthorized' });
+    expect(await vigil.protect(browserRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'unauthorized' });
+    const errors = calls.filter((c) => c.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.obj).toMatchObject({ code: 'VIGIL_E_PROVIDER_AUTH', option: 'apiKey', status: 401, fix: expect.stringContaining('apiKey') });
   });
 
   it('nothing listening → connection error', async () => {
     const closed = await startFakeCheq(API_KEY, TAG_HASH);
     await closed.close();
     const provider = cheq({ apiEndpoint: closed.url });
-    const verdict = await provider.filter(await eventFor(provider, browserRequest()));
-    expect(verdict).toMatchObject({ failover: true, failoverReason: 'connection error' });
+    await expect(provider.filter(await eventFor(provider, browserRequest()))).rejects.toMatchObject({ failover: true, failoverReason: 'connection error' });
   });
 
   it('timeout (default 100 ms) is enforced within −5/+20 ms, and the late answer is ignored', async () => {
     const { calls, logger } = capturingLogger();
-    const provider = cheq({ logger, timeout: undefined }); // CHEQ's default
+    const provider = cheq({ logger, timeout: undefined, failover: 'allow' }); // CHEQ's default timeout
     const event = await eventFor(provider, browserRequest());
     await provider.filter(event); // warm: got loaded, socket open
     fake.verdict = { isInvalid: true, threatTypeCode: 2, setCookie: '_cheq_rti=late' };
@@ -502,7 +512,9 @@ describe('cheqProvider: failures fail open with a warning', () => {
     const error = await vigilWith(provider, { failover: 'throw' }).protect(browserRequest()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VigilProviderError);
     expect(error).toMatchObject({ reason: 'server error' });
-    expect(await vigilWith(provider).protect(browserRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error' });
+    // Set explicitly on the provider, 'throw' overrides createVigil's default 'allow'.
+    await expect(vigilWith(provider).protect(browserRequest())).rejects.toBeInstanceOf(VigilProviderError);
+    expect(await vigilWith(cheq()).protect(browserRequest())).toMatchObject({ action: 'allow', failover: true, failoverReason: 'server error' });
   });
 
   it('log() sends nothing: CHEQ RTI has no outcome API', async () => {
@@ -557,7 +569,9 @@ describe('cheqProvider: secrets', () => {
       decisions.push(decision);
       vigil.logOutcome(decision, 200);
       const event = await eventFor(provider, browserRequest());
-      verdicts.push(await provider.filter(event));
+      const answer = await provider.filter(event).catch((e: unknown) => e);
+      if (answer instanceof Error) errors.push(answer);
+      else verdicts.push(answer as Verdict);
       errors.push(await thrower.filter(event).catch((e: unknown) => e));
       errors.push(await strict.protect(browserRequest()).catch((e: unknown) => e));
       errors.push(JSON.stringify(event), inspect(event, { depth: 10 }));

@@ -1,14 +1,61 @@
 import { performance } from 'node:perf_hooks';
 import type { Got } from 'got';
-import { getHeader } from '../context/headers.js';
+import { DEFAULT_ALLOWLIST, getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 import type { EventType } from '../events.js';
 import { compileLogger, type Logger } from '../logging/logger.js';
 import { checkKnownOptions } from '../config/options.js';
 import { readCookie } from '../tracking/device-cookie.js';
-import { classifyTransportError, createAgents, loadGot, namesOnly, preloadGot, remainingMs, withDeadline, withinBudget } from './http.js';
+import { type CancelableAnswer, createAgents, loadGot, MAX_ANSWER_BYTES, namesOnly, preloadGot, readAnswer, remainingMs, withinBudget } from './http.js';
+import { redactQueryValues } from './redaction.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
+
+/**
+ * Why a CHEQ RTI call failed. Decisions fail over on every one of them:
+ * `createVigil`'s `failover` decides (or the provider's own, when set explicitly).
+ */
+export class CheqError extends Error {
+  /** HTTP status of the answer (0 when there was none). */
+  readonly status: number;
+  /**
+   * `true`: a fault of the remote end (timeout, refused or cut connection, 5xx, 429, an
+   * unreadable or oversized answer). `false`: a configuration or integration error
+   * (401/403: the API key or tag hash; other 4xx), which `createVigil` logs once as an
+   * error with its fix.
+   */
+  readonly failover: boolean;
+  /** What a decision that failed over because of it reports as `failoverReason`. */
+  readonly failoverReason: string;
+  /** For configuration errors: the option at fault. */
+  readonly option?: string;
+  /** For configuration errors: how to fix them. */
+  readonly fix?: string;
+  constructor(message: string, status: number, failover: boolean, failoverReason: string, help: { option?: string; fix?: string } = {}) {
+    super(message);
+    this.name = 'CheqError';
+    this.status = status;
+    this.failover = failover;
+    this.failoverReason = failoverReason;
+    if (help.option !== undefined) this.option = help.option;
+    if (help.fix !== undefined) this.fix = help.fix;
+  }
+}
+
+const KEY_FIX = {
+  option: 'apiKey',
+  fix: 'Check cheqProvider({ apiKey, tagHash }): use the RTI API key and the tag hash of this CHEQ property; until then every decision fails over.',
+};
+
+/** What a CHEQ error status means: a fault, or a configuration or integration error. */
+function statusFault(status: number): { reason: string; failover: boolean; help?: { option: string; fix: string } } {
+  if (status >= 500) return { reason: 'server error', failover: true };
+  if (status === 429) return { reason: 'rate limited', failover: true };
+  if (status === 408 || status === 425) return { reason: 'transient error', failover: true };
+  if (status === 401) return { reason: 'unauthorized', failover: false, help: KEY_FIX };
+  if (status === 403) return { reason: 'forbidden', failover: false, help: KEY_FIX };
+  return { reason: 'client error', failover: false };
+}
 
 /** Options of {@link cheqProvider}, with CHEQ's names. */
 export interface CheqProviderOptions {
@@ -20,8 +67,18 @@ export interface CheqProviderOptions {
   apiEndpoint: string;
   /** ms; an answer after it is ignored. Default 100 (CHEQ's own default). */
   timeout?: number;
-  /** What a failure answers. Default `allow` (CHEQ fails open). */
+  /**
+   * Leave it out: `createVigil`'s `failover` decides what CHEQ's faults answer (one
+   * setting for every provider). Set it only to give CHEQ a strategy of its own.
+   */
   failover?: 'allow' | 'deny' | 'challenge' | 'throw';
+  /**
+   * Send the values of query parameters in `RequestURL` and `Referer`. Default false:
+   * each value is replaced by `REDACTED` and the names stay (`/reset?token=REDACTED`).
+   * Turn it on if CHEQ needs them (click ids such as `gclid`) and your URLs carry no
+   * secrets.
+   */
+  sendQueryValues?: boolean;
   /** The CHEQ `EventType` of each Castle event type; `page_load` for those not listed. */
   eventTypes?: Partial<Record<EventType, string>>;
   /** pino-compatible logger for failures. */
@@ -55,7 +112,7 @@ const HEADER_FIELDS: [string, string][] = [
   ['Forwarded', 'Forwarded'],
 ];
 
-const OPTION_KEYS = ['apiKey', 'tagHash', 'apiEndpoint', 'timeout', 'failover', 'eventTypes', 'logger'];
+const OPTION_KEYS = ['apiKey', 'tagHash', 'apiEndpoint', 'timeout', 'failover', 'eventTypes', 'logger', 'sendQueryValues'];
 const MAX_FIELD = 8192;
 
 function headerNames(req: RequestInfo): string {
@@ -72,8 +129,10 @@ function headerNames(req: RequestInfo): string {
  * it), for teams that keep CHEQ: `POST {apiEndpoint}/v1/realtime-interception`,
  * form-encoded, with CHEQ's field list. `{ isInvalid, threatTypeCode }` becomes the
  * verdict's threat code (your `threatCodes` groups decide); CHEQ's `setCookie` is
- * appended to the client's response in every mode. Every failure fails open (or follows
- * `failover`) with a warning; the API key never leaves the request to CHEQ.
+ * appended to the client's response in every mode. Every failure is reported to
+ * `createVigil` as a fault (a {@link CheqError}), whose `failover` decides; a bad API key
+ * is logged once, as an error. The API key never leaves the request to CHEQ, and query
+ * values are redacted from the URLs it receives unless `sendQueryValues` is set.
  *
  * @example
  * createVigil({
@@ -107,10 +166,14 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new VigilConfigError('VIGIL_E_TIMEOUT', 'timeout', options.timeout, 'which is not a positive number of ms', 'Use e.g. 100 (the default).');
   }
-  const failover = options.failover ?? 'allow';
-  if (!['allow', 'deny', 'challenge', 'throw'].includes(failover)) {
-    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', options.failover, 'which is not a failover strategy', 'Use "allow" (default), "deny", "challenge" or "throw".');
+  const ownFailover = options.failover;
+  if (ownFailover !== undefined && !['allow', 'deny', 'challenge', 'throw'].includes(ownFailover)) {
+    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', options.failover, 'which is not a failover strategy', 'Use "allow", "deny", "challenge" or "throw", or leave it out to let createVigil\'s failover decide.');
   }
+  if (options.sendQueryValues !== undefined && typeof options.sendQueryValues !== 'boolean') {
+    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'sendQueryValues', options.sendQueryValues, 'which is not a boolean', 'Use true to send query values to CHEQ, or false (default) to redact them.');
+  }
+  const outgoingUrl = options.sendQueryValues === true ? (url: string) => url : redactQueryValues;
   const eventTypes = { ...DEFAULT_EVENT_TYPES, ...(options.eventTypes ?? {}) };
   const logger = compileLogger(options.logger);
   const { apiKey, tagHash } = options;
@@ -125,14 +188,22 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
       agent: agents.got,
       responseType: 'text',
       headers: { 'user-agent': 'vigil-cheq' },
+      // A compressed answer could inflate past the body cap; a redirect could carry the
+      // API key elsewhere.
+      decompress: false,
+      followRedirect: false,
     });
     return client;
   };
 
-  const fail = (reason: string, detail: Record<string, unknown>): Verdict => {
-    logger.warn({ code: 'VIGIL_W_CHEQ_FAILOVER', reason, ...detail }, `CHEQ RTI failed (${reason}); failing ${failover === 'allow' ? 'open' : `over to ${failover}`}`);
-    if (failover === 'throw') throw Object.assign(new Error(`CHEQ RTI failed: ${reason}`), { failoverReason: reason });
-    return { risk: failover === 'deny' ? 1 : 0, action: failover, failover: true, failoverReason: reason, reasons: [`CHEQ failover (${reason}): ${failover}`] };
+  const fail = (reason: string, detail: Record<string, unknown>, status = 0, failover = true, help?: { option: string; fix: string }): Verdict => {
+    // createVigil's logger reports incidents (one line when one starts, a summary a
+    // minute); this logger gets every failed call, at debug level.
+    logger.debug({ code: 'VIGIL_W_CHEQ_FAILOVER', reason, ...detail }, `CHEQ RTI failed (${reason})`);
+    // The fault goes to createVigil, whose strategy decides, unless this provider was
+    // given its own; configuration errors always go, to be reported.
+    if (ownFailover === undefined || ownFailover === 'throw' || !failover) throw new CheqError(`CHEQ RTI failed: ${reason}${status ? ` (HTTP ${status})` : ''}`, status, failover, reason, help);
+    return { risk: ownFailover === 'deny' ? 1 : 0, action: ownFailover, failover: true, failoverReason: reason, reasons: [`CHEQ failover (${reason}): ${ownFailover}`] };
   };
 
   const decide = async (event: ProviderEvent): Promise<Verdict> => {
@@ -156,28 +227,32 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
     if (event.context.ja3) form.JA3 = event.context.ja3;
     if (event.context.channel) form.Channel = event.context.channel;
 
-    let text: string;
     // The budget covers the whole call, loading got included, not just the socket time.
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    try {
-      const got = client ?? (await withinBudget(http(), timeout));
-      const left = remainingMs(started, timeout);
-      if (!got || left < 1) return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
-      const response = await withDeadline(got.post('v1/realtime-interception', { form }), left);
-      text = response.body as string;
-    } catch (error) {
-      const failure = classifyTransportError(error);
+    const got = client ?? (await withinBudget(http(), timeout));
+    const left = remainingMs(started, timeout);
+    if (!got || left < 1) return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
+    const request = got.post('v1/realtime-interception', { form });
+    const answer = await agents.track(readAnswer(request as unknown as CancelableAnswer<{ statusCode: number; body: unknown }>, left));
+    if (!answer.ok) {
+      const { failure } = answer;
       if (failure.kind === 'timeout') return fail('timeout', { timeoutMs: timeout, elapsedMs: elapsed() });
-      if (failure.kind === 'http') return fail(failure.status !== undefined && failure.status >= 500 ? 'server error' : 'client error', { status: failure.status });
+      if (failure.kind === 'http') {
+        const status = failure.status as number;
+        const meaning = statusFault(status);
+        return fail(meaning.reason, { status }, status, meaning.failover, meaning.help);
+      }
+      if (failure.kind === 'oversized') return fail('oversized response', { maxBytes: MAX_ANSWER_BYTES }, failure.status);
       return fail('connection error', { errorCode: failure.code });
     }
+    const text = answer.body;
     let body: { isInvalid?: unknown; threatTypeCode?: unknown; requestId?: unknown; setCookie?: unknown };
     try {
       body = JSON.parse(text) as typeof body;
       if (body === null || typeof body !== 'object' || typeof body.isInvalid !== 'boolean') throw new Error('shape');
     } catch {
-      return fail('malformed response', {});
+      return fail('malformed response', {}, answer.status);
     }
     const verdict: Verdict = { risk: 0, reasons: [] };
     const code = typeof body.threatTypeCode === 'number' ? body.threatTypeCode : Number(body.threatTypeCode);
@@ -197,6 +272,8 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
   return {
     name: 'cheq',
     timeout,
+    ...(ownFailover === undefined ? {} : { failover: ownFailover }),
+    headerAllowlist: DEFAULT_ALLOWLIST,
     prepare(req) {
       const host = getHeader(req.headers, 'Host');
       const protocol = req.protocol === 'https' ? 'https' : 'http';
@@ -205,9 +282,10 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
         const value = getHeader(req.headers, name);
         if (value !== undefined) headers[field] = value.length > MAX_FIELD ? value.slice(0, MAX_FIELD) : value;
       }
+      if (headers.Referer !== undefined) headers.Referer = outgoingUrl(headers.Referer);
       return {
         extras: {
-          requestUrl: host ? `${protocol}://${host}${req.url}` : req.url,
+          requestUrl: outgoingUrl(`${host ? `${protocol}://${host}` : ''}${typeof req.url === 'string' ? req.url : ''}`),
           cheqCookie: readCookie(req, '_cheq_rti') ?? '',
           headerNames: headerNames(req),
           headers,
@@ -220,7 +298,7 @@ export function cheqProvider(options: CheqProviderOptions): Provider {
     // CHEQ RTI has no outcome API: outcomes stay in the process.
     log: async () => undefined,
     async close() {
-      agents.destroy();
+      await agents.close();
     },
   };
 }

@@ -9,6 +9,10 @@ export interface ProviderAgents {
   https: HttpsAgent;
   /** The `agent` option for got: exactly `{ http, https }` (got rejects any other key). */
   readonly got: { http: HttpAgent; https: HttpsAgent };
+  /** Registers a call in flight, so that {@link ProviderAgents.close} can wait for it. */
+  track<T>(call: Promise<T>): Promise<T>;
+  /** Destroys the sockets (cutting calls in flight) and resolves once every tracked call has settled. */
+  close(): Promise<void>;
   destroy(): void;
 }
 
@@ -16,14 +20,29 @@ export interface ProviderAgents {
 export function createAgents(): ProviderAgents {
   const http = new HttpAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
   const https = new HttpsAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
+  const inFlight = new Set<Promise<unknown>>();
+  const destroy = () => {
+    http.destroy();
+    https.destroy();
+  };
   return {
     http,
     https,
     got: { http, https },
-    destroy() {
-      http.destroy();
-      https.destroy();
+    track(call) {
+      const settled = call.then(
+        () => undefined,
+        () => undefined,
+      );
+      inFlight.add(settled);
+      settled.then(() => inFlight.delete(settled));
+      return call;
     },
+    async close() {
+      destroy();
+      await Promise.all([...inFlight]);
+    },
+    destroy,
   };
 }
 
@@ -92,16 +111,82 @@ export function remainingMs(started: number, timeout: number): number {
 /** The error codes Node and got use for a connection that failed or was cut. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_SOCKET_CLOSED']);
 
-/** Classifies a got failure without keeping the error (whose options carry credentials). */
-export function classifyTransportError(error: unknown): { kind: 'timeout' | 'connection' | 'http' | 'other'; status?: number; body?: string; code?: string } {
-  const e = error as { name?: string; code?: string; response?: { statusCode?: number; body?: unknown } };
+/** How a call to a remote API failed, without the error itself (whose options carry credentials). */
+export interface TransportFailure {
+  /**
+   * `timeout`; `connection` (refused, reset, cut mid-body, even after a 2xx status);
+   * `http` (an answer with status ≥ 400); `oversized` (a body over the cap); `other`.
+   */
+  kind: 'timeout' | 'connection' | 'http' | 'oversized' | 'other';
+  /** The HTTP status of an `http` failure (and of an `oversized` one, when it came). */
+  status?: number;
+  /** The body of an `http` failure, when it was read (within the cap). */
+  body?: string;
+  /** Node's or got's error code, when there was one. */
+  code?: string;
+}
+
+/**
+ * Classifies a got failure. Only a complete error answer (got's `HTTPError`) is an
+ * `http` failure: a connection cut while the body of a 200 was arriving carries that
+ * status too, and is a connection failure, not the caller's fault.
+ */
+export function classifyTransportError(error: unknown): TransportFailure {
+  const e = error as { name?: string; code?: string; response?: { statusCode?: number; body?: unknown } } | null | undefined;
   if (e?.name === 'TimeoutError' || e?.code === 'ETIMEDOUT') return { kind: 'timeout', code: 'ETIMEDOUT' };
-  if (e?.response && typeof e.response.statusCode === 'number') {
+  if ((e?.name === 'HTTPError' || e?.code === 'ERR_NON_2XX_3XX_RESPONSE') && typeof e.response?.statusCode === 'number') {
     return { kind: 'http', status: e.response.statusCode, body: typeof e.response.body === 'string' ? e.response.body : undefined };
   }
   if (e?.code && CONNECTION_CODES.has(e.code)) return { kind: 'connection', code: e.code };
   if (e?.name === 'RequestError' || e?.name === 'ReadError') return { kind: 'connection', code: e.code ?? 'ECONNRESET' };
   return { kind: 'other', code: e?.code };
+}
+
+/**
+ * The longest answer body a remote provider reads, in bytes (64 KB): a verdict is a few
+ * hundred bytes, and a longer body is a malformed answer (a fault), not something to
+ * buffer on the request path.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** A got request as far as {@link readAnswer} needs it. */
+export interface CancelableAnswer<T> extends Promise<T> {
+  cancel(): void;
+  on(name: 'response', listener: (response: { statusCode: number; headers: Record<string, unknown> }) => void): unknown;
+  on(name: 'downloadProgress', listener: (progress: { transferred: number }) => void): unknown;
+}
+
+/** What {@link readAnswer} resolves: the answer, or how it failed. */
+export type RemoteAnswer = { ok: true; status: number; body: string } | { ok: false; failure: TransportFailure };
+
+/**
+ * Waits for a got request (made with `responseType: 'text'`) for at most `deadlineMs`
+ * and reads at most `maxBytes` of its body: a declared or streamed body over the cap
+ * cancels the request. Never rejects: failures come back classified.
+ */
+export async function readAnswer(request: CancelableAnswer<{ statusCode: number; body: unknown }>, deadlineMs: number, maxBytes = MAX_ANSWER_BYTES): Promise<RemoteAnswer> {
+  let status: number | undefined;
+  let oversized = false;
+  const tooLarge = () => {
+    if (oversized) return;
+    oversized = true;
+    request.cancel();
+  };
+  request.on('response', (response) => {
+    status = response.statusCode;
+    const declared = Number(response.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) tooLarge();
+  });
+  request.on('downloadProgress', (progress) => {
+    if (progress.transferred > maxBytes) tooLarge();
+  });
+  try {
+    const response = await withDeadline(request, deadlineMs);
+    return { ok: true, status: response.statusCode, body: typeof response.body === 'string' ? response.body : '' };
+  } catch (error) {
+    if (oversized) return { ok: false, failure: { kind: status !== undefined && status >= 400 ? 'http' : 'oversized', ...(status === undefined ? {} : { status }) } };
+    return { ok: false, failure: classifyTransportError(error) };
+  }
 }
 
 /**

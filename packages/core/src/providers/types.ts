@@ -22,7 +22,13 @@ export interface Verdict {
    * cookie, say). Adapters append them — a `Set-Cookie` never replaces the app's own.
    */
   responseHeaders?: Record<string, string | string[]>;
-  /** Set by providers that answered from their own failover. */
+  /**
+   * The provider could not decide (its remote API timed out, answered 5xx or 429, or an
+   * answer it could not read). Without `action`, `createVigil`'s failover strategy
+   * decides; with one (a failover the provider's own options set explicitly), that
+   * action stands. Either way the decision says `failover: true`. Rejecting with an
+   * error that carries a `failoverReason` reports a fault just as well.
+   */
   failover?: boolean;
   /** Why the provider failed over: `timeout`, `server error`, `connection error`... */
   failoverReason?: string;
@@ -80,9 +86,23 @@ export interface Provider {
   /**
    * The provider's own time limit per call, ms (remote providers). When set and
    * `createVigil`'s `timeout` is not, Vigil waits that long plus 100 ms, so that the
-   * provider's own failover answers first.
+   * provider's own deadline (which also cancels its request) ends the call first.
    */
   readonly timeout?: number;
+  /**
+   * The failover strategy for this provider's faults, present only when the provider's
+   * own options set one explicitly: it then overrides `createVigil`'s `failover` for
+   * this provider. Leave it out to let `createVigil` decide (the default for Vigil's
+   * remote providers).
+   */
+  readonly failover?: 'allow' | 'deny' | 'challenge' | 'throw';
+  /**
+   * The headers this provider receives when `createVigil`'s `headers.allowlist` is not
+   * given (an explicit `allowlist: []` keeps every header). Remote providers name
+   * Castle's recommended allowlist, so that an app's custom headers stay in the process
+   * unless the app widens the list; secret-looking names are scrubbed whatever the list.
+   */
+  readonly headerAllowlist?: readonly string[];
   /** Pre-authentication events (no user id). */
   filter(event: ProviderEvent): Promise<Verdict>;
   /** Events of a known user (the route yields a user id). */

@@ -5,7 +5,8 @@ import type { AddressInfo, Socket } from 'node:net';
  * Local fakes of the vendor APIs Vigil's remote providers speak (Castle v1, CHEQ RTI v1),
  * for tests: real HTTP servers on 127.0.0.1 (port 0) that implement each API's contract,
  * record every request, count TCP connections, and take per-test switches to misbehave
- * (delay, answer a status and body, send malformed JSON, cut the connection).
+ * (delay, hang, answer a status and body, send malformed JSON or an oversized body, cut
+ * the connection before answering or in the middle of a 200's body).
  */
 
 /** One request as the fake saw it. */
@@ -19,6 +20,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** The body as sent. */
   rawBody: string;
+  /** Everything the client sent, as text: request line, headers as sent (names in their case), body. */
+  raw: string;
   /** JSON bodies parsed; form bodies as a field → value object; else undefined. */
   body: unknown;
   /** The ordinal (1, 2, ...) of the TCP connection the request came on. */
@@ -47,6 +50,15 @@ export interface FakeSwitches {
   malformedJson?: boolean;
   /** Destroy the socket without answering. */
   destroySocket?: boolean;
+  /** Never answer (the connection stays open until the client gives up or the fake closes). */
+  hang?: boolean;
+  /** Answer 200 with a Content-Length, send half of the contract's body, then cut the connection. */
+  resetMidBody?: boolean;
+  /**
+   * Answer the contract's JSON padded (a `padding` field) to at least this many bytes,
+   * streamed in chunks without a Content-Length.
+   */
+  oversizedBody?: number;
   /** Apply the switches only to requests whose path matches (default: every request). */
   only?: RegExp;
 }
@@ -119,12 +131,15 @@ export async function startFakeVendor(handler: Handler, basePath = ''): Promise<
     req.on('end', () => {
       const rawBody = Buffer.concat(chunks).toString('utf8');
       const url = req.url ?? '/';
+      let head = `${req.method} ${url} HTTP/${req.httpVersion}\r\n`;
+      for (let i = 0; i < req.rawHeaders.length; i += 2) head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
       const recorded: RecordedRequest = {
         method: req.method ?? 'GET',
         path: url.split('?')[0] as string,
         url,
         headers: req.headers,
         rawBody,
+        raw: `${head}\r\n${rawBody}`,
         body: parseBody(rawBody, req.headers['content-type']),
         connection: sockets.get(req.socket) ?? 0,
         receivedAt: Date.now(),
@@ -132,9 +147,32 @@ export async function startFakeVendor(handler: Handler, basePath = ''): Promise<
       requests.push(recorded);
       for (const wake of [...waiters]) wake();
       const active = switches.only === undefined || switches.only.test(recorded.path) ? switches : {};
+      const contractAnswer = (): FakeAnswer => {
+        try {
+          return handler(recorded);
+        } catch (error) {
+          return { status: 500, body: { type: 'fake_error', message: (error as Error).message } };
+        }
+      };
       const respond = () => {
+        if (active.hang) return;
         if (active.destroySocket) {
           req.socket.destroy();
+          return;
+        }
+        if (active.resetMidBody) {
+          const payload = JSON.stringify(contractAnswer().body ?? { risk: 0.1, isInvalid: false });
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) });
+          res.write(payload.slice(0, Math.max(1, Math.floor(payload.length / 2))), () => req.socket.destroy());
+          return;
+        }
+        if (active.oversizedBody !== undefined) {
+          const contract = contractAnswer();
+          const body = contract.body && typeof contract.body === 'object' ? contract.body : {};
+          const payload = JSON.stringify({ ...body, padding: 'x'.repeat(active.oversizedBody) });
+          res.writeHead(contract.status >= 200 && contract.status < 300 ? contract.status : 200, { 'content-type': 'application/json' });
+          for (let i = 0; i < payload.length; i += 16_384) res.write(payload.slice(i, i + 16_384));
+          res.end();
           return;
         }
         if (active.malformedJson) {
@@ -145,13 +183,7 @@ export async function startFakeVendor(handler: Handler, basePath = ''): Promise<
           answer(res, { status: active.status, body: active.body });
           return;
         }
-        let contract: FakeAnswer;
-        try {
-          contract = handler(recorded);
-        } catch (error) {
-          contract = { status: 500, body: { type: 'fake_error', message: (error as Error).message } };
-        }
-        answer(res, contract);
+        answer(res, contractAnswer());
       };
       if (active.delayMs && active.delayMs > 0) {
         const timer = setTimeout(() => {
