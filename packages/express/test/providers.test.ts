@@ -97,7 +97,8 @@ describe('CHEQ through Express (fake CHEQ RTI)', () => {
       EventType: 'login',
       // X-Forwarded-For from the loopback peer (a trusted proxy by default) names the client.
       ClientIP: '203.0.113.7',
-      RequestURL: `http://127.0.0.1:${port}/login?next=%2Fhome`,
+      // Query values are redacted unless cheqProvider's sendQueryValues is set.
+      RequestURL: `http://127.0.0.1:${port}/login?next=REDACTED`,
       Method: 'POST',
       ResourceType: 'text/html',
       CheqCookie: 'rti=abc',
@@ -237,10 +238,12 @@ describe('Castle through Express (fake Castle)', () => {
     expect(calls('log')[0]).toMatchObject({ type: '$login', status: '$succeeded', request_token: 'tok-form' });
   });
 
-  it('a missing token is a Castle 422: an error in blocking mode, allowed (and recorded) in monitoring', async () => {
-    await request(appWith({ mode: 'blocking', provider: provider() })).post('/login').set(FIREFOX_API).send({ email: 'ann@example.com' }).expect(500, { error: 'CastleInvalidRequestTokenError' });
-    const monitoring = await request(appWith({ provider: provider() })).post('/login').set(FIREFOX_API).send({ email: 'ann@example.com' }).expect(200);
-    expect(monitoring.body).toMatchObject({ action: 'allow', failover: 'provider error' });
+  it("a missing token is a Castle 422 (invalid_request_token): a failover that createVigil's failover decides, never a 500", async () => {
+    const allowed = await request(appWith({ mode: 'blocking', provider: provider() })).post('/login').set(FIREFOX_API).send({ email: 'ann@example.com' }).expect(200);
+    expect(allowed.body).toMatchObject({ action: 'allow', failover: 'invalid_request_token' });
+    await request(appWith({ mode: 'blocking', failover: 'deny', provider: provider() })).post('/login').set(FIREFOX_API).send({ email: 'ann@example.com' }).expect(403);
+    const monitoring = await request(appWith({ failover: 'deny', provider: provider() })).post('/login').set(FIREFOX_API).send({ email: 'ann@example.com' }).expect(200);
+    expect(monitoring.body).toMatchObject({ action: 'allow', wouldAction: 'block', failover: 'invalid_request_token' });
   });
 
   it("Castle's deny blocks with the negotiated response; its device token is req.vigil.device", async () => {

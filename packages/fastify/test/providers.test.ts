@@ -95,7 +95,8 @@ describe('CHEQ through Fastify', () => {
       EventType: 'login',
       // The loopback peer is a trusted proxy by default: the client is the forwarded address.
       ClientIP: '198.51.100.7',
-      RequestURL: `http://127.0.0.1:${port}/login?next=%2Fhome`,
+      // Query values are redacted unless cheqProvider's sendQueryValues is set.
+      RequestURL: `http://127.0.0.1:${port}/login?next=REDACTED`,
       Method: 'POST',
       ResourceType: 'text/html',
       CheqCookie: 'rti old',
@@ -126,7 +127,7 @@ describe('CHEQ through Fastify', () => {
     app.get('/', async () => ({ page: true }));
     await app.inject({ method: 'GET', url: '/?utm=1', headers: { ...BROWSER, host: 'shop.example.com', 'x-forwarded-proto': 'https' } });
     const [call] = await cheq.waitForRequests(1);
-    expect(call?.body).toMatchObject({ EventType: 'page_load', Method: 'GET', RequestURL: 'https://shop.example.com/?utm=1' });
+    expect(call?.body).toMatchObject({ EventType: 'page_load', Method: 'GET', RequestURL: 'https://shop.example.com/?utm=REDACTED' });
   });
 
   describe.each(['monitoring', 'blocking'] as const)('in %s mode', (mode) => {
@@ -231,17 +232,20 @@ describe('Castle through Fastify', () => {
     expect(decided().at(-1)?.request_token).toBe('tok_body');
   });
 
-  it('without a token, Castle’s 422 is an error: Fastify’s error handler answers in blocking mode; monitoring mode goes on', async () => {
+  it('without a token, Castle’s 422 (invalid_request_token) is a failover that createVigil’s failover decides, never an error for Fastify’s handler', async () => {
     const errors: string[] = [];
-    const blocking = await castleApp({}, (a) => {
+    const onError = (a: FastifyInstance) => {
       a.setErrorHandler((error, _request, reply) => {
         errors.push((error as Error).name);
         return reply.code(503).send({ unavailable: true });
       });
-    });
-    expect((await blocking.inject({ method: 'POST', url: '/login', payload: { email: 'a@example.com' }, headers: FETCH })).statusCode).toBe(503);
-    expect(errors).toEqual(['CastleInvalidRequestTokenError']);
-    const monitoring = await castleApp({ mode: 'monitoring' });
+    };
+    const allowing = await castleApp({}, onError);
+    expect((await allowing.inject({ method: 'POST', url: '/login', payload: { email: 'a@example.com' }, headers: FETCH })).statusCode).toBe(200);
+    const denying = await castleApp({ failover: 'deny' }, onError);
+    expect((await denying.inject({ method: 'POST', url: '/login', payload: { email: 'a@example.com' }, headers: FETCH })).statusCode).toBe(403);
+    expect(errors).toEqual([]);
+    const monitoring = await castleApp({ mode: 'monitoring', failover: 'deny' });
     expect((await monitoring.inject({ method: 'POST', url: '/login', payload: { email: 'a@example.com' }, headers: FETCH })).statusCode).toBe(200);
   });
 

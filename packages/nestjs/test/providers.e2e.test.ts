@@ -145,7 +145,8 @@ describe.each(PLATFORMS)('CHEQ through Nest on %s', (platform) => {
       EventType: 'login',
       ClientIP: '198.51.100.7',
       // The platform's protocol (X-Forwarded-Proto from the trusted loopback proxy), the Host, the target as sent.
-      RequestURL: 'https://shop.example/login?next=%2Fhome',
+      // Query values are redacted unless cheqProvider's sendQueryValues is set.
+      RequestURL: 'https://shop.example/login?next=REDACTED',
       Method: 'POST',
       ResourceType: 'text/html',
       CheqCookie: 'rti value=1',
