@@ -461,7 +461,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       if (++forwardedForFromPublicPeer >= FORWARDED_FOR_WARN_AFTER) {
         warnOnce(
           'VIGIL_W_FORWARDED_FOR_UNTRUSTED',
-          `X-Forwarded-For keeps arriving from public peers that are not trusted proxies (e.g. ${context.ip}), so Vigil ignores it and uses the peer's address. If the app sits behind a CDN or load balancer, add its ranges to ip.trustedProxies (or set ip.trustedProxyDepth); if not, clients are trying to spoof their address and nothing needs changing.`,
+          `X-Forwarded-For keeps arriving from public peers that are not trusted proxies (e.g. ${context.ip}), so Vigil ignores it and uses the peer's address. If the app sits behind a CDN or load balancer, trust it by address: ip.preset ("cloudflare") for a known edge, or its ranges in ip.trustedProxies (ip.trustedProxyDepth only when the app cannot be reached around its proxies); if not, clients are trying to spoof their address and nothing needs changing.`,
           { peer: context.ip },
         );
       }
