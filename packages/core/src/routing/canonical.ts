@@ -127,7 +127,7 @@ export function canonicalPath(target: string, syntax: RouterSyntax = 'express', 
 export function pathOfRoute(pattern: string, params: Readonly<Record<string, unknown>> | null | undefined): string {
   if (!pattern.includes(':') && !pattern.includes('*')) return pattern;
   const values = params ?? {};
-  const valueOf = (name: string, wildcard: boolean): string | undefined => {
+  const paramValue = (name: string, wildcard: boolean): string | undefined => {
     const value = Object.hasOwn(values, name) ? values[name] : undefined;
     if (value === undefined || value === null) return undefined;
     const text = String(value);
@@ -149,7 +149,7 @@ export function pathOfRoute(pattern: string, params: Readonly<Record<string, unk
       const optional = name.endsWith('?');
       if (optional) name = name.slice(0, -1);
       if (pattern[j] === '(') j = closingParenthesis(pattern, j);
-      const value = valueOf(name, false);
+      const value = paramValue(name, false);
       // An optional last parameter left out: the router matched the path without it.
       if (value === undefined && optional && out.endsWith('/') && out.length > 1) out = out.slice(0, -1);
       else out += value ?? '';
@@ -157,7 +157,7 @@ export function pathOfRoute(pattern: string, params: Readonly<Record<string, unk
       continue;
     }
     if (c === 0x2a /* * */) {
-      out += valueOf('*', true) ?? '';
+      out += paramValue('*', true) ?? '';
       continue;
     }
     out += pattern[i];
