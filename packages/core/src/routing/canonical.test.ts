@@ -8,7 +8,7 @@ import { compileRouting } from './routes.js';
 // Pieces request targets are made of, weighted towards what changes routing.
 const segmentChar = fc.constantFrom(
   ...'abcdeglinorstuxzABLOGIN0129-_.~!$&\'()*+,=:@'.split(''),
-  '%6C', '%6c', '%61', '%2F', '%2f', '%3F', '%23', '%3B', '%25', '%2525', '%00', '%E2%82%AC', '%', '%zz', ';', '\\',
+  '%6C', '%6c', '%61', '%0a', '%0D', '%E2%80%A8', '%2F', '%2f', '%3F', '%23', '%3B', '%25', '%2525', '%00', '%E2%82%AC', '%', '%zz', ';', '\\',
 );
 const segment = fc.oneof(fc.constantFrom('api', 'login', 'users', '42', 'reset', 'auth', 'static', '.', '..', ''), fc.array(segmentChar, { maxLength: 6 }).map((cs) => cs.join('')));
 const path = fc.array(segment, { minLength: 1, maxLength: 5 }).map((segments) => `/${segments.join('/')}`);

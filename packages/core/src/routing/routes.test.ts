@@ -123,6 +123,13 @@ describe('compileRoute', () => {
       ['/api/*', '/api/v1/login', true],
       ['/api/*', '/api', true],
       ['/api/*', '/api/', true],
+      // find-my-way decodes %0a, %0D and %E2%80%A8 before routing (issue 12, found by the
+      // Nest-on-Fastify differential suite): `.` would not match them.
+      ['/api/*', '/api/\nx', true],
+      ['/api/*', '/api/x\r', true],
+      ['/api/*', '/api/\u2028/y', true],
+      ['/api/*', '/api/x\u2029', true],
+      ['/login', '/login\n/', false],
       ['/api/*', '/API/Login', true],
       ['/api/*', '/apiary', false],
       ['/api/*', '/ap', false],

@@ -64,7 +64,7 @@ export interface CompiledRoute {
 const ROUTE_KEYS = ['method', 'path', 'event', 'name', 'user', 'outcome'];
 const USER_KEYS = ['id', 'email', 'phone', 'username'] as const;
 const METHOD = /^[A-Za-z]+$/;
-const UPPER_OR_TRAILING_SLASH = /[A-Z]|.\/$/;
+const UPPER_OR_TRAILING_SLASH = /[A-Z]|[\s\S]\/$/;
 
 /**
  * Normalizes a pathname for matching string routes: lower case, no trailing slash
@@ -117,7 +117,9 @@ function compilePath(path: unknown, option: string): (normalizedPath: string, ra
   const body = segments.map((segment) => (segment.startsWith(':') ? '[^/]*' : escapeRegExp(segment))).join('/');
   if (wildcard) {
     // "/api/*" covers "/api" itself too: protecting less than asked is the worse mistake.
-    const pattern = new RegExp(`^${body}(?:/.*)?$`);
+    // `[\s\S]`, not `.`: find-my-way decodes `%0a` and `%E2%80%A8` into line breaks,
+    // which `.` does not match.
+    const pattern = new RegExp(`^${body}(?:/[\\s\\S]*)?$`);
     return (normalizedPath) => pattern.test(normalizedPath);
   }
   // Parametric routes see the path with its trailing slashes, which the normalized path
