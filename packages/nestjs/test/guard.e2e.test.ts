@@ -279,10 +279,10 @@ describe.each(PLATFORMS)('VigilGuard on %s', (platform) => {
   });
 
   it("appends the verdict's response headers to the app's own, on allowed and blocked answers", async () => {
-    const allowed = await request(blocking.getHttpServer()).post('/cookie').set('x-test-cookie', 'vigil_device=abc; Path=/').send({});
+    const allowed = await request(blocking.getHttpServer()).post('/cookie').set('x-test-set', 'vigil_device=abc; Path=/').send({});
     expect(allowed.status).toBe(200);
     expect(allowed.headers['set-cookie']).toEqual(['vigil_device=abc; Path=/', 'app=1; Path=/']);
-    const blocked = await request(blocking.getHttpServer()).post('/cookie').set('x-test-cookie', 'vigil_device=abc; Path=/').set('x-test-risk', '0.95').send({});
+    const blocked = await request(blocking.getHttpServer()).post('/cookie').set('x-test-set', 'vigil_device=abc; Path=/').set('x-test-risk', '0.95').send({});
     expect(blocked.status).toBe(403);
     expect(blocked.headers['set-cookie']).toEqual(['vigil_device=abc; Path=/']);
   });

@@ -59,7 +59,7 @@ export const FIREFOX = {
 
 /**
  * A provider whose verdict the request chooses through test headers (`x-test-risk`:
- * a number, `hang` or `throw`; `x-test-cookie`: a Set-Cookie for `responseHeaders`),
+ * a number, `hang` or `throw`; `x-test-set`: a Set-Cookie for `responseHeaders`; a name with "cookie" in it would be scrubbed),
  * recording every call. Core is never mocked: this is a real provider.
  */
 export function recordingProvider(): Provider & { attempts: ProviderEvent[]; logs: ProviderEvent[]; order: string[] } {
@@ -71,7 +71,7 @@ export function recordingProvider(): Provider & { attempts: ProviderEvent[]; log
     const risk = event.context.headers['X-Test-Risk'];
     if (risk === 'hang') return new Promise(() => {});
     if (risk === 'throw') return Promise.reject(new Error('provider down'));
-    const cookie = event.context.headers['X-Test-Cookie'];
+    const cookie = event.context.headers['X-Test-Set'];
     return Promise.resolve({
       risk: typeof risk === 'string' ? Number(risk) : 0,
       ...(typeof cookie === 'string' ? { responseHeaders: { 'set-cookie': cookie } } : {}),
