@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createClientIpExtractor, extractClientIp, type IpOptions } from './ip.js';
+import { createClientIpExtractor, extractClientIp, type IpOptions, type IpSource } from './ip.js';
 
 // Regressions of issue 12, item 3 ("Clients never choose their address"): each case is
 // a request a client could send on the code before the fix to pick its own address.
@@ -35,6 +40,123 @@ describe('issue 12: the Cloudflare preset believes CF-Connecting-IP only from Cl
     const headers = { 'cf-connecting-ip': '198.51.100.7', 'x-forwarded-for': '198.51.100.7' };
     expect(ip(headers, '172.70.1.1', { preset: 'cloudflare' } as IpOptions)).toBe('198.51.100.7');
     expect(ip({ 'cf-connecting-ip': '6.6.6.6' }, '203.0.113.1', { preset: 'cloudflare' } as IpOptions)).toBe('203.0.113.1');
+  });
+});
+
+// Review of issue 12: an unknown socket peer is not a proxy. Node reports
+// `remoteAddress: undefined` once the socket is destroyed, and Express keeps running the
+// middleware chain after that: a client that sends X-Forwarded-For and resets the
+// connection while an earlier async middleware runs must not pick its address.
+
+/** What an app sees of a request: its headers and `req.socket.remoteAddress`, read now. */
+function seen(req: IncomingMessage): IpSource {
+  return { headers: req.headers, remoteAddress: req.socket.remoteAddress };
+}
+
+describe('issue 12 review: a missing remoteAddress is not a trusted proxy', () => {
+  const spoof = { 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6', 'cf-connecting-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6' };
+  it.each<[string, IpOptions | undefined]>([
+    ['the defaults', undefined],
+    ['X-Real-IP', { ipHeaders: ['X-Real-IP'] }],
+    ['Forwarded', { ipHeaders: ['Forwarded'] }],
+    ['trustedIpHeader', { trustedIpHeader: 'True-Client-IP' }],
+    ['trustedProxyDepth 1', { trustedProxyDepth: 1 }],
+    ['trustProxyChain', { trustProxyChain: true }],
+    ['listed proxies', { trustedProxies: ['203.0.113.0/24', 'localhost'] }],
+    ['the cloudflare preset', { preset: 'cloudflare' }],
+  ])('with %s, no peer address: headers are not believed and the address is undefined', (_, options) => {
+    for (const remoteAddress of [undefined, '', 'garbage']) {
+      expect(extractClientIp({ headers: spoof, remoteAddress }, options)).toBeUndefined();
+      expect(createClientIpExtractor(options).resolve({ headers: spoof, remoteAddress })).toMatchObject({ ip: undefined, source: 'none' });
+    }
+  });
+
+  it("trustedProxies: ['unix'] (or 'unix:<path>') opts in: a unix-socket app behind a local proxy believes it", () => {
+    for (const entry of ['unix', 'UNIX', 'unix:/run/app.sock']) {
+      expect(extractClientIp({ headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.7' } }, { trustedProxies: [entry] })).toBe('198.51.100.7');
+      expect(extractClientIp({ headers: { 'x-real-ip': '198.51.100.7' } }, { trustedProxies: [entry], ipHeaders: ['X-Real-IP'] })).toBe('198.51.100.7');
+    }
+    // The opt-in trusts the unknown peer only: a public peer still is the client.
+    expect(extractClientIp({ headers: { 'x-forwarded-for': '6.6.6.6' }, remoteAddress: '198.51.100.7' }, { trustedProxies: ['unix'] })).toBe('198.51.100.7');
+  });
+
+  it('over a real TCP socket: X-Forwarded-For then a reset during an async step is not extracted', async () => {
+    let answer: { socketGone: string | undefined; ip: string | undefined } | undefined;
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    // An app whose middleware awaits something (a session store, a body parser) before
+    // Vigil's runs: here, until the client has gone.
+    const server = createServer((req) => {
+      req.socket.once('close', () => {
+        const source = seen(req);
+        answer = { socketGone: source.remoteAddress, ip: extractClientIp(source) };
+        done();
+      });
+      req.socket.emit('request-seen');
+    });
+    server.on('connection', (socket) => socket.once('request-seen', () => client.resetAndDestroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.write('GET /login HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n');
+    try {
+      await finished;
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(answer).toEqual({ socketGone: undefined, ip: undefined });
+  });
+
+  it("over a real unix socket: undefined without the opt-in, the proxy's entry with trustedProxies: ['unix']", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-ip-'));
+    const path = join(dir, 'app.sock');
+    const sources: IpSource[] = [];
+    const server = createServer((req, res) => {
+      sources.push(seen(req));
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      // nginx in front, `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for`.
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest({ socketPath: path, path: '/login', headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.7' } }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const source = sources[0] as IpSource;
+    expect(source.remoteAddress).toBeUndefined();
+    expect(extractClientIp(source)).toBeUndefined();
+    expect(extractClientIp(source, { trustedProxies: ['unix'] })).toBe('198.51.100.7');
+  });
+});
+
+describe('issue 12 review: behind an L4 NAT the private default can be turned off', () => {
+  // client 198.51.100.7 ──► k8s Service (externalTrafficPolicy: Cluster, SNAT to node 10.244.0.1)
+  //   ──► ingress pod 10.1.2.7 (appends its peer) ──► app
+  const headers = { 'x-forwarded-for': '6.6.6.6, 10.244.0.1' };
+  it('with the default trust, the NATed node address is a trusted proxy and the client picks its address', () => {
+    expect(extractClientIp({ headers, remoteAddress: '10.1.2.7' })).toBe('6.6.6.6');
+  });
+
+  it('trustPrivateRanges: false with the real proxies listed: the answer is what the ingress saw, never what the client wrote', () => {
+    const options = { trustPrivateRanges: false, trustedProxies: ['10.1.2.0/24'] } as IpOptions;
+    expect(extractClientIp({ headers, remoteAddress: '10.1.2.7' }, options)).toBe('10.244.0.1');
+    // With no proxy at all, the NATed peer is the answer.
+    expect(extractClientIp({ headers: { 'x-forwarded-for': '6.6.6.6' }, remoteAddress: '10.244.0.1' }, options)).toBe('10.244.0.1');
+    // Loopback stays trusted (a sidecar proxy on the same host).
+    expect(extractClientIp({ headers: { 'x-forwarded-for': '198.51.100.7' }, remoteAddress: '127.0.0.6' }, options)).toBe('198.51.100.7');
+  });
+
+  it('a trustPrivateRanges that is not a boolean is a start-up error naming the option, the value and the fix', () => {
+    expect(() => createClientIpExtractor({ trustPrivateRanges: 'no' } as unknown as IpOptions)).toThrow(/ip\.trustPrivateRanges is "no".*Use true.*or false/s);
   });
 });
 
@@ -74,7 +196,7 @@ const realClient: fc.Arbitrary<Addr> = fc.oneof(
   fc.tuple(fc.integer({ min: 0x2001, max: 0x2003 }), hextet, hextet, hextet, hextet, hextet, hextet, oddHextet).map((g) => ({ v6: true, text: canonicalV6(g) })),
 );
 
-type Trust = 'depth' | 'private' | 'listed' | 'cloudflare';
+type Trust = 'depth' | 'private' | 'listed' | 'cloudflare' | 'unix';
 interface Proxy extends Addr {
   trust: Trust;
 }
@@ -162,6 +284,14 @@ interface Topology {
   asArray: boolean;
   /** The outermost proxy hides its peer (`unknown`, `for=_hidden`): nobody can know the client. */
   hidden: boolean;
+  /**
+   * What the app knows of its socket peer. `known`: its address. `unix`: the nearest
+   * proxy (proxies[0]) talks to the app over a unix socket, so `remoteAddress` is
+   * undefined; `optedIn` says whether the operator wrote `trustedProxies: ['unix']`.
+   * `gone`: the socket was destroyed before the app looked (a client reset).
+   */
+  peer: 'known' | 'unix' | 'gone';
+  optedIn: boolean;
 }
 
 const topology: fc.Arbitrary<Topology> = fc
@@ -180,26 +310,36 @@ const topology: fc.Arbitrary<Topology> = fc
     sent: clientHeaders,
     asArray: fc.boolean(),
     hide: fc.integer({ min: 0, max: 9 }),
+    peer: fc.oneof({ weight: 4, arbitrary: fc.constant<'known'>('known') }, fc.constantFrom<'unix' | 'gone'>('unix', 'gone')),
+    optedIn: fc.boolean(),
   })
   .map((t) => {
+    // A unix-socket proxy is one more hop, the nearest; the others follow it.
+    const offset = t.peer === 'unix' ? 1 : 0;
+    const n = t.k + offset;
     // A direct connection has no proxy for a single-value header or Cloudflare to set.
     const reporting: Reporting = t.k === 0 ? 'xff' : t.reporting;
     // Depth counts the nearest hops; the rest are trusted by address.
-    const depth = Math.floor(t.depthShare * (t.k + 1)) > t.k ? t.k : Math.floor(t.depthShare * (t.k + 1));
+    const depth = Math.min(n, Math.floor(t.depthShare * (n + 1)));
     const proxies: Proxy[] = [];
-    for (let i = 0; i < t.k; i++) {
-      const outermost = i === t.k - 1;
-      if (reporting === 'cloudflare' && outermost) proxies.push({ ...t.edge, trust: i < depth ? 'depth' : 'cloudflare' });
-      else if (i < depth) proxies.push({ ...(t.depthAddrs[i] as Addr), trust: 'depth' });
-      else if (t.trusts[i] === 'private') proxies.push({ ...(t.privateAddrs[i] as Addr), trust: 'private' });
-      else proxies.push({ ...(t.listedAddrs[i] as Addr), trust: 'listed' });
+    for (let i = 0; i < n; i++) {
+      const outermost = i === n - 1;
+      const j = i - offset;
+      if (i < offset) proxies.push({ v6: false, text: '', trust: i < depth ? 'depth' : 'unix' });
+      else if (reporting === 'cloudflare' && outermost) proxies.push({ ...t.edge, trust: i < depth ? 'depth' : 'cloudflare' });
+      else if (i < depth) proxies.push({ ...(t.depthAddrs[j] as Addr), trust: 'depth' });
+      else if (t.trusts[j] === 'private') proxies.push({ ...(t.privateAddrs[j] as Addr), trust: 'private' });
+      else proxies.push({ ...(t.listedAddrs[j] as Addr), trust: 'listed' });
     }
-    const hidden = t.hide === 0 && t.k > 0 && (reporting === 'xff' || reporting === 'forwarded');
-    return { client: t.client, proxies, depth, reporting, withCloudflarePreset: reporting === 'cloudflare' || t.preset, forms: t.forms, sent: t.sent, asArray: t.asArray, hidden };
+    const hidden = t.hide === 0 && n > 0 && (reporting === 'xff' || reporting === 'forwarded');
+    // A destroyed socket on a TCP app: opting in there is the misconfiguration the
+    // README warns about, not a topology.
+    const optedIn = t.peer === 'unix' && t.optedIn;
+    return { client: t.client, proxies, depth, reporting, withCloudflarePreset: reporting === 'cloudflare' || t.preset, forms: t.forms, sent: t.sent, asArray: t.asArray, hidden, peer: t.peer, optedIn };
   });
 
 /** Sends the client's request through the chain, outermost proxy first, as real proxies do. */
-function deliver(t: Topology): { headers: Record<string, string | string[]>; remoteAddress: string } {
+function deliver(t: Topology): { headers: Record<string, string | string[]>; remoteAddress: string | undefined } {
   const headers: Record<string, string | string[]> = { ...t.sent };
   const append = (name: string, item: string) => {
     const before = headers[name];
@@ -218,7 +358,8 @@ function deliver(t: Topology): { headers: Record<string, string | string[]>; rem
     if (outermost && t.reporting === 'x-real-ip') headers['x-real-ip'] = peer.text;
     if (proxy.trust === 'cloudflare' || (t.reporting === 'cloudflare' && outermost)) headers['cf-connecting-ip'] = peer.text;
   }
-  return { headers, remoteAddress: t.proxies[0]?.text ?? t.client.text };
+  // On a unix socket, and once the socket is gone, Node's remoteAddress is undefined.
+  return { headers, remoteAddress: t.peer === 'known' ? (t.proxies[0]?.text ?? t.client.text) : undefined };
 }
 
 /** The configuration an operator writes for that topology. */
@@ -226,6 +367,7 @@ function configure(t: Topology): IpOptions {
   const options: IpOptions = {};
   if (t.depth > 0) options.trustedProxyDepth = t.depth;
   const listed = t.proxies.filter((p) => p.trust === 'listed').map((p) => (p.v6 ? `${p.text}/128` : p.text));
+  if (t.optedIn) listed.push('unix');
   if (listed.length > 0) options.trustedProxies = listed;
   if (t.withCloudflarePreset) options.preset = 'cloudflare';
   if (t.reporting === 'forwarded') options.ipHeaders = ['Forwarded'];
@@ -234,13 +376,16 @@ function configure(t: Topology): IpOptions {
 }
 
 describe('issue 12: clients never choose their address, over proxy topologies', () => {
-  it('the extracted address is always the real client’s (or, past a hidden hop, a proxy’s), never a value the client wrote', () => {
+  it('the extracted address is always the real client’s (or, past a hidden hop, a proxy’s, or with an unknown peer and no opt-in, undefined), never a value the client wrote', () => {
     fc.assert(
       fc.property(topology, (t) => {
         const options = configure(t);
         const extract = createClientIpExtractor(options);
         const answer = extract(deliver(t));
-        if (t.hidden) {
+        if (t.peer !== 'known' && !t.optedIn) {
+          // Nobody can vouch for headers from a peer the app does not know.
+          expect(answer).toBeUndefined();
+        } else if (t.hidden) {
           // What lies beyond a hidden hop is the client's writing: the answer can only
           // be a proxy the request really passed, or nothing.
           if (answer !== undefined) expect(t.proxies.map((p) => p.text)).toContain(answer);

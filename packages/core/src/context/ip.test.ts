@@ -302,9 +302,13 @@ describe('extractClientIp', () => {
       expect(xff(`203.0.113.9, ${peer}`, '10.0.0.1')).toBe(canonicalizeIp(peer));
     });
 
-    it('an unknown peer (unix socket: remoteAddress undefined) makes headers believed', () => {
-      expect(xff('203.0.113.9', undefined)).toBe('203.0.113.9');
-      expect(extractClientIp({ headers: { 'x-forwarded-for': '203.0.113.9' } })).toBe('203.0.113.9');
+    it("an unknown peer (unix socket, destroyed socket: remoteAddress undefined) is believed only with trustedProxies: ['unix']", () => {
+      expect(xff('203.0.113.9', undefined)).toBeUndefined();
+      expect(extractClientIp({ headers: { 'x-forwarded-for': '203.0.113.9' } })).toBeUndefined();
+      expect(xff('203.0.113.9', undefined, { trustedProxies: ['unix'] })).toBe('203.0.113.9');
+      expect(xff('203.0.113.9', 'not an address', { trustedProxies: ['unix:/run/app.sock'] })).toBe('203.0.113.9');
+      // `localhost` names loopback, trusted already: it is no opt-in.
+      expect(xff('203.0.113.9', undefined, { trustedProxies: ['localhost'] })).toBeUndefined();
     });
 
     it('answers the socket address when no header helps', () => {

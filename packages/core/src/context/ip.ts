@@ -7,7 +7,11 @@ import { IP_PRESETS, type IpPreset, type IpPresetName } from './ip-presets.js';
 /** Where the client address comes from: the request's headers and its socket peer. */
 export interface IpSource {
   headers?: IncomingHeaders;
-  /** The socket's peer address; undefined when unknown (a unix socket, a test). */
+  /**
+   * The socket's peer address (`req.socket.remoteAddress`). Undefined when unknown: on a
+   * unix socket, and once the socket is destroyed (a client that reset the connection).
+   * An unknown peer is not trusted: see `trustedProxies: ['unix']`.
+   */
   remoteAddress?: string | undefined;
 }
 
@@ -23,8 +27,22 @@ export interface IpOptions {
    * Extra trusted proxies: exact IPs, CIDR ranges (`10.1.0.0/16`, `2001:db8::/32`) or
    * RegExps tested against the canonical address. Loopback, private, link-local and
    * unique-local ranges are always trusted.
+   *
+   * `'unix'` (or `'unix:<path>'`) trusts an unknown socket peer: the way for an app that
+   * listens on a unix socket behind a local proxy (nginx `proxy_pass http://unix:…`),
+   * where Node reports no `remoteAddress`. Without it such a peer is not believed and the
+   * address is undefined, since a TCP socket destroyed by a client that reset the
+   * connection has no `remoteAddress` either. Use it only when the app listens on a
+   * unix socket alone.
    */
   trustedProxies?: (string | RegExp)[];
+  /**
+   * Trust the private, link-local and unique-local ranges as proxies (loopback is always
+   * trusted). Default true. Set false where an L4 NAT makes every socket peer private (a
+   * Kubernetes Service with `externalTrafficPolicy: Cluster`, some container runtimes)
+   * and list the real proxies in `trustedProxies`.
+   */
+  trustPrivateRanges?: boolean;
   /**
    * How many proxies every request passes before the app, the socket peer being the
    * nearest. Those hops are believed whatever their address, and no more: in
@@ -107,16 +125,8 @@ function v4Text(num: number): string {
   return `${num >>> 24}.${(num >>> 16) & 255}.${(num >>> 8) & 255}.${num & 255}`;
 }
 
-const DEFAULT_TRUSTED_CIDRS = [
-  '127.0.0.0/8',
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '169.254.0.0/16',
-  '::1/128',
-  'fc00::/7',
-  'fe80::/10',
-];
+const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'];
+const PRIVATE_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'];
 
 const XFF = 'X-Forwarded-For';
 const MAX_TOKEN_LENGTH = 100;
@@ -208,6 +218,8 @@ interface CompiledTrust {
   v4: [number, number][];
   v6: [ipaddr.IPv6, number][];
   patterns: RegExp[];
+  /** `trustedProxies: ['unix']`: a peer with no (or no readable) address is a proxy. */
+  unknownPeer?: boolean;
 }
 
 function addRange(trust: CompiledTrust, addr: Address, bits: number): void {
@@ -228,8 +240,8 @@ function rangesTrust(cidrs: readonly string[], into: CompiledTrust = { v4: [], v
   return into;
 }
 
-function compileTrust(entries: unknown, option: string, presetRanges: readonly string[]): CompiledTrust {
-  const trust = rangesTrust(presetRanges, rangesTrust(DEFAULT_TRUSTED_CIDRS));
+function compileTrust(entries: unknown, option: string, presetRanges: readonly string[], privateRanges: boolean): CompiledTrust {
+  const trust = rangesTrust(presetRanges, rangesTrust(privateRanges ? [...LOOPBACK_CIDRS, ...PRIVATE_CIDRS] : LOOPBACK_CIDRS));
   if (entries === undefined) return trust;
   if (!Array.isArray(entries)) {
     throw new VigilConfigError(
@@ -258,7 +270,11 @@ function compileTrust(entries: unknown, option: string, presetRanges: readonly s
       );
     }
     const value = entry.trim();
-    if (isTrustedName(value)) return;
+    if (isTrustedName(value)) {
+      // `localhost` is loopback, trusted already; `unix` opts in to an unknown peer.
+      if (value.toLowerCase() !== 'localhost') trust.unknownPeer = true;
+      return;
+    }
     if (value.includes('/')) {
       const [base, bits, extra] = value.split('/');
       const addr = base === undefined ? undefined : parseAddress(base);
@@ -428,7 +444,7 @@ function forwardedNodes(value: string): string[] {
   return nodes;
 }
 
-const IP_OPTION_KEYS = ['ipHeaders', 'trustedProxies', 'trustedProxyDepth', 'trustProxyChain', 'trustedIpHeader', 'preset', 'useFramework'];
+const IP_OPTION_KEYS = ['ipHeaders', 'trustedProxies', 'trustPrivateRanges', 'trustedProxyDepth', 'trustProxyChain', 'trustedIpHeader', 'preset', 'useFramework'];
 
 /**
  * Validates client-IP options once and returns the extractor that applies them. Bad
@@ -456,11 +472,22 @@ export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 
   if (typeof chain !== 'boolean') {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', `${optionPrefix}.trustProxyChain`, chain, 'which is not a boolean', 'Use true or false.');
   }
+  const privateRanges = options.trustPrivateRanges ?? true;
+  if (typeof privateRanges !== 'boolean') {
+    throw new VigilConfigError(
+      'VIGIL_E_OPTION_TYPE',
+      `${optionPrefix}.trustPrivateRanges`,
+      options.trustPrivateRanges,
+      'which is not a boolean',
+      'Use true (default: private ranges are trusted proxies) or false (only loopback, trustedProxies and preset), e.g. behind an L4 NAT.',
+    );
+  }
   const presets = compilePresets(options.preset, `${optionPrefix}.preset`);
   const trust = compileTrust(
     options.trustedProxies,
     `${optionPrefix}.trustedProxies`,
     presets.flatMap((preset) => preset.ranges),
+    privateRanges,
   );
   const rules = compileHeaderList(options, optionPrefix, presets);
 
@@ -469,16 +496,20 @@ export function createClientIpExtractor(options: IpOptions = {}, optionPrefix = 
     const remote = req && typeof req === 'object' ? req.remoteAddress : undefined;
     let socket: Address | undefined;
     let peerIsProxy: boolean;
-    if (typeof remote === 'string' && remote !== '') {
-      if (isTrustedName(remote)) {
-        peerIsProxy = true;
-      } else {
-        socket = parseAddress(remote.trim());
-        // An unparseable peer is an unknown peer, as with a unix socket.
-        peerIsProxy = socket === undefined || isTrusted(socket, trust);
-      }
-    } else {
+    if (typeof remote === 'string' && remote !== '' && isTrustedName(remote)) {
+      // An adapter that names the peer (`unix:/run/app.sock`) knows it is local.
       peerIsProxy = true;
+    } else {
+      socket = typeof remote === 'string' ? parseAddress(remote.trim()) : undefined;
+      if (socket) peerIsProxy = isTrusted(socket, trust);
+      else if (trust.unknownPeer === true) peerIsProxy = true;
+      else {
+        // No peer address: a unix socket, or a TCP socket the client already destroyed
+        // (Node forgets remoteAddress then, and the app's middleware still runs). Nobody
+        // vouches for the headers: without `trustedProxies: ['unix']`, no answer, and no
+        // depth or chain setting makes one.
+        return { ip: undefined, source: 'none', ignoredForwardedFor: false };
+      }
     }
 
     // The peer is hop 0: a depth of 1 or more declares it a proxy, whatever its address.
@@ -549,8 +580,10 @@ let defaultExtractor: ClientIpExtractor | undefined;
  *
  * The socket peer is the nearest hop. Headers are believed only when that peer is a
  * trusted proxy (loopback, private, link-local, unique-local, `trustedProxies`, a
- * `preset`'s ranges), is unknown, or `trustedProxyDepth` / `trustProxyChain` declare it
- * one: a public client can never pick its own address with `X-Forwarded-For`. In
+ * `preset`'s ranges) or `trustedProxyDepth` / `trustProxyChain` declare it one: a public
+ * client can never pick its own address with `X-Forwarded-For`. With no peer address (a
+ * unix socket, a socket the client destroyed) the answer is undefined, unless
+ * `trustedProxies` lists `'unix'`. In
  * `X-Forwarded-For` and RFC 7239 `Forwarded`, entries right to left are the hops the
  * request passed; the walk goes past hops the depth counts or whose address is trusted,
  * and the first other address is the client. A hop that is not an address (`unknown`,

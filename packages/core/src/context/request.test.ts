@@ -85,7 +85,9 @@ describe('buildRequestContext', () => {
 
     it('believes X-Forwarded-For from a trusted proxy', () => {
       expect(buildRequestContext(request(browser, '10.0.0.1'), {}).ip).toBe('1.1.1.1');
-      expect(buildRequestContext(request(browser, undefined), {}).ip).toBe('1.1.1.1');
+      // No peer address (a unix socket, a destroyed socket): believed only on opt-in.
+      expect(buildRequestContext(request(browser, undefined), {}).ip).toBeUndefined();
+      expect(buildRequestContext(request(browser, undefined), { ip: { trustedProxies: ['unix'] } }).ip).toBe('1.1.1.1');
     });
 
     it('passes config.ip to the extractor', () => {

@@ -130,7 +130,7 @@ export interface CastleProviderOptions {
   sendQueryValues?: boolean;
   /** Where the client SDK's token is: a body field and a header. Defaults `castle_request_token`, `X-Castle-Request-Token`. */
   requestToken?: { field?: string; header?: string } | ((req: RequestInfo) => string | undefined);
-  /** pino-compatible logger for failovers and log failures. */
+  /** pino-compatible logger: every failed call, at debug level (createVigil's logger reports incidents). */
   logger?: Logger;
 }
 
@@ -168,8 +168,10 @@ function nonEmpty(value: unknown, option: string, fix: string): string {
  * Every failure of `filter` / `risk` is reported to `createVigil` as a fault (a
  * {@link CastleError} with its `failoverReason`), whose `failover` decides — never a
  * visitor's 500 unless the strategy is `throw`; a bad API secret is logged once, as an
- * error. Headers outside Castle's recommended allowlist and secret-looking ones stay in
- * the process, and query values in URLs are redacted, unless the options say otherwise.
+ * error. `log` rejects with the same errors, which `createVigil` reports as an
+ * incident. Headers outside Castle's recommended allowlist and secret-looking ones stay
+ * in the process, and query values in URLs are redacted (not secrets in the path, such
+ * as `/reset/{token}`), unless the options say otherwise.
  *
  * @example
  * createVigil({ mode: 'blocking', routes, provider: castleProvider({ apiSecret: process.env.CASTLE_API_SECRET }) })
@@ -331,11 +333,14 @@ export function castleProvider(options: CastleProviderOptions): CastleProvider {
     },
     filter: decide('filter'),
     risk: decide('risk'),
+    // Rejects with the CastleError, as filter and risk do: createVigil reports an outage
+    // as one VIGIL_W_LOG_FAILED incident and a bad secret once as VIGIL_E_PROVIDER_AUTH.
     async log(event) {
       try {
         await call('POST', 'log', payload(event, 'log'));
       } catch (error) {
-        logger.warn({ code: 'VIGIL_W_CASTLE_LOG_FAILED', status: (error as CastleError).status, message: (error as Error).message }, 'Castle log failed');
+        if (error instanceof CastleError) logger.debug({ code: 'VIGIL_W_CASTLE_LOG_FAILED', reason: error.failoverReason, status: error.status }, `Castle log failed (${error.failoverReason})`);
+        throw error;
       }
     },
     getDevice: async (token) => call('GET', `devices/${requireToken(token, 'token')}`) as Promise<CastleDevice>,

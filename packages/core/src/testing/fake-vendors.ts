@@ -5,8 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
  * Local fakes of the vendor APIs Vigil's remote providers speak (Castle v1, CHEQ RTI v1),
  * for tests: real HTTP servers on 127.0.0.1 (port 0) that implement each API's contract,
  * record every request, count TCP connections, and take per-test switches to misbehave
- * (delay, hang, answer a status and body, send malformed JSON or an oversized body, cut
- * the connection before answering or in the middle of a 200's body).
+ * (delay, hang, hold the answer until released, answer a status and body, send
+ * malformed JSON or an oversized body, cut the connection before answering or in the
+ * middle of a 200's body).
  */
 
 /** One request as the fake saw it. */
@@ -52,6 +53,11 @@ export interface FakeSwitches {
   destroySocket?: boolean;
   /** Never answer (the connection stays open until the client gives up or the fake closes). */
   hang?: boolean;
+  /**
+   * Hold the answer until this promise settles (then the other switches apply): a test
+   * decides when the vendor answers, with no clock.
+   */
+  holdUntil?: Promise<unknown>;
   /** Answer 200 with a Content-Length, send half of the contract's body, then cut the connection. */
   resetMidBody?: boolean;
   /**
@@ -110,6 +116,7 @@ export async function startFakeVendor(handler: Handler, basePath = ''): Promise<
   const timers = new Set<NodeJS.Timeout>();
   const waiters = new Set<() => void>();
   let connections = 0;
+  let closed = false;
   let switches: FakeSwitches = {};
 
   const answer = (res: ServerResponse, { status, body, headers = {} }: FakeAnswer) => {
@@ -185,7 +192,12 @@ export async function startFakeVendor(handler: Handler, basePath = ''): Promise<
         }
         answer(res, contractAnswer());
       };
-      if (active.delayMs && active.delayMs > 0) {
+      if (active.holdUntil) {
+        const release = () => {
+          if (!closed) respond();
+        };
+        active.holdUntil.then(release, release);
+      } else if (active.delayMs && active.delayMs > 0) {
         const timer = setTimeout(() => {
           timers.delete(timer);
           respond();
@@ -242,6 +254,7 @@ export async function startFakeVendor(handler: Handler, basePath = ''): Promise<
       });
     },
     async close() {
+      closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       server.closeAllConnections();
