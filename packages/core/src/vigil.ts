@@ -420,6 +420,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const outcomeFailed = (error: unknown, requests: number) => {
     const own = (error as { failoverReason?: unknown } | null)?.failoverReason;
     const reason = `log: ${typeof own === 'string' ? own : 'provider error'}`;
+    if ((error as { failover?: unknown } | null)?.failover === false) reportProviderError(error, { name: 'provider.log' } as CompiledRoute);
     if (incidents.failure(reason, { code: 'VIGIL_W_LOG_FAILED', requests, message: `provider.log failed (${reason}); further failures are counted in one summary a minute until the provider recovers`, details: { err: describeError(error) } })) stats.incidents++;
   };
   const outcomeTimedOut = (requests: number) => {
@@ -456,7 +457,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       );
     }
     if (context.ip === undefined) {
-      warnOnce('VIGIL_W_NO_CLIENT_IP', 'No client IP could be found for a request: check that the adapter passes the socket address, or configure ip.ipHeaders for your proxy.');
+      warnOnce('VIGIL_W_NO_CLIENT_IP', "No client IP could be found for a request. On a unix socket behind a local proxy (no socket address), opt in with ip.trustedProxies: ['unix'] (only if the app listens on nothing else); on TCP, a client that reset the connection before Vigil ran has no address either. Otherwise check that the adapter passes the socket address, or configure ip.ipHeaders for your proxy.");
     } else if (forwardedForIgnored && !warned.has('VIGIL_W_FORWARDED_FOR_UNTRUSTED')) {
       if (++forwardedForFromPublicPeer >= FORWARDED_FOR_WARN_AFTER) {
         warnOnce(
