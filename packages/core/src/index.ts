@@ -31,7 +31,7 @@ export {
   type RequestContext,
   type RequestInfo,
 } from './context/request.js';
-export { canonicalPath, pathOfRoute, type FindMyWayPathOptions, type RouterSyntax } from './routing/canonical.js';
+export { canonicalPath, pathOfRoute, routedPathOf, type FindMyWayPathOptions, type RouterSyntax } from './routing/canonical.js';
 export { EVENT_TYPES, EVENT_STATUSES, isEventType, type EventType, type EventStatus } from './events.js';
 export {
   THREAT_CODES,

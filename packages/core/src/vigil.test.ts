@@ -99,15 +99,51 @@ describe('protect: routing and exclusions', () => {
     expect(vigil.match(request({ path: '/static/x', url: '/static/x' }))).toBeUndefined();
   });
 
-  it('applies exclusions to an explicitly given route too', async () => {
+  // issue 12 review: `PUT /users/42.css` reached a `guard.protect()` handler undecided
+  // because `/\.css$/` excluded it: a route the framework chose is decided regardless.
+  it('decides an explicitly given route whatever the exclusions say; a broad one is carved', async () => {
     const { provider, calls } = recordingProvider(() => ({ risk: 1 }));
-    const vigil = createVigil({ mode: 'blocking', provider, uriExclusion: ['/internal', /[?&]healthcheck=1/] });
-    const route = vigil.route({ path: '/login', event: '$login' });
-    const excluded = await vigil.protect(request({ url: '/internal/login', path: '/internal/login' }), route);
-    expect(excluded.protected).toBe(false);
-    const scored = await vigil.protect(request(), route);
-    expect(scored.action).toBe('block');
-    expect(calls).toHaveLength(1);
+    const vigil = createVigil({ mode: 'blocking', provider, uriExclusion: ['/internal', /\.css$/] });
+    const chosen = vigil.route({ event: '$profile_update' });
+    expect(chosen.broad).toBe(false);
+    for (const path of ['/users/42.css', '/internal/login']) {
+      expect((await vigil.protect(request({ url: path, path }), chosen)).action, path).toBe('block');
+    }
+    const broad = vigil.route({ path: '/api/*', event: '$custom', name: 'api' });
+    expect(broad.broad).toBe(true);
+    expect((await vigil.protect(request({ url: '/api/app.css', path: '/api/app.css' }), broad)).protected).toBe(false);
+    expect((await vigil.protect(request({ url: '/api/login', path: '/api/login' }), broad)).action).toBe('block');
+    expect(calls).toHaveLength(3);
+  });
+
+  it('carves exclusions out of wildcard and RegExp routes of the list, never out of a named path', async () => {
+    const { provider } = recordingProvider(() => ({ risk: 1 }));
+    const vigil = createVigil({
+      mode: 'blocking',
+      provider,
+      routes: [
+        { path: '/users/:id', event: '$profile_update', name: 'user' },
+        { path: '/static/login', event: '$login', name: 'named' },
+        { path: '/api/*', event: '$custom', name: 'api' },
+        { path: /^\/files\//, event: '$custom', name: 'files' },
+      ],
+      uriExclusion: ['/static', /\.css$/],
+    });
+    const name = (path: string) => vigil.match({ method: 'PUT', path })?.name;
+    expect(name('/users/42.css')).toBe('user');
+    expect(name('/static/login')).toBe('named');
+    expect(name('/api/app.css')).toBeUndefined();
+    expect(name('/files/a.css')).toBeUndefined();
+    expect(name('/api/login')).toBe('api');
+    expect((await vigil.protect(request({ method: 'PUT', url: '/users/42.css', path: '/users/42.css' }))).action).toBe('block');
+  });
+
+  // issue 12 review: a GET rule let HEAD through, and both routers answer HEAD with the GET handler.
+  it('applies a GET route to HEAD requests', () => {
+    const vigil = createVigil({ routes: [{ method: 'GET', path: '/magic/:token', event: '$login', name: 'magic' }] });
+    expect(vigil.match({ method: 'HEAD', path: '/magic/abc' })?.name).toBe('magic');
+    expect(vigil.match({ method: 'POST', path: '/magic/abc' })).toBeUndefined();
+    expect([...(vigil.routes[0]?.methods ?? [])]).toEqual(['GET', 'HEAD']);
   });
 
   // issue 12: exclusion RegExps saw path and query, so a client adding

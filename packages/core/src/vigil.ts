@@ -147,8 +147,9 @@ export interface Vigil {
    */
   enforce<Raw>(decision: Decision, request: RequestInfo, io: EnforceIO<Raw>): Promise<'proceed' | 'handled'>;
   /**
-   * Decides about a request, within `timeout`. With `route`, that route applies (the
-   * exclusions still do); without, the configured routes are matched.
+   * Decides about a request, within `timeout`. With `route`, that route applies
+   * (exclusions only carve out of a broad one, see `CompiledRoute.broad`); without, the
+   * configured routes are matched.
    */
   protect(req: RequestInfo, route?: CompiledRoute): Promise<Decision>;
   /**
@@ -554,7 +555,9 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const protect = async (req: RequestInfo, explicitRoute?: CompiledRoute): Promise<Decision> => {
     let route: CompiledRoute | undefined;
     if (explicitRoute) {
-      if (routing.isExcluded(req)) return excludedDecision;
+      // A route the framework chose is decided whatever the exclusions say; a broad
+      // one from the `routes` list (a wildcard Fastify matched) is carved as usual.
+      if (explicitRoute.broad && routing.isExcluded(req)) return excludedDecision;
       route = explicitRoute;
     } else {
       route = routing.match(req);
@@ -732,7 +735,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     isExcluded: (req) => routing.isExcluded(req),
     route: (definition, option = 'route') =>
       // A route given explicitly (per-route middleware, a decorator) applies wherever it
-      // is mounted: without a path it matches every path.
+      // is mounted: without a path it matches every path, and it is the framework's
+      // choice, which exclusions do not override.
       compileRoute(
         {
           ...definition,
@@ -741,6 +745,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
           name: definition.name ?? (definition.path === undefined && definition.event !== '$custom' ? definition.event : undefined),
         } as RouteDefinition,
         option,
+        { chosen: definition.path === undefined },
       ),
     protect,
     respond: safeRespond,

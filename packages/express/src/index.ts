@@ -1,14 +1,13 @@
 import {
   type CompiledRoute,
   createHandle,
-  canonicalPath,
   createVigil,
-  pathnameOf,
   type Decision,
   type EnforceIO,
   type IdentifyOptions,
   type RenderedResponse,
   type RequestInfo,
+  routedPathOf,
   type TrackLoginOptions,
   type TrackSignupOptions,
   type VigilConfig,
@@ -42,7 +41,7 @@ export type {
  * query-less spelling: it reaches no handler either way.
  */
 function routedPath(url: string): string {
-  return canonicalPath(url, 'express') ?? pathnameOf(url);
+  return routedPathOf(url, 'express');
 }
 
 /**
@@ -204,10 +203,21 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   const Excluded = lazyHandleClass(core.excludedDecision, handleOf);
 
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
-    const url = req.originalUrl ?? req.url;
-    const path = routedPath(url);
+    let url = req.originalUrl ?? req.url;
+    let path = routedPath(url);
     // Unprotected and excluded requests cost one synchronous match and a handle.
-    const route = core.match({ method: req.method, path });
+    let route = core.match({ method: req.method, path });
+    // Express routes on `req.url` (below the mount point), which a middleware before
+    // Vigil may have rewritten (`/en/login` → `/login`): what the router will see counts.
+    const current = (req.baseUrl ?? '') + req.url;
+    if (route === undefined && current !== url) {
+      const rewritten = routedPath(current);
+      route = core.match({ method: req.method, path: rewritten });
+      if (route !== undefined) {
+        url = current;
+        path = rewritten;
+      }
+    }
     if (route) {
       void decide(req, res, next, url, path, route);
       return;
@@ -223,7 +233,15 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       // Decided once: a request the app-level middleware already scored is not scored twice.
       if (req.vigil?.protected) return next();
       const url = req.originalUrl ?? req.url;
-      void decide(req, res, next, url, routedPath(url), route);
+      const path = routedPath(url);
+      // On a route (`app.post('/login', guard.protect(...))`) Express chose the handler:
+      // decided whatever the exclusions say. Mounted with `app.use`, it is a broad rule
+      // that `uriExclusion` carves out of.
+      if (req.route === undefined && core.isExcluded({ path })) {
+        req.vigil ??= new Excluded(req, res, url, path);
+        return next();
+      }
+      void decide(req, res, next, url, path, route);
     };
   };
   Object.defineProperty(middleware, 'core', { value: core, enumerable: true });

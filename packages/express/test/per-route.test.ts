@@ -2,7 +2,7 @@ import express from 'express';
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { VigilConfigError } from '../src/index.js';
-import { guard, LOGIN_ROUTE, recordingProvider, seen } from './helpers.js';
+import { FIREFOX_API as API, guard, LOGIN_ROUTE, recordingProvider, seen } from './helpers.js';
 
 describe('vigil.protect(event, options): per-route middleware', () => {
   it('protects the route it is mounted on, as the event, and shows the handler the decision', async () => {
@@ -41,15 +41,34 @@ describe('vigil.protect(event, options): per-route middleware', () => {
     expect(calls.risk.map((e) => [e.type, e.name, e.user.id])).toEqual([['$custom', 'add_to_cart', 'u-42']]);
   });
 
-  it('respects uriExclusion', async () => {
+  // issue 12 review: with uriExclusion [/\.css$/], `PUT /users/42.css` reached a
+  // `guard.protect()` route undecided. On a route, Express chose the handler: decided.
+  it('decides a route it is attached to whatever uriExclusion says', async () => {
     const { provider, calls } = recordingProvider({ risk: 1 });
-    const middleware = guard({ mode: 'blocking', provider, uriExclusion: ['/internal'] });
+    const middleware = guard({ mode: 'blocking', provider, uriExclusion: ['/internal', /\.css$/] });
     const app = express();
+    app.use(express.json());
     app.post('/internal/login', middleware.protect('$login'), (req, res) => {
       res.json({ protected: req.vigil?.protected });
     });
-    expect((await request(app).post('/internal/login').expect(200)).body).toEqual({ protected: false });
-    expect(calls.filter).toHaveLength(0);
+    app.put('/users/:id', middleware.protect('$profile_update'), (req, res) => {
+      res.json({ protected: req.vigil?.protected });
+    });
+    await request(app).post('/internal/login').set(API).send({}).expect(403);
+    await request(app).put('/users/42.css').set(API).send({}).expect(403);
+    expect(calls.filter.length + calls.risk.length).toBe(2);
+  });
+
+  it('mounted with app.use, is a broad rule that uriExclusion carves out of', async () => {
+    const { provider, calls } = recordingProvider({ risk: 1 });
+    const middleware = guard({ mode: 'blocking', provider, uriExclusion: ['/api/health'] });
+    const app = express();
+    app.use('/api', middleware.protect('$custom', { name: 'api' }));
+    app.get('/api/health', (req, res) => res.json({ protected: req.vigil?.protected, reasons: req.vigil?.reasons }));
+    app.get('/api/orders', (req, res) => res.json({ protected: req.vigil?.protected }));
+    expect((await request(app).get('/api/health').expect(200)).body).toEqual({ protected: false, reasons: ['excluded by uriExclusion'] });
+    await request(app).get('/api/orders').set(API).expect(403);
+    expect(calls.filter).toHaveLength(1);
   });
 
   it('does not decide twice about a request the app-level middleware already decided about', async () => {

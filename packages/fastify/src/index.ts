@@ -48,9 +48,8 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
   const core = createVigil({ logger: fastify.log, ...options } as VigilConfig);
   const useFramework = options.ip?.useFramework === true;
   const seen = new Set<string>();
-  const methodLists = (options.routes ?? []).map((r) => (r?.method === undefined ? undefined : [r.method].flat().map((m) => String(m).toUpperCase())));
-  if (Object.keys(options.routeToEventType ?? {}).length > 0) methodLists.push(undefined);
-  const anyRouteTakes = (method: string) => methodLists.some((list) => list === undefined || list.includes(method));
+  // Core's compiled methods (HEAD comes with GET): which methods any configured route takes.
+  const anyRouteTakes = (method: string) => core.routes.some((route) => route.methods === undefined || route.methods.has(method));
 
   let warnedUnanswered = false;
   const warnUnanswered = () => {
@@ -194,7 +193,8 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
       ...Object.keys(options.routeToEventType ?? {}).map((path) => ({ path, method: undefined, option: `routeToEventType[${JSON.stringify(path)}]` })),
     ];
     for (const { path, method, option } of listed) {
-      if (typeof path !== 'string' || PARAMETRIC.test(path)) continue;
+      // Parametric and wildcard paths too: hasRoute compares patterns.
+      if (typeof path !== 'string') continue;
       for (const m of method === undefined ? fastify.supportedMethods : [method].flat()) {
         if (!seen.has(`${m.toUpperCase()} ${normalizePathForMatch(path)}`) && fastify.hasRoute({ method: m.toUpperCase() as 'GET', url: path })) {
           throw new VigilConfigError('VIGIL_E_ROUTE', option, path, `which Fastify registered (${m.toUpperCase()}) before the Vigil plugin, so it has no Vigil hook`, 'Register Vigil before the routes: await fastify.register(vigil, options), then declare them.');

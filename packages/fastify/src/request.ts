@@ -1,4 +1,4 @@
-import { canonicalPath, createHandle, pathnameOf, pathOfRoute, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
+import { createHandle, routedPathOf, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRaw, IdentifyResult, VigilRequestHandle } from './types.js';
 
@@ -46,9 +46,7 @@ export function peekSlot(request: FastifyRequest): Slot | null {
  * target.
  */
 export function routedPath(request: FastifyRequest): string {
-  const pattern = request.routeOptions?.url;
-  if (typeof pattern === 'string' && pattern.length > 0) return pathOfRoute(pattern, request.params as Record<string, unknown>);
-  return canonicalPath(request.url, 'find-my-way') ?? pathnameOf(request.url);
+  return routedPathOf(request.url, 'find-my-way', { pattern: request.routeOptions?.url, params: request.params });
 }
 
 /** Fastify's request as Vigil's neutral one. */

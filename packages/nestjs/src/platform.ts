@@ -1,4 +1,4 @@
-import { canonicalPath, type IncomingHeaders, parseCookieHeader, pathnameOf, pathOfRoute, type RequestInfo } from '@vigil/core';
+import { type IncomingHeaders, parseCookieHeader, type RequestInfo, routedPathOf } from '@vigil/core';
 
 // The little Vigil needs from Express and Fastify requests and responses; both
 // platforms have these properties (Fastify's `request.socket` and
@@ -52,11 +52,8 @@ interface ExpressLikeResponse {
  */
 export function requestTarget(request: PlatformRequest): { method: string; url: string; path: string } {
   const url = request.originalUrl ?? request.url ?? '/';
-  const pattern = request.routeOptions?.url;
-  let path: string | undefined;
-  if (typeof pattern === 'string' && pattern.length > 0) path = pathOfRoute(pattern, request.params);
-  else path = canonicalPath(url, request.raw === undefined ? 'express' : 'find-my-way');
-  return { method: request.method, url, path: path ?? pathnameOf(url) };
+  const path = routedPathOf(url, request.raw === undefined ? 'express' : 'find-my-way', { pattern: request.routeOptions?.url, params: request.params });
+  return { method: request.method, url, path };
 }
 
 /** The neutral request core decides on, from an Express or Fastify request. */

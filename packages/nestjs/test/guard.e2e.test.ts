@@ -145,12 +145,13 @@ describe.each(PLATFORMS)('VigilGuard on %s', (platform) => {
     expect(blockingProvider.attempts.length).toBe(before);
   });
 
-  it('leaves an excluded route untouched, even with @Protect()', async () => {
+  // issue 12 review: uriExclusion reads text the client controls; a handler with
+  // @Protect() is the app's choice, and @SkipVigil() is the way to leave one alone.
+  it('decides a @Protect() handler even where uriExclusion matches', async () => {
     const before = blockingProvider.attempts.length;
     const res = await request(blocking.getHttpServer()).post('/excluded/login').set('x-test-risk', '1').send({});
-    expect(res.status).toBe(200);
-    expect(res.body.reasons).toEqual(['excluded by uriExclusion']);
-    expect(blockingProvider.attempts.length).toBe(before);
+    expect(res.status).toBe(403);
+    expect(blockingProvider.attempts.length).toBe(before + 1);
   });
 
   it('protects a route of the configured list without @Protect() (global guard)', async () => {

@@ -180,3 +180,25 @@ function closingParenthesis(pattern: string, open: number): number {
   }
   return pattern.length;
 }
+
+/**
+ * The path a request routes on, for an adapter: {@link pathOfRoute} when the router has
+ * already chosen a route (its `pattern` and `params`), else {@link canonicalPath} of the
+ * target, else the target up to its query string (a target the router sends nowhere).
+ *
+ * @example
+ * routedPathOf('/%6Cogin', 'find-my-way', { pattern: '/login' }) // '/login'
+ * routedPathOf('http://h/login#x', 'express')                   // '/login'
+ */
+export function routedPathOf(target: string, syntax: RouterSyntax, route?: { pattern?: unknown; params?: unknown }): string {
+  const pattern = route?.pattern;
+  if (typeof pattern === 'string' && pattern.length > 0) {
+    const params = route?.params;
+    return pathOfRoute(pattern, params !== null && typeof params === 'object' ? (params as Record<string, unknown>) : undefined);
+  }
+  const path = canonicalPath(target, syntax);
+  if (path !== undefined) return path;
+  const text = typeof target === 'string' ? target : '/';
+  const query = text.indexOf('?');
+  return query < 0 ? text : text.slice(0, query);
+}

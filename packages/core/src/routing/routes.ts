@@ -59,6 +59,20 @@ export interface CompiledRoute {
    * `normalizedPath` from {@link normalizePathForMatch}, `rawPath` as received (RegExp routes test it).
    */
   readonly matches: (method: string, normalizedPath: string, rawPath?: string) => boolean;
+  /**
+   * The upper-case methods the route applies to (`HEAD` comes with `GET`, as Express
+   * and Fastify answer HEAD with the GET handler), or undefined for every method.
+   */
+  readonly methods: ReadonlySet<string> | undefined;
+  /**
+   * True when the route's path is a trailing wildcard or a RegExp: a broad rule that
+   * `uriExclusion` carves requests out of. Exclusions never apply to a route that names
+   * its handler's path (`/login`, `/users/:id/reset`) nor to one the framework chose
+   * (per-route middleware, `config.vigil`, `@Protect()`): a parameter's value or a
+   * suffix is the client's to write, and `/users/42.css` must not escape `/users/:id`
+   * because an exclusion reads `/\.css$/`.
+   */
+  readonly broad: boolean;
 }
 
 const ROUTE_KEYS = ['method', 'path', 'event', 'name', 'user', 'outcome'];
@@ -134,14 +148,18 @@ function compileMethods(method: unknown, option: string): ReadonlySet<string> | 
   if (list.length === 0 || list.some((m) => typeof m !== 'string' || !METHOD.test(m))) {
     throw new VigilConfigError('VIGIL_E_ROUTE', option, method, 'which is not an HTTP method or a list of them', 'Use e.g. "POST" or ["POST", "PUT"]; leave it out for every method.');
   }
-  return new Set(list.map((m: string) => m.toUpperCase()));
+  const methods = new Set(list.map((m: string) => m.toUpperCase()));
+  // Both routers answer HEAD with the GET handler: a GET rule that let HEAD through
+  // would run a GET magic link (and its Set-Cookie) undecided.
+  if (methods.has('GET')) methods.add('HEAD');
+  return methods;
 }
 
 /**
  * Validates and compiles one route definition. Throws {@link VigilConfigError} naming
  * the route and the field at fault.
  */
-export function compileRoute(definition: RouteDefinition, option = 'routes[0]'): CompiledRoute {
+export function compileRoute(definition: RouteDefinition, option = 'routes[0]', compileOptions: { chosen?: boolean } = {}): CompiledRoute {
   if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) {
     throw new VigilConfigError('VIGIL_E_ROUTE', option, definition, 'which is not a route object', 'Use { method: "POST", path: "/login", event: "$login" }.');
   }
@@ -188,6 +206,8 @@ export function compileRoute(definition: RouteDefinition, option = 'routes[0]'):
     needsBody,
     readUser,
     outcome: compileOutcome(definition.outcome, `${option}.outcome`),
+    methods,
+    broad: compileOptions.chosen !== true && (definition.path instanceof RegExp || (typeof definition.path === 'string' && /(?:^|\/)\*$/.test(definition.path.replace(/\/+$/, '')))),
     matches: (method: string, normalizedPath: string, rawPath?: string) =>
       (methods === undefined || methods.has(method)) && matchPath(normalizedPath, rawPath ?? normalizedPath),
   }) as CompiledRoute;
@@ -219,9 +239,13 @@ export interface RoutingOptions {
    */
   routeToEventType?: Record<string, EventType | string>;
   /**
-   * Paths (segment-prefix) and RegExps never protected. Both are tested against the
-   * request's canonical path (see {@link canonicalPath}) and never its query string or
-   * fragment: `/login?x=.css` is not excluded by `/\.css$/`.
+   * Paths (segment-prefix) and RegExps carved out of the broad rules (wildcard and
+   * RegExp routes, Express middleware mounted with `app.use`). Both are tested against
+   * the request's canonical path (see {@link canonicalPath}), never its query string or
+   * fragment: `/login?x=.css` is not excluded by `/\.css$/`. A route that names its
+   * handler's path (`/login`, `/users/:id`) or that the framework chose (per-route
+   * middleware on a route, `config.vigil`, `@Protect()`) is decided whatever the
+   * exclusions say: skip such a handler with its own opt-out instead.
    */
   uriExclusion?: (string | RegExp)[];
 }
@@ -231,7 +255,7 @@ export interface RouteMatcher {
   readonly routes: readonly CompiledRoute[];
   /** True when the request's canonical path is excluded. */
   isExcluded(req: Pick<RequestInfo, 'path'>): boolean;
-  /** The first route that applies to the canonical path, or undefined (excluded requests never match). */
+  /** The first route that applies to the canonical path, or undefined (an excluded request matches no broad route). */
   match(req: Pick<RequestInfo, 'method' | 'path'>): CompiledRoute | undefined;
 }
 
@@ -311,13 +335,19 @@ export function compileRouting(options: RoutingOptions): RouteMatcher {
     routes,
     isExcluded: (req) => isExcludedPath(pathOf(req)),
     match(req) {
-      const path = pathOf(req);
-      if (isExcludedPath(path)) return undefined;
       if (routes.length === 0) return undefined;
+      const path = pathOf(req);
       const method = typeof req.method === 'string' ? req.method.toUpperCase() : 'GET';
       const normalized = normalizePathForMatch(path);
+      let excluded: boolean | undefined;
       for (const route of routes) {
-        if (route.matches(method, normalized, path)) return route;
+        if (!route.matches(method, normalized, path)) continue;
+        // Exclusions carve requests out of broad rules only (see CompiledRoute.broad).
+        if (route.broad) {
+          excluded ??= isExcludedPath(path);
+          if (excluded) continue;
+        }
+        return route;
       }
       return undefined;
     },
