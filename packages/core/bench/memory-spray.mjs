@@ -3,13 +3,22 @@
 // (issue 12, item 4). First, 100 attackers each make 120 failed logins on 12 accounts of
 // their own from one IP (blocked: over every per-IP limit); then a protected login
 // route receives N requests from N distinct client IPs (through a trusted loopback
-// proxy), each followed by a failed outcome, with the default MemoryStore. Reported:
-// heap and RSS growth over the spray, and how many of the attackers' keys and blocks
-// survived it. Usage: node --expose-gc bench/memory-spray.mjs [N] [maxKeys]
+// proxy), with the default MemoryStore. The kind of spray is what the attacker
+// controls:
+//   single:      every request from a new IP, followed by a failed outcome (keys seen once);
+//   double:      every IP makes two failed logins on two accounts (every key touched again);
+//   familiarity: every request from a new IP is a successful login of the attacker's
+//                own account (each writes a familiarity record, a value with a TTL).
+// An admin also blocks a user for good and another for a day, and reports a device.
+// Reported: heap and RSS growth over the spray, and how many of the attackers' keys and
+// blocks survived it. N counts requests, whatever the kind.
+// Usage: node --expose-gc bench/memory-spray.mjs [N] [maxKeys|default] [single|double|familiarity]
 import { createVigil, localProvider, MemoryStore } from '../dist/index.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
-const maxKeys = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+const maxKeys = process.argv[3] === undefined || process.argv[3] === 'default' ? undefined : Number(process.argv[3]);
+const kind = process.argv[4] ?? 'single';
+if (!['single', 'double', 'familiarity'].includes(kind)) throw new Error(`unknown spray kind ${kind}`);
 const store = new MemoryStore(maxKeys === undefined ? {} : { maxKeys });
 // Records the keys the attackers write, to read them back after the spray; a plain
 // pass-through during the spray.
@@ -30,11 +39,17 @@ const recorder = {
   },
   close: () => store.close(),
 };
+const provider = localProvider({ store: recorder });
 const vigil = createVigil({
   mode: 'monitoring',
   routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }],
-  provider: localProvider({ store: recorder }),
+  provider,
 });
+const DAY = 24 * 3_600_000;
+await provider.blockUser('u-banned', { reason: 'fraud' });
+await provider.blockUser('u-suspended', { reason: 'review', ttlMs: DAY });
+await provider.reportDevice('dev-stolen', { reason: 'stolen', ttlMs: DAY });
+const adminKeys = ['b:user:u-banned', 'b:user:u-suspended', 'b:device:dev-stolen'].map((key) => ({ type: 'get', key }));
 
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 function snapshot() {
@@ -65,10 +80,13 @@ const beforeCounts = await store.execute(probes);
 const before = snapshot();
 const started = process.hrtime.bigint();
 let peakRss = before.rss;
+const perIp = kind === 'double' ? 2 : 1;
 for (let i = 0; i < N; i++) {
-  const ip = `${11 + ((i >>> 24) & 0x3f)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
-  const decision = await vigil.protect(login(ip, `user${i}@example.com`));
-  vigil.logOutcome(decision, 401);
+  const n = Math.floor(i / perIp);
+  const ip = `${11 + ((n >>> 24) & 0x3f)}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  const email = kind === 'familiarity' ? 'mine@example.com' : `user${i}@example.com`;
+  const decision = await vigil.protect(login(ip, email));
+  vigil.logOutcome(decision, kind === 'familiarity' ? 200 : 401);
   if ((i & 0xffff) === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -81,14 +99,18 @@ peakRss = Math.max(peakRss, after.rss);
 const afterCounts = await store.execute(probes);
 const kept = afterCounts.filter((count) => count > 0).length;
 const unchanged = afterCounts.filter((count, i) => count === beforeCounts[i]).length;
+const adminKept = (await store.execute(adminKeys)).filter((value) => typeof value === 'string').length;
 let stillBlocked = 0;
 for (let a = 0; a < ATTACKERS; a++) if ((await vigil.protect(login(attackerIp(a), `victim${a}-next@example.com`))).wouldBlock) stillBlocked++;
 
 console.log(
   JSON.stringify({
+    kind,
     requests: N,
     maxKeys: maxKeys ?? 'default',
     storeKeys: store.size,
+    pinnedKeys: store.pinnedSize,
+    adminBlocksKept: `${adminKept}/${adminKeys.length}`,
     attackerKeys: probes.length,
     attackerKeysKept: kept,
     attackerKeysUnchanged: unchanged,

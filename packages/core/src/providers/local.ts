@@ -634,7 +634,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     async blockUser(userId, opts = {}) {
       requireId(userId, 'userId');
       requireTtl(opts.ttlMs);
-      await run([{ type: 'set', key: `b:user:${userId}`, value: blockValue(opts.reason), ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) }], Date.now());
+      await run([{ type: 'set', key: `b:user:${userId}`, value: blockValue(opts.reason), pinned: true, ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) }], Date.now());
     },
     async unblockUser(userId) {
       requireId(userId, 'userId');
@@ -645,7 +645,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       requireTtl(opts.ttlMs);
       await run(
         [
-          { type: 'set', key: `b:device:${deviceId}`, value: blockValue(opts.reason), ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) },
+          { type: 'set', key: `b:device:${deviceId}`, value: blockValue(opts.reason), pinned: true, ...(opts.ttlMs === undefined ? {} : { ttlMs: opts.ttlMs }) },
           { type: 'delete', key: `a:device:${deviceId}` },
         ],
         Date.now(),
@@ -653,7 +653,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     },
     async approveDevice(deviceId) {
       requireId(deviceId, 'deviceId');
-      await run([{ type: 'set', key: `a:device:${deviceId}`, value: blockValue(undefined) }, { type: 'delete', key: `b:device:${deviceId}` }], Date.now());
+      await run([{ type: 'set', key: `a:device:${deviceId}`, value: blockValue(undefined), pinned: true }, { type: 'delete', key: `b:device:${deviceId}` }], Date.now());
     },
     async identify(event) {
       const ops: StoreOp[] = [];

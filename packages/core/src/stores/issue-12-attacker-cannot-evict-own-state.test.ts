@@ -147,3 +147,86 @@ describe('issue 12 end to end: a blocked attacker stays blocked after a spray of
     expect(after).toMatchObject({ action: 'block', threatCode: 10 });
   });
 });
+
+// The review of the first fix: sprays the benchmark did not try, at the default bound
+// and on a fixed clock (no key expires), each of which evicted evidence. An attacker
+// controls keys it touches twice, and values written with a TTL (a familiarity record,
+// on every successful login of an account of its own from a fresh /64): neither may
+// buy it a slot held by evidence.
+describe('issue 12 review: sprays of keys that carry a little evidence each', () => {
+  const DAY = 24 * 3_600_000;
+  const net = (i: number) => `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`;
+  /** A failure counter at the per-account limit (5), one at 10, and a permanent block. */
+  function seeded(): MemoryStore {
+    const store = new MemoryStore();
+    for (let i = 0; i < 5; i++) store.executeSync([{ type: 'hit', key: 'v:acct:victim:fail', windowMs: W }], T0);
+    for (let i = 0; i < 10; i++) store.executeSync([{ type: 'hit', key: `v:ip:${A}:fail`, windowMs: W }], T0);
+    store.executeSync([{ type: 'set', key: 'b:user:u-banned', value: '{"reason":"fraud"}' }], T0);
+    return store;
+  }
+  const read = (store: MemoryStore) =>
+    store.executeSync(
+      [
+        { type: 'count', key: 'v:acct:victim:fail', windowMs: W },
+        { type: 'count', key: `v:ip:${A}:fail`, windowMs: W },
+        { type: 'get', key: 'b:user:u-banned' },
+      ],
+      T0,
+    );
+  /** One successful login of the attacker's own account from a fresh /64: the familiarity record it leaves. */
+  function familiaritySpray(store: MemoryStore, n: number): void {
+    for (let i = 0; i < n; i++) store.executeSync([{ type: 'set', key: `k:mine:${net(i)}`, value: '1', ttlMs: 90 * DAY }], T0);
+  }
+
+  it('issue 12 review: 300 000 keys hit twice leave a failure counter at 5 (and one at 10, and a block) in place', () => {
+    const store = seeded();
+    for (let i = 0; i < 300_000; i++) {
+      const key = `v:ip:${net(i)}:fail`;
+      store.executeSync([{ type: 'hit', key, windowMs: W }], T0);
+      store.executeSync([{ type: 'hit', key, windowMs: W }], T0);
+    }
+    expect(store.size).toBeLessThanOrEqual(40_000);
+    // The spray's own evidence is admitted where there is room: the last key is held.
+    expect(store.executeSync([{ type: 'count', key: `v:ip:${net(299_999)}:fail`, windowMs: W }], T0)).toEqual([2]);
+    expect(read(store)).toEqual([5, 10, '{"reason":"fraud"}']);
+  }, 60_000);
+
+  it('issue 12 review: 200 000 familiarity writes leave a counter at 10 (and one at 5) in place', () => {
+    const store = seeded();
+    familiaritySpray(store, 200_000);
+    expect(store.size).toBeLessThanOrEqual(40_000);
+    expect(read(store)).toEqual([5, 10, '{"reason":"fraud"}']);
+  }, 60_000);
+
+  it('issue 12 review: 600 000 familiarity writes leave a permanent b:user: block in place', () => {
+    const store = seeded();
+    familiaritySpray(store, 600_000);
+    expect(store.size).toBeLessThanOrEqual(40_000);
+    expect(read(store)).toEqual([5, 10, '{"reason":"fraud"}']);
+  }, 60_000);
+});
+
+describe('issue 12 review: an admin’s temporary block is pinned too', () => {
+  it('issue 12 review: a block with a TTL (blockUser, reportDevice) outlives 50 000 /64s whose keys each reach four hits', async () => {
+    const store = new MemoryStore({ maxKeys: 2_000 });
+    const provider = localProvider({ store });
+    await provider.blockUser('u-temp', { reason: 'review', ttlMs: 24 * 3_600_000 });
+    await provider.reportDevice('dev-temp', { reason: 'stolen', ttlMs: 24 * 3_600_000 });
+    // Keys stronger than any value written with a TTL competes with, earned over repeated hits.
+    const now = Date.now();
+    for (let i = 0; i < 50_000; i++) {
+      for (let n = 0; n < 4; n++) store.executeSync([{ type: 'hit', key: `v:ip:2001:db8:${i.toString(16)}::/64:fail`, windowMs: W }], now);
+    }
+    expect(store.size).toBeLessThanOrEqual(2_000);
+    const [user, device] = store.executeSync(
+      [
+        { type: 'get', key: 'b:user:u-temp' },
+        { type: 'get', key: 'b:device:dev-temp' },
+      ],
+      now,
+    );
+    expect(JSON.parse(String(user))).toMatchObject({ reason: 'review' });
+    expect(JSON.parse(String(device))).toMatchObject({ reason: 'stolen' });
+    await provider.close?.();
+  }, 60_000);
+});

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VigilConfigError } from '../errors.js';
 import { runStoreContract } from '../testing/store-contract.js';
-import { MemoryStore } from './memory.js';
+import { MemoryStore, MemoryStoreFullError } from './memory.js';
 import type { StoreOp } from './types.js';
 
 runStoreContract('MemoryStore', () => new MemoryStore(), {
@@ -138,12 +138,93 @@ describe('MemoryStore under a spray of keys that each carry evidence', () => {
     expect(read(store, 1_999)).toEqual([6, 5, '{}', 2]);
   });
 
-  it('is not kept for good either: an untouched stuffer goes after many times maxKeys such networks, a permanent block later', () => {
+  it('is not worn out by such networks either: an untouched stuffer stays for its window, then leaves on its own', () => {
     const store = seeded(1_000);
-    sprayTwice(store, 0, 10_000);
-    expect(read(store, 9_999)).toEqual([0, 0, '{}', 2]);
-    sprayTwice(store, 10_000, 60_000);
-    expect(read(store, 59_999)).toEqual([0, 0, null, 2]);
+    sprayTwice(store, 0, 30_000);
+    expect(read(store, 29_999)).toEqual([6, 5, '{}', 2]);
+    // Two windows after its last hit, the stuffer's counters are gone on their own; the
+    // permanent block is not traffic and stays.
+    const later = t0 + 2 * W;
+    expect(
+      store.executeSync(
+        [
+          { type: 'count', key: 'v:ip:A:ev:$login', windowMs: W },
+          { type: 'get', key: 'b:user:banned' },
+        ],
+        later,
+      ),
+    ).toEqual([0, '{}']);
   });
 });
 
+
+describe('MemoryStore pinned values (block and allow lists, reported and approved devices)', () => {
+  const W = 60_000;
+  const t0 = Math.floor(1_700_000_000_000 / W) * W;
+
+  it('holds values without a TTL, or marked pinned, apart from the traffic keys: no spray of any kind evicts them', () => {
+    const store = new MemoryStore({ maxKeys: 50 });
+    store.executeSync(
+      [
+        { type: 'set', key: 'b:user:u1', value: 'for good' },
+        { type: 'set', key: 'b:user:u2', value: 'for a day', ttlMs: 86_400_000, pinned: true },
+      ],
+      t0,
+    );
+    expect([store.size, store.pinnedSize]).toEqual([0, 2]);
+    for (let i = 0; i < 5_000; i++) {
+      // Keys hit five times (at a limit) and values written twice: the strongest traffic.
+      for (let n = 0; n < 5; n++) store.executeSync([{ type: 'hit', key: `c${i}`, windowMs: W }], t0);
+      store.executeSync([{ type: 'set', key: `k${i}`, value: '1', ttlMs: W }, { type: 'set', key: `k${i}`, value: '1', ttlMs: W }], t0);
+    }
+    expect(store.size).toBeLessThanOrEqual(50);
+    expect(store.executeSync([{ type: 'get', key: 'b:user:u1' }, { type: 'get', key: 'b:user:u2' }], t0)).toEqual(['for good', 'for a day']);
+    // A pinned value with a TTL still expires.
+    expect(store.executeSync([{ type: 'get', key: 'b:user:u2' }], t0 + 86_400_000)).toEqual([null]);
+    expect(store.pinnedSize).toBe(1);
+  });
+
+  it('refuses a whole batch past maxPinnedKeys rather than evict, and counts what the batch deletes', async () => {
+    const store = new MemoryStore({ maxPinnedKeys: 2 });
+    store.executeSync([{ type: 'set', key: 'b:device:d1', value: 'r' }, { type: 'set', key: 'b:user:u1', value: 'b' }], t0);
+    expect(() => store.executeSync([{ type: 'hit', key: 'c', windowMs: W }, { type: 'set', key: 'a:device:d2', value: 'a' }], t0)).toThrow(MemoryStoreFullError);
+    await expect(store.execute([{ type: 'set', key: 'a:device:d2', value: 'a' }], t0)).rejects.toThrow(/maxPinnedKeys/);
+    // Nothing of the refused batch ran, and what was held is intact.
+    expect(store.executeSync([{ type: 'count', key: 'c', windowMs: W }, { type: 'get', key: 'b:device:d1' }, { type: 'get', key: 'b:user:u1' }], t0)).toEqual([0, 'r', 'b']);
+    // approveDevice's batch (set a:, delete b:) leaves as many as before: allowed.
+    store.executeSync([{ type: 'set', key: 'a:device:d1', value: 'a' }, { type: 'delete', key: 'b:device:d1' }], t0);
+    expect(store.executeSync([{ type: 'get', key: 'a:device:d1' }, { type: 'get', key: 'b:device:d1' }], t0)).toEqual(['a', null]);
+    // Overwriting a pinned key needs no room; a value rewritten with a TTL leaves the pinned map.
+    store.executeSync([{ type: 'set', key: 'b:user:u1', value: 'b2' }], t0);
+    // (keys() reads the wall clock: a TTL far past it.)
+    store.executeSync([{ type: 'set', key: 'b:user:u1', value: 'b3', ttlMs: 1e13 }], t0);
+    expect([store.pinnedSize, store.size]).toEqual([1, 1]);
+    expect(await store.keys('b:user:')).toEqual(['b:user:u1']);
+  });
+
+  it('makes room past the bound from pinned values that expired', () => {
+    const store = new MemoryStore({ maxPinnedKeys: 1 });
+    store.executeSync([{ type: 'set', key: 'b:user:u1', value: 'b', ttlMs: 10, pinned: true }], t0);
+    expect(() => store.executeSync([{ type: 'set', key: 'b:user:u2', value: 'b' }], t0)).toThrow(MemoryStoreFullError);
+    store.executeSync([{ type: 'set', key: 'b:user:u2', value: 'b' }], t0 + 10);
+    expect(store.executeSync([{ type: 'get', key: 'b:user:u1' }, { type: 'get', key: 'b:user:u2' }], t0 + 10)).toEqual([null, 'b']);
+  });
+
+  it.each([0, -1, 1.5])('rejects maxPinnedKeys %s at construction', (maxPinnedKeys) => {
+    expect(() => new MemoryStore({ maxPinnedKeys })).toThrow(/MemoryStore.maxPinnedKeys/);
+  });
+});
+
+describe('MemoryStore credit comes from repeated evidence, not from reads', () => {
+  const W = 60_000;
+  const t0 = Math.floor(1_700_000_000_000 / W) * W;
+  it('a key hit once and read often stays on probation: fresh keys evict it', () => {
+    const store = new MemoryStore({ maxKeys: 100 });
+    store.executeSync([{ type: 'hit', key: 'once', windowMs: W }], t0);
+    for (let i = 0; i < 1_000; i++) {
+      store.executeSync([{ type: 'hit', key: `fresh${i}`, windowMs: W }], t0);
+      store.executeSync([{ type: 'count', key: 'once', windowMs: W }], t0);
+    }
+    expect(store.executeSync([{ type: 'count', key: 'once', windowMs: W }], t0)).toEqual([0]);
+  });
+});

@@ -1,15 +1,24 @@
 import { VigilConfigError } from '../errors.js';
-import { type Credited, MAX_CREDIT, SegmentedMap } from './segmented-map.js';
+import { type Credited, SegmentedMap } from './segmented-map.js';
 import { type Store, type StoreOp, type StoreResult, slidingCount } from './types.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most keys kept. Default 40 000: a spray of a million distinct IPs on a login route
-   * then grows the heap by about 10 MB and RSS by about 45 MB (measured; see the
-   * README), and keys seen once are evicted before keys that carry evidence.
+   * Most traffic keys kept (counters, distinct sets, values written with a TTL). Default
+   * 40 000: a spray of a million distinct IPs on a login route then grows RSS by less
+   * than 64 MB (measured; see the README), and keys seen once are evicted before keys
+   * that carry evidence. Pinned values are held apart ({@link maxPinnedKeys}).
    */
   maxKeys?: number;
+  /**
+   * Most pinned values kept: values written without a TTL or with `pinned` (block and
+   * allow lists, reported and approved devices; admin operations write them, never
+   * request traffic). They are never evicted: past this bound a batch that would add
+   * one is refused whole with a {@link MemoryStoreFullError}, so the admin call fails
+   * loudly instead of a block silently disappearing. Default 10 000 (about 3 MB).
+   */
+  maxPinnedKeys?: number;
   /** Most members remembered per distinct set per window; counting saturates there. Default 1 000. */
   maxMembersPerSet?: number;
 }
@@ -60,6 +69,24 @@ class Value implements Credited {
 
 type Entry = Counter | Distinct | Value;
 
+/**
+ * Thrown by {@link MemoryStore} when a batch would add a pinned value past
+ * `maxPinnedKeys`. Nothing of the batch is applied; the engine's admin calls
+ * (`blockUser`, `reportDevice`, `approveDevice`) reject with it (wrapped in a
+ * `VigilStoreError`). Remove entries (`unblockUser`) or raise the bound.
+ */
+export class MemoryStoreFullError extends Error {
+  /** The bound that was reached. */
+  readonly maxPinnedKeys: number;
+  constructor(maxPinnedKeys: number) {
+    super(
+      `MemoryStore: ${maxPinnedKeys} pinned values (block and allow lists, reported and approved devices) are held, which is maxPinnedKeys; the write was refused rather than evict one. Unblock users you no longer need to block, raise MemoryStore({ maxPinnedKeys }), or use RedisStore.`,
+    );
+    this.name = 'MemoryStoreFullError';
+    this.maxPinnedKeys = maxPinnedKeys;
+  }
+}
+
 function sizeOf(members: Members): number {
   return members === undefined ? 0 : typeof members === 'string' ? 1 : members.size;
 }
@@ -77,25 +104,35 @@ function unionSize(current: Members, previous: Members): number {
 }
 
 /**
- * What a count of `n` (hits, or members) is worth as eviction credit: nothing for a
- * single hit, then the square, so that a key over a limit outlives keys a few hits
- * old by far more than the hits that made it (see `SegmentedMap`).
+ * What a count of `n` (hits, or members) is worth as eviction credit: one per hit after
+ * the first, so credit is the repeated evidence itself. A key that an attacker makes
+ * stronger costs it one more request per unit, and a key with a count of c is only
+ * ever displaced by a key with a higher count (see `SegmentedMap`).
  */
 function evidence(n: number): number {
-  return n <= 1 ? 0 : (n - 1) * (n - 1);
+  return n <= 1 ? 0 : n - 1;
 }
-/** Credit of a value written with a TTL (familiarity, device lists, temporary blocks): a key at a typical limit. */
-const VALUE_CREDIT = evidence(5);
+/**
+ * Credit of a value written with a TTL that is not pinned: a familiarity record or a
+ * device list, which an attacker can write at will (one successful login of an account
+ * of its own per fresh network). As much as a key hit three times: above the cheapest
+ * spray (keys hit twice cannot push these out), below every per-IP and per-account
+ * limit (a counter at 5 has credit 4), and written once, so it takes free slots only.
+ */
+const VALUE_CREDIT = evidence(3);
 
 /**
- * The default store: one process, bounded, no timers. At most `maxKeys` keys, held so
- * that an attacker cannot evict evidence with fresh keys: a new key starts on probation
- * and is evicted first unless it is touched again; keys touched again, or written with
- * evidence, are protected, and among those the ones with less evidence go first.
- * Evidence is read from the operations themselves: a counter's count, a distinct set's
- * members, and any value (a value set without a TTL, such as a block list entry, most of
- * all). Each entry carries its own expiry, checked when it is read, so there is no timer
- * per key and every operation is amortized O(1) (distinct counts: O(set size)).
+ * The default store: one process, bounded, no timers. Values an operator wrote (no TTL,
+ * or `pinned`: block and allow lists, reported and approved devices) are held in a map
+ * of their own that traffic never evicts (`maxPinnedKeys`, refused past it). Traffic
+ * keys (at most `maxKeys`) are held so that an attacker cannot evict evidence: a new key
+ * starts on probation and is evicted first; a key with evidence is protected, and a
+ * protected key only gives its slot to a strictly stronger key that earned its credit
+ * over several hits, or when it expires. Evidence is read from the operations
+ * themselves: a counter's count, a distinct set's size, and a modest, fixed credit for a
+ * value written with a TTL (familiarity, device lists). Reads add none. Each entry
+ * carries its own expiry, checked when it is read, so there is no timer per key and
+ * every operation is amortized O(1) (distinct counts: O(set size)).
  *
  * @example
  * const vigil = createVigil({ provider: localProvider({ store: new MemoryStore({ maxKeys: 20_000 }) }) })
@@ -103,7 +140,11 @@ const VALUE_CREDIT = evidence(5);
 export class MemoryStore implements Store {
   readonly name = 'memory';
   #map: SegmentedMap<string, Entry> | undefined;
+  // Operator-written values, apart from the traffic keys so that no spray competes
+  // with them. A plain Map: bounded by refusal, not by eviction.
+  readonly #pinned = new Map<string, Value>();
   readonly #maxKeys: number;
+  readonly #maxPinned: number;
   readonly #maxMembers: number;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -111,11 +152,16 @@ export class MemoryStore implements Store {
     if (!Number.isInteger(maxKeys) || maxKeys < 1) {
       throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'MemoryStore.maxKeys', options.maxKeys, 'which is not a positive whole number', 'Use e.g. 40000 (the default); each key costs a few hundred bytes.');
     }
+    const maxPinned = options.maxPinnedKeys ?? 10_000;
+    if (!Number.isInteger(maxPinned) || maxPinned < 1) {
+      throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'MemoryStore.maxPinnedKeys', options.maxPinnedKeys, 'which is not a positive whole number', 'Use e.g. 10000 (the default): one per blocked user, reported or approved device.');
+    }
     const maxMembers = options.maxMembersPerSet ?? 1000;
     if (!Number.isInteger(maxMembers) || maxMembers < 1) {
       throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'MemoryStore.maxMembersPerSet', options.maxMembersPerSet, 'which is not a positive whole number', 'Use e.g. 1000 (the default).');
     }
     this.#maxKeys = maxKeys;
+    this.#maxPinned = maxPinned;
     this.#maxMembers = maxMembers;
   }
 
@@ -124,9 +170,14 @@ export class MemoryStore implements Store {
     return this.#map;
   }
 
-  /** Number of keys held now (expired ones included until touched or evicted). */
+  /** Traffic keys held now, at most `maxKeys` (expired ones included until touched or evicted); pinned values are {@link pinnedSize}. */
   get size(): number {
     return this.#map?.size ?? 0;
+  }
+
+  /** Pinned values held now, at most `maxPinnedKeys` (expired ones included until read or swept). */
+  get pinnedSize(): number {
+    return this.#pinned.size;
   }
 
   /** Runs the batch; see {@link Store.execute}. Synchronous underneath, so a batch is atomic. */
@@ -136,6 +187,7 @@ export class MemoryStore implements Store {
 
   /** The synchronous core of {@link execute}, for callers in the same process. */
   executeSync(ops: readonly StoreOp[], now: number = Date.now()): StoreResult[] {
+    this.#checkPinnedRoom(ops, now);
     const results: StoreResult[] = new Array(ops.length);
     for (let i = 0; i < ops.length; i++) results[i] = this.#apply(ops[i] as StoreOp, now);
     return results;
@@ -145,6 +197,7 @@ export class MemoryStore implements Store {
   async keys(prefix: string): Promise<string[]> {
     const now = Date.now();
     const out: string[] = [];
+    for (const [key, entry] of this.#pinned) if (entry.expiresAt > now && key.startsWith(prefix)) out.push(key);
     for (const [key, entry] of this.#cache.entries()) {
       if (entry instanceof Value && entry.expiresAt > now && key.startsWith(prefix)) out.push(key);
     }
@@ -154,9 +207,42 @@ export class MemoryStore implements Store {
   /** Forgets every key. */
   async close(): Promise<void> {
     this.#map?.clear();
+    this.#pinned.clear();
+  }
+
+  /**
+   * Refuses the whole batch (before any of it runs, so a batch stays atomic) when it
+   * would leave more pinned values than the bound. Expired pinned values (a temporary
+   * block) are dropped first; that walk only happens at the bound, on an admin write.
+   */
+  #checkPinnedRoom(ops: readonly StoreOp[], now: number): void {
+    let added: Set<string> | undefined;
+    let removed = 0;
+    for (const op of ops) {
+      if (op.type === 'set' && isPinned(op) && !this.#pinned.has(op.key)) {
+        added ??= new Set();
+        added.add(op.key);
+      }
+      else if ((op.type === 'delete' || op.type === 'reset') && this.#pinned.has(op.key)) removed++;
+    }
+    if (added === undefined || this.#pinned.size + added.size - removed <= this.#maxPinned) return;
+    for (const [key, entry] of this.#pinned) if (entry.expiresAt <= now) this.#pinned.delete(key);
+    if (this.#pinned.size + added.size - removed > this.#maxPinned) throw new MemoryStoreFullError(this.#maxPinned);
+  }
+
+  /** Forgets a key wherever it is held. */
+  #forget(key: string): void {
+    this.#pinned.delete(key);
+    this.#cache.delete(key);
   }
 
   #live(key: string, now: number): Entry | undefined {
+    const pinned = this.#pinned.get(key);
+    if (pinned !== undefined) {
+      if (pinned.expiresAt > now) return pinned;
+      this.#pinned.delete(key);
+      return undefined;
+    }
     const entry = this.#cache.get(key);
     if (entry && entry.expiresAt <= now) {
       this.#cache.delete(key);
@@ -176,13 +262,12 @@ export class MemoryStore implements Store {
           if (!entry) return 0;
           // Read without rolling the window: the entry's window stays that of its last
           // hit, which is what its expiry is computed from.
-          const count = entry.window === window ? slidingCount(entry.current, entry.previous, now, op.windowMs) : entry.window === window - 1 ? slidingCount(0, entry.current, now, op.windowMs) : 0;
-          this.#cache.credit(op.key, entry, Math.max(1, evidence(count)), now);
-          return count;
+          // A read is no evidence (the engine reads keys it never hits): no credit.
+          return entry.window === window ? slidingCount(entry.current, entry.previous, now, op.windowMs) : entry.window === window - 1 ? slidingCount(0, entry.current, now, op.windowMs) : 0;
         }
         const amount = op.amount ?? 1;
         if (!entry) {
-          if (found) this.#cache.delete(op.key);
+          if (found) this.#forget(op.key);
           const created = new Counter(window, op.windowMs);
           created.current = amount;
           created.credit = evidence(amount);
@@ -197,7 +282,7 @@ export class MemoryStore implements Store {
         entry.windowMs = op.windowMs;
         entry.current += amount;
         const count = slidingCount(entry.current, entry.previous, now, op.windowMs);
-        this.#cache.credit(op.key, entry, Math.max(1, evidence(count)), now);
+        this.#cache.credit(op.key, entry, evidence(count), now);
         return count;
       }
       case 'distinct': {
@@ -206,12 +291,10 @@ export class MemoryStore implements Store {
         const entry = found instanceof Distinct ? found : undefined;
         if (op.member === undefined) {
           if (!entry) return 0;
-          const count = entry.window === window ? unionSize(entry.current, entry.previous) : entry.window === window - 1 ? sizeOf(entry.current) : 0;
-          this.#cache.credit(op.key, entry, Math.max(1, evidence(count)), now);
-          return count;
+          return entry.window === window ? unionSize(entry.current, entry.previous) : entry.window === window - 1 ? sizeOf(entry.current) : 0;
         }
         if (!entry) {
-          if (found) this.#cache.delete(op.key);
+          if (found) this.#forget(op.key);
           const created = new Distinct(window, op.windowMs);
           created.current = op.member;
           this.#cache.insert(op.key, created, now);
@@ -229,33 +312,39 @@ export class MemoryStore implements Store {
           if (current !== op.member && this.#maxMembers > 1) entry.current = new Set([current, op.member]);
         } else if (current.size < this.#maxMembers) current.add(op.member);
         const count = unionSize(entry.current, entry.previous);
-        this.#cache.credit(op.key, entry, Math.max(1, evidence(count)), now);
+        this.#cache.credit(op.key, entry, evidence(count), now);
         return count;
       }
       case 'get': {
         const entry = this.#live(op.key, now);
-        if (!(entry instanceof Value)) return null;
-        this.#cache.credit(op.key, entry, creditOf(entry), now);
-        return entry.value;
+        return entry instanceof Value ? entry.value : null;
       }
       case 'set': {
         const expiresAt = op.ttlMs === undefined ? Number.POSITIVE_INFINITY : now + op.ttlMs;
+        if (isPinned(op)) {
+          // Room was checked for the whole batch before it ran.
+          this.#cache.delete(op.key);
+          this.#pinned.set(op.key, new Value(op.value, expiresAt));
+          return null;
+        }
+        this.#pinned.delete(op.key);
         const found = this.#cache.get(op.key);
         if (found instanceof Value && found.expiresAt > now) {
           found.value = op.value;
           found.expiresAt = expiresAt;
-          this.#cache.credit(op.key, found, creditOf(found), now);
+          // Written again while live: a second write is repeated evidence.
+          this.#cache.credit(op.key, found, VALUE_CREDIT, now);
           return null;
         }
         if (found) this.#cache.delete(op.key);
         const created = new Value(op.value, expiresAt);
-        created.credit = creditOf(created);
+        created.credit = VALUE_CREDIT;
         this.#cache.insert(op.key, created, now);
         return null;
       }
       case 'reset':
       case 'delete':
-        this.#cache.delete(op.key);
+        this.#forget(op.key);
         return null;
       default:
         return null;
@@ -263,10 +352,7 @@ export class MemoryStore implements Store {
   }
 }
 
-/**
- * A value is evidence by nature: someone wrote it on purpose. Written to last (no TTL:
- * a block list entry, an approved device) it is kept longest.
- */
-function creditOf(value: Value): number {
-  return value.expiresAt === Number.POSITIVE_INFINITY ? MAX_CREDIT : VALUE_CREDIT;
+/** Whether a write goes to the pinned map: an operator's value, marked or without a TTL. */
+function isPinned(op: Extract<StoreOp, { type: 'set' }>): boolean {
+  return op.pinned === true || op.ttlMs === undefined;
 }

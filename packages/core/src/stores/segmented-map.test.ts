@@ -60,26 +60,62 @@ describe('SegmentedMap', () => {
     );
   });
 
-  it('keeps the key with more evidence when keys with less stream through the protected segment', () => {
+  it('keeps the key with more evidence when keys with less, touched again, stream through the protected segment', () => {
     const map = new SegmentedMap<string, Credited>(100);
     const strong = entry(MAX_CREDIT);
     map.insert('strong', strong, NOW);
-    for (let i = 0; i < 2_000; i++) map.insert(`weak${i}`, entry(1), NOW);
+    for (let i = 0; i < 2_000; i++) {
+      const weak = entry();
+      map.insert(`weak${i}`, weak, NOW);
+      map.credit(`weak${i}`, weak, 1, NOW);
+    }
     expect(map.get('strong')).toBe(strong);
-    expect(map.protectedSize).toBeLessThanOrEqual(80);
-    // The newest weak evidence was admitted: nothing stops new evidence from coming in.
-    expect(map.get('weak1999')?.credit).toBeGreaterThan(COLD);
+    expect(map.protectedSize).toBe(80);
+    // The first 79 weak keys took the free slots and keep them; later ones, as strong
+    // as those, wait on probation (ties keep the incumbent) and are evicted in turn.
+    expect(map.get('weak0')?.credit).toBe(1);
+    expect(map.get('weak1999')?.credit).toBe(COLD);
+    // A key that earned more, over two touches, takes the slot of a weaker one.
+    const stronger = entry();
+    map.insert('stronger', stronger, NOW);
+    map.credit('stronger', stronger, 2, NOW);
+    expect(stronger.credit).toBe(2);
+    expect(map.protectedSize).toBe(80);
+    expect(map.get('strong')).toBe(strong);
   });
 
-  it('untouched evidence cannot hold the protected segment for good: fresher evidence takes it over in the end', () => {
+  it('a key written once with credit takes free or expired slots only, never a weaker key’s', () => {
     const map = new SegmentedMap<string, Credited>(100);
-    for (let i = 0; i < 80; i++) map.insert(`old${i}`, entry(MAX_CREDIT), NOW);
+    for (let i = 0; i < 80; i++) map.insert(`old${i}`, entry(1, NOW + 10), NOW);
+    for (let i = 0; i < 10_000; i++) map.insert(`new${i}`, entry(MAX_CREDIT), NOW);
+    expect([...map.entries()].filter(([key, v]) => key.startsWith('old') && v.credit === 1)).toHaveLength(80);
+    // Once the old evidence expired, the next writes get its slots.
+    for (let i = 10_000; i < 10_100; i++) map.insert(`new${i}`, entry(MAX_CREDIT), NOW + 10);
+    expect([...map.entries()].filter(([key]) => key.startsWith('old'))).toEqual([]);
     expect(map.protectedSize).toBe(80);
-    // Weak newcomers lose against the old evidence at first, but each attempt spends
-    // some of its credit: in the end the old keys are demoted and evicted.
-    for (let i = 0; i < 50_000; i++) map.insert(`new${i}`, entry(1), NOW);
-    const old = [...map.entries()].filter(([key]) => key.startsWith('old'));
-    expect(old).toEqual([]);
+  });
+
+  it('untouched evidence is not worn out by traffic: equals and weaker keys wait until it expires, then take its slots', () => {
+    const map = new SegmentedMap<string, Credited>(100);
+    const old = Array.from({ length: 80 }, () => entry(5, NOW + 10));
+    for (const [i, value] of old.entries()) map.insert(`old${i}`, value, NOW);
+    expect(map.protectedSize).toBe(80);
+    // However many times keys as strong as the old evidence are touched, none is demoted.
+    for (let i = 0; i < 50_000; i++) {
+      const value = entry();
+      map.insert(`new${i}`, value, NOW);
+      map.credit(`new${i}`, value, 5, NOW);
+      map.credit(`new${i}`, value, 5, NOW);
+    }
+    for (const [i, value] of old.entries()) expect(map.get(`old${i}`)).toBe(value);
+    expect(old.every((value) => value.credit === 5)).toBe(true);
+    // At its expiry, fresher evidence takes the segment over.
+    for (let i = 50_000; i < 50_200; i++) {
+      const value = entry();
+      map.insert(`new${i}`, value, NOW + 10);
+      map.credit(`new${i}`, value, 1, NOW + 10);
+    }
+    expect([...map.entries()].filter(([key]) => key.startsWith('old'))).toEqual([]);
     expect(map.protectedSize).toBe(80);
   });
 

@@ -1,6 +1,6 @@
 /**
  * What {@link SegmentedMap} needs from a value: the eviction credit it carries and when
- * it expires. The map owns `credit` once the value is in; owners raise it through
+ * it expires. The map owns `credit` once the value is in; owners set it through
  * {@link SegmentedMap.credit}.
  */
 export interface Credited {
@@ -10,31 +10,37 @@ export interface Credited {
   readonly expiresAt: number;
 }
 
-/** The credit of a value on probation: seen once, carrying no evidence yet. */
+/** The credit of a value on probation: no evidence that keeps it yet. */
 export const COLD = -1;
-/** The most credit a value can hold: a bound on how long untouched evidence outlives fresher evidence. */
+/** The most credit a value can hold: keys with more evidence than this rank as equals. */
 export const MAX_CREDIT = 255;
 /** Share of the bound the protected segment may hold; probation always keeps the rest. */
 export const PROTECTED_SHARE = 0.8;
-// Most protected entries one admission looks at. Bounds the worst case of an operation
-// (a segment full of credited entries would otherwise be walked whole) while keeping
-// the amortized cost O(1): every step spends one unit of credit some operation granted.
+// Protected entries one admission looks at: the sample in which it looks for an expired
+// entry or one weaker than the newcomer. A constant, so every operation is O(1).
 const SCAN_BUDGET = 16;
 
 /**
- * A bounded map that an attacker cannot flush with fresh keys. New keys enter a
- * **probation** segment, evicted oldest first. A key that is touched again, or that
- * carries evidence when written, is **promoted** to a **protected** segment (at most
- * {@link PROTECTED_SHARE} of the bound) and so only competes with other promoted keys:
- * a spray of single-hit keys, however long, only ever evicts single-hit keys.
+ * A bounded map that an attacker cannot flush with fresh keys, nor with keys that carry
+ * a little evidence each. New keys enter a **probation** segment, evicted oldest first.
+ * A key with evidence (its owner gives it credit above 0) is **protected** (a segment of
+ * at most {@link PROTECTED_SHARE} of the bound) and so only competes with other
+ * protected keys: a spray of single-hit keys, however long, only ever evicts single-hit
+ * keys.
  *
- * The protected segment is a clock over credits: to admit a key when it is full, the
- * hand walks from the oldest entry, deletes an expired one, demotes to probation one
- * whose credit is spent, and takes one unit of credit (a second chance) from the
- * others. When {@link SCAN_BUDGET} entries all still had credit, the weakest of them is
- * demoted if the newcomer carries at least as much credit; otherwise the newcomer waits
- * on probation. So keys with more evidence outlive keys with less, yet every credit
- * runs out: untouched evidence cannot hold the segment for good.
+ * When the protected segment is full, a newcomer takes the slot of an expired entry, or
+ * that of the weakest of {@link SCAN_BUDGET} entries under a hand, and only when it is
+ * **strictly stronger** and its credit came from **repeated evidence**
+ * ({@link credit}, on a key touched again): a key written once with credit
+ * ({@link insert}) gets a free or expired slot, never someone else's. Ties keep the
+ * incumbent. Otherwise the newcomer waits on probation, where touching it again gives
+ * it another try.
+ *
+ * Credit does not wear out with traffic: protected evidence leaves when it expires (its
+ * own window or TTL; a sweep hands back the slots of expired entries one per eviction),
+ * when its owner lowers its credit, or when a strictly stronger key takes its slot. So
+ * to push out a key with credit c, an attacker must fill the whole segment with keys
+ * that each earned more than c.
  *
  * Every operation is O(1) amortized and O(SCAN_BUDGET) at worst; no timers, no
  * preallocation. Values are the owner's objects (no wrapper), keys are strings.
@@ -43,7 +49,7 @@ const SCAN_BUDGET = 16;
  * const map = new SegmentedMap<string, { credit: number; expiresAt: number }>(1000)
  * const entry = { credit: 0, expiresAt: Infinity }
  * map.insert('ip:203.0.113.7', entry, Date.now()) // on probation
- * map.credit('ip:203.0.113.7', entry, 4, Date.now()) // seen again: protected
+ * map.credit('ip:203.0.113.7', entry, 1, Date.now()) // hit again: protected
  */
 export class SegmentedMap<K, V extends Credited> {
   readonly #max: number;
@@ -78,14 +84,15 @@ export class SegmentedMap<K, V extends Credited> {
   }
 
   /**
-   * Adds a key that is not held. A value whose `credit` is above 0 (it carries evidence
-   * already) asks for the protected segment at once; otherwise it starts on probation.
+   * Adds a key that is not held. A value whose `credit` is above 0 takes a free (or
+   * expired) protected slot; it never displaces another key, since one write is not
+   * repeated evidence. Otherwise it starts on probation.
    */
   insert(key: K, value: V, now: number): void {
     if (this.size >= this.#max) this.#evictOne(now);
     if (value.credit > 0) {
       value.credit = Math.min(value.credit, MAX_CREDIT);
-      this.#admit(key, value, now);
+      this.#admit(key, value, now, false);
     } else {
       value.credit = COLD;
       this.#probation.set(key, value);
@@ -93,19 +100,21 @@ export class SegmentedMap<K, V extends Credited> {
   }
 
   /**
-   * Raises a held value's credit to `credit` (never lowers it). A value on probation
-   * that gains credit is promoted.
+   * Sets a held value's credit from the evidence it carries now, after a touch. A
+   * protected value keeps its slot at any credit (raised or lowered: evidence that fades
+   * with its own window fades here too); a value on probation with credit above 0 asks
+   * for a protected slot, and may take a weaker key's.
    */
   credit(key: K, value: V, credit: number, now: number): void {
-    const granted = Math.min(credit, MAX_CREDIT);
+    const granted = Math.max(0, Math.min(credit, MAX_CREDIT));
     if (value.credit !== COLD) {
-      if (granted > value.credit) value.credit = granted;
+      value.credit = granted;
       return;
     }
-    if (granted <= 0) return;
+    if (granted === 0) return;
     value.credit = granted;
     this.#probation.delete(key);
-    this.#admit(key, value, now);
+    this.#admit(key, value, now, true);
   }
 
   /** Removes a key from whichever segment holds it. */
@@ -128,7 +137,7 @@ export class SegmentedMap<K, V extends Credited> {
     yield* this.#probation;
   }
 
-  /** The protected entry under the hand (the oldest not visited this lap), or undefined when empty. */
+  /** The protected entry under the hand (the next not visited this lap), or undefined when empty. */
   #nextProtected(): [K, V] | undefined {
     if (this.#protected.size === 0) return undefined;
     this.#hand ??= this.#protected.entries();
@@ -146,8 +155,12 @@ export class SegmentedMap<K, V extends Credited> {
     this.#probation.set(key, value);
   }
 
-  /** Puts a credited value (held in neither segment) into the protected segment, or back on probation. */
-  #admit(key: K, value: V, now: number): void {
+  /**
+   * Puts a credited value (held in neither segment) into the protected segment, or on
+   * probation. `mayDisplace`: its credit is repeated evidence, so it may take the slot
+   * of a strictly weaker key.
+   */
+  #admit(key: K, value: V, now: number, mayDisplace: boolean): void {
     if (this.#protected.size < this.#protectedMax) {
       this.#protected.set(key, value);
       return;
@@ -158,25 +171,19 @@ export class SegmentedMap<K, V extends Credited> {
       const next = this.#nextProtected();
       if (next === undefined) break;
       const [k, v] = next;
-      this.#protected.delete(k);
       if (v.expiresAt <= now) {
+        this.#protected.delete(k);
         this.#protected.set(key, value);
         return;
       }
-      if (v.credit <= 0) {
-        this.#toProbation(k, v);
-        this.#protected.set(key, value);
-        return;
-      }
-      v.credit--;
-      this.#protected.set(k, v);
       if (weakest === undefined || v.credit < weakest.credit) {
         weakest = v;
         weakestKey = k;
       }
     }
-    // Ties go to the newcomer: among equals, the fresher evidence is the better bet.
-    if (weakest !== undefined && value.credit >= weakest.credit) {
+    // Strictly stronger only: on a tie the incumbent stays, so a spray of keys as strong
+    // as some evidence can never cycle it out.
+    if (mayDisplace && weakest !== undefined && value.credit > weakest.credit) {
       this.#protected.delete(weakestKey as K);
       this.#toProbation(weakestKey as K, weakest);
       this.#protected.set(key, value);
@@ -188,7 +195,7 @@ export class SegmentedMap<K, V extends Credited> {
   /** Frees one slot. */
   #evictOne(now: number): void {
     // One step of a sweep over the protected segment first: evidence that expired while
-    // only fresh keys arrived (so no admission walked it) gives its slot back.
+    // only fresh keys arrived (so no admission looked at it) gives its slot back.
     if (this.#protected.size > 0) {
       this.#sweep ??= this.#protected.entries();
       let next = this.#sweep.next();

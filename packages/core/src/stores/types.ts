@@ -21,8 +21,13 @@ export type StoreOp =
   | { type: 'distinct'; key: string; windowMs: number; member?: string }
   /** Read a value. Result: the string, or `null` when absent or expired. */
   | { type: 'get'; key: string }
-  /** Write a value, with an optional TTL in ms. Result: `null`. */
-  | { type: 'set'; key: string; value: string; ttlMs?: number }
+  /**
+   * Write a value, with an optional TTL in ms. Result: `null`. `pinned`: an operator
+   * wrote it (a block or allow list entry, a reported or approved device), not traffic,
+   * so a store with a bound must never evict it to make room for traffic keys. A value
+   * without a TTL is pinned too. A store without a bound of its own may ignore it.
+   */
+  | { type: 'set'; key: string; value: string; ttlMs?: number; pinned?: boolean }
   /** Delete a value. Result: `null`. */
   | { type: 'delete'; key: string };
 
