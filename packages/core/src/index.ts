@@ -103,7 +103,7 @@ export {
   type ChallengeContext,
   type EnforceIO,
 } from './vigil.js';
-export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export { MemoryStore, MemoryStoreFullError, type MemoryStoreOptions } from './stores/memory.js';
 export { slidingCount, type Store, type StoreOp, type StoreResult } from './stores/types.js';
 export {
   localProvider,
@@ -120,6 +120,7 @@ export { combineSignals, type Signal, type SignalName, type Score } from './engi
 export { userAgentSignals, browserFamily, type UserAgentSignalOptions } from './engine/user-agent.js';
 export { isDisposableEmail, isValidEmail } from './engine/email.js';
 export { IdentifierHasher, ipCountingKey, normalizeIdentifier } from './engine/identifiers.js';
+export { MAILBOX_PROVIDERS, type MailboxProvider, mailboxKey } from './engine/mailbox.js';
 export {
   castleProvider,
   castleErrorFor,

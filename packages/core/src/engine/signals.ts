@@ -19,7 +19,9 @@ export type SignalName =
   | 'blocked_user'
   | 'reported_device'
   | 'approved_device'
-  | 'new_device';
+  | 'new_device'
+  | 'multiple_signups_mailbox'
+  | 'reset_enumeration';
 
 /** One signal that fired for an event. */
 export interface Signal {

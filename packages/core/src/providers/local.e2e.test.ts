@@ -172,3 +172,61 @@ describe('end to end: the embedded engine through createVigil (blocking mode)', 
     expect(decision).toMatchObject({ failover: true, failoverReason: 'store error', action: 'challenge', verdict: 'challenge' });
   });
 });
+
+describe('end to end: mailbox identity and reset enumeration (blocking mode)', () => {
+  const SIGNUP = { method: 'POST', path: '/signup', event: '$registration' as const, user: { email: 'body.email' } };
+  const RESET = { method: 'POST', path: '/reset', event: '$password_reset_request' as const, user: { email: 'body.email' } };
+  const post = (path: string, ip: string, email: string): RequestInfo => ({ ...login(ip, email), url: path, path });
+  const v = () => blockingVigil({ routes: [LOGIN, SIGNUP, RESET] });
+
+  it('30 sign-ups of one Gmail mailbox through aliases, from 30 IPs: at most 3 accounts', async () => {
+    const vigil = v();
+    const aliases = Array.from({ length: 30 }, (_, i) => (i === 0 ? 'johndoe@googlemail.com' : i % 3 === 0 ? `John.Doe+${i}@googlemail.com` : `j.o.hn.doe+${i}@gmail.com`));
+    const decisions: Decision[] = [];
+    for (const [i, email] of aliases.entries()) {
+      const decision = await vigil.protect(post('/signup', `198.51.${100 + (i >> 4)}.${i * 7 + 1}`, email));
+      decisions.push(decision);
+      if (decision.action === 'allow') vigil.logOutcome(decision, 201);
+      await settle();
+    }
+    const allowed = decisions.filter((d) => d.action === 'allow').length;
+    expect(allowed).toBeLessThanOrEqual(3);
+    expect(allowed).toBe(3);
+    const refused = decisions.slice(3);
+    for (const d of refused) expect(d).toMatchObject({ action: 'block', threatCode: 9 });
+    expect(refused[0]?.signals).toHaveProperty('multiple_signups_mailbox');
+    // Someone else signs up as usual.
+    expect((await vigil.protect(post('/signup', '192.0.2.60', 'jane.roe@gmail.com'))).action).toBe('allow');
+  });
+
+  it('40 password resets for distinct emails from one IP: challenged, then blocked', async () => {
+    const vigil = v();
+    const actions: string[] = [];
+    let enumeration = false;
+    for (let i = 1; i <= 40; i++) {
+      const decision = await vigil.protect(post('/reset', '198.51.100.77', `user${i}@example.com`));
+      actions.push(decision.action);
+      if (decision.signals && 'reset_enumeration' in decision.signals) enumeration = true;
+      vigil.logOutcome(decision, 200);
+      await settle();
+    }
+    expect(enumeration).toBe(true);
+    const firstChallenge = actions.indexOf('challenge');
+    const firstBlock = actions.indexOf('block');
+    expect(firstChallenge).toBeGreaterThan(0);
+    expect(firstBlock).toBeGreaterThan(firstChallenge);
+    expect(firstBlock).toBeLessThan(10);
+    expect(actions.slice(firstBlock).every((a) => a === 'block')).toBe(true);
+  });
+
+  it('a person resetting twice (and then logging in) is never stopped', async () => {
+    const vigil = v();
+    for (const email of ['alice@gmail.com', 'a.lice@gmail.com']) {
+      const decision = await vigil.protect(post('/reset', '203.0.113.90', email));
+      expect(decision).toMatchObject({ action: 'allow', wouldAction: 'allow', risk: 0 });
+      vigil.logOutcome(decision, 200);
+      await settle();
+    }
+    expect((await vigil.protect(login('203.0.113.90', 'alice@gmail.com'))).action).toBe('allow');
+  });
+});

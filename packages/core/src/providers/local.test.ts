@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ScrubbedHeaders } from '../context/headers.js';
+import { IdentifierHasher } from '../engine/identifiers.js';
 import { VigilConfigError } from '../errors.js';
 import type { EventStatus, EventType } from '../events.js';
 import type { UserIdentity } from '../routing/routes.js';
@@ -860,5 +861,162 @@ describe('localProvider: outcomes of decided requests', () => {
     await provider.filter(attempt);
     await provider.log({ ...attempt, status: '$failed' });
     expect(execute).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('localProvider: mailbox identity (aliases of one mailbox are one account)', () => {
+  const signup = (email: string, ip: string, status: EventStatus = '$attempted', t = T0) => ev({ type: '$registration', status, user: { email }, ip, t });
+  const reset = (email: string, ip = '203.0.113.10') => ev({ type: '$password_reset_request', user: { email }, ip });
+  /** A provider over a store that records every key it is asked for. */
+  function keySpy() {
+    const seen: string[] = [];
+    const memory = memoryStore();
+    const store: Store = {
+      name: 'spy',
+      execute(ops, now) {
+        for (const op of ops) seen.push(op.key);
+        return memory.execute(ops, now);
+      },
+    };
+    return { provider: localProvider({ store, secret: SECRET }), seen };
+  }
+
+  it('failures on Gmail aliases of one mailbox count for one account', async () => {
+    const provider = make();
+    const aliases = ['j.o.hn.doe+1@gmail.com', 'johndoe@googlemail.com', 'John.Doe@gmail.com', 'johndoe+x@gmail.com', 'j.ohndoe@googlemail.com'];
+    for (const [i, email] of aliases.entries()) await provider.log(failed({ user: { email }, ip: `198.51.100.${i + 1}` }));
+    expect(signalNames(await provider.filter(ev({ user: { email: 'johndoe@gmail.com' }, ip: '192.0.2.1' })))).toEqual(['high_activity_account']);
+    // Another mailbox is another account.
+    expect(signalNames(await provider.filter(ev({ user: { email: 'janedoe@gmail.com' }, ip: '192.0.2.1' })))).toEqual([]);
+  });
+
+  it('a success on one alias makes the network familiar for the others', async () => {
+    const provider = make();
+    await provider.log(succeeded({ user: { email: 'ann+work@icloud.com' }, ip: '192.0.2.7' }));
+    for (let i = 1; i <= 6; i++) await provider.log(failed({ user: { email: 'ann@me.com' }, ip: `198.51.100.${i}` }));
+    expect(signalNames(await provider.filter(ev({ user: { email: 'ann@mac.com' }, ip: '192.0.2.7' })))).toEqual([]);
+    expect(signalNames(await provider.filter(ev({ user: { email: 'ann+x@mac.com' }, ip: '192.0.2.8' })))).toEqual(['high_activity_account']);
+  });
+
+  it('an address no alias rule applies to keys as before (stored keys stay valid)', async () => {
+    const { provider, seen } = keySpy();
+    await provider.log(failed({ user: { email: ' Ann.Lee+x@Example.com ' } }));
+    const before = new IdentifierHasher(SECRET).hash('email', 'ann.lee+x@example.com');
+    expect(seen).toContain(`v:acct:${before}:fail`);
+  });
+
+  describe('multiple_signups_mailbox', () => {
+    it('the 4th account of one mailbox is refused: code 9, weight 0.95, from any IP', async () => {
+      const provider = make();
+      const aliases = ['j.o.hn.doe+1@gmail.com', 'johndoe@googlemail.com', 'john.doe+2@gmail.com'];
+      for (const [i, email] of aliases.entries()) {
+        const attempt = signup(email, `198.51.100.${i + 1}`);
+        expect(signalNames(await provider.filter(attempt))).toEqual([]);
+        await provider.log({ ...attempt, status: '$succeeded' });
+      }
+      const fourth = await provider.filter(signup('jo.hndoe+3@gmail.com', '192.0.2.99'));
+      expect(signalNames(fourth)).toEqual(['multiple_signups_mailbox']);
+      expect(fourth).toMatchObject({ threatCode: 9, risk: 0.95 });
+      expect(fourth.signals?.multiple_signups_mailbox).toMatchObject({ weight: 0.95, code: 9, mailboxSignups: 3 });
+      // Another mailbox signs up freely.
+      expect(signalNames(await provider.filter(signup('janedoe@gmail.com', '192.0.2.99')))).toEqual([]);
+    });
+
+    it('counts accounts created, not attempts: failed sign-ups and repeats of one address do not count', async () => {
+      const provider = make();
+      for (let i = 0; i < 5; i++) await provider.log(signup('ann@outlook.com', '192.0.2.1', '$failed'));
+      for (let i = 0; i < 5; i++) await provider.log(signup('ann@outlook.com', '192.0.2.1', '$succeeded'));
+      await provider.log(signup('ann+b@outlook.com', '192.0.2.1', '$succeeded'));
+      expect(signalNames(await provider.filter(signup('ann+c@outlook.com', '192.0.2.1')))).toEqual([]);
+      await provider.log(signup('ann+c@outlook.com', '192.0.2.1', '$succeeded'));
+      expect(signalNames(await provider.filter(signup('ann+d@outlook.com', '192.0.2.1')))).toEqual(['multiple_signups_mailbox']);
+    });
+
+    it('holds for signupsPerMailboxWindowMs (30 days by default), then forgets', async () => {
+      const provider = make();
+      for (const email of ['a+1@proton.me', 'a+2@pm.me', 'a@protonmail.com']) await provider.log(signup(email, '192.0.2.1', '$succeeded'));
+      const day = 24 * 60 * 60_000;
+      expect(signalNames(await provider.filter(signup('a+4@proton.me', '192.0.2.1', '$attempted', T0 + 20 * day)))).toEqual(['multiple_signups_mailbox']);
+      expect(signalNames(await provider.filter(signup('a+4@proton.me', '192.0.2.1', '$attempted', T0 + 61 * day)))).toEqual([]);
+    });
+
+    it('signupsPerMailbox and the weight are configurable; a weight below the deny threshold challenges instead', async () => {
+      const provider = make({ limits: { signupsPerMailbox: 1, signupsPerMailboxWindowMs: 60_000 }, weights: { multiple_signups_mailbox: 0.7 } });
+      await provider.log(signup('x+1@fastmail.com', '192.0.2.1', '$succeeded'));
+      const second = await provider.filter(signup('x@fastmail.com', '192.0.2.2'));
+      expect(second).toMatchObject({ threatCode: 9, risk: 0.7 });
+      expect(signalNames(await make({ weights: { multiple_signups_mailbox: 0 } }).filter(signup('y@fastmail.com', '192.0.2.2')))).toEqual([]);
+    });
+
+    it('is not read on logins, nor without an email', async () => {
+      const { provider, seen } = keySpy();
+      await provider.filter(ev({ user: { email: 'ann@gmail.com' } }));
+      await provider.filter(ev({ type: '$registration', user: { username: 'ann' } }));
+      expect(seen.filter((k) => k.startsWith('v:mbox:'))).toEqual([]);
+    });
+  });
+
+  describe('reset_enumeration', () => {
+    it('distinct accounts asking a reset from one IP: a challenge (code 8, capped) from 4, refused (code 8, 0.95) from 10', async () => {
+      const provider = make({ limits: { attemptsPerIp: { $password_reset_request: { challenge: 1000, block: 2000 } } } });
+      const verdicts: Verdict[] = [];
+      for (let i = 1; i <= 10; i++) verdicts.push(await provider.filter(reset(`person${i}@example.com`)));
+      for (const v of verdicts.slice(0, 3)) expect(signalNames(v)).toEqual([]);
+      for (const v of verdicts.slice(3, 9)) {
+        expect(signalNames(v)).toEqual(['reset_enumeration']);
+        expect(v).toMatchObject({ action: 'challenge', threatCode: 8, risk: 0.7 });
+      }
+      const tenth = verdicts[9] as Verdict;
+      expect(tenth).toMatchObject({ threatCode: 8, risk: 0.95 });
+      expect(tenth.action).toBeUndefined();
+      expect(tenth.signals?.reset_enumeration).toMatchObject({ resetAccounts: 10 });
+    });
+
+    it('one person asking again and again, through aliases too, is one account', async () => {
+      const provider = make();
+      for (const email of ['ann@gmail.com', 'a.nn@gmail.com', 'ann+reset@googlemail.com', 'ANN@gmail.com']) {
+        expect(signalNames(await provider.filter(reset(email)))).toEqual([]);
+      }
+    });
+
+    it('each IP counts apart; allowIps skip it', async () => {
+      const provider = make({ allowIps: ['192.0.2.0/24'] });
+      for (let i = 1; i <= 12; i++) {
+        expect(signalNames(await provider.filter(reset(`p${i}@example.com`, `198.51.100.${i}`)))).toEqual([]);
+        expect(signalNames(await provider.filter(reset(`q${i}@example.com`, '192.0.2.5')))).toEqual([]);
+      }
+    });
+
+    it('resetAccountsPerIp is configurable', async () => {
+      const provider = make({ limits: { resetAccountsPerIp: { challenge: 2, block: 3 } } });
+      await provider.filter(reset('a@example.com'));
+      expect(await provider.filter(reset('b@example.com'))).toMatchObject({ action: 'challenge', threatCode: 8 });
+      expect(await provider.filter(reset('c@example.com'))).toMatchObject({ threatCode: 8, risk: 0.95 });
+    });
+  });
+
+  it('a failed store names both signals among the degraded ones', async () => {
+    const provider = localProvider({ store: { name: 'broken', execute: async () => Promise.reject(new Error('down')) } });
+    const errorOf = (event: ProviderEvent) => provider.filter(event).then(() => undefined, (e: unknown) => e as VigilStoreError);
+    expect((await errorOf(signup('ann@gmail.com', '192.0.2.1')))?.verdict?.degraded).toContain('multiple_signups_mailbox');
+    expect((await errorOf(reset('ann@gmail.com')))?.verdict?.degraded).toContain('reset_enumeration');
+  });
+
+  it.each([
+    [{ signupsPerMailbox: 0 }, 'limits.signupsPerMailbox', /positive whole number/],
+    [{ signupsPerMailbox: 2.5 }, 'limits.signupsPerMailbox', /positive whole number/],
+    [{ signupsPerMailboxWindowMs: 10 }, 'limits.signupsPerMailboxWindowMs', /≥ 60000/],
+    [{ resetAccountsPerIp: { challenge: 10, block: 4 } }, 'limits.resetAccountsPerIp', /challenge < block/],
+    [{ resetAccountsPerIp: 5 }, 'limits.resetAccountsPerIp', /challenge, block/],
+  ] as [LocalProviderOptions['limits'], string, RegExp][])('limits %j → VIGIL_E_OPTION_VALUE at %s', (limits, option, message) => {
+    const error = configError(() => localProvider({ limits }));
+    expect(error.code).toBe('VIGIL_E_OPTION_VALUE');
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(message);
+  });
+
+  it('the defaults are what the README documents', () => {
+    expect(DEFAULT_LIMITS).toMatchObject({ signupsPerMailbox: 3, signupsPerMailboxWindowMs: 30 * 24 * 60 * 60_000, resetAccountsPerIp: { challenge: 4, block: 10 } });
+    expect(DEFAULT_WEIGHTS).toMatchObject({ multiple_signups_mailbox: 0.95, reset_enumeration: 0.95 });
   });
 });

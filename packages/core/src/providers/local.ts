@@ -3,6 +3,7 @@ import { EVENT_TYPES, type EventType } from '../events.js';
 import { checkKnownOptions } from '../config/options.js';
 import { isDisposableEmail, isValidEmail, preloadDisposableDomains } from '../engine/email.js';
 import { IdentifierHasher, ipCountingKey, normalizeIdentifier } from '../engine/identifiers.js';
+import { mailboxKey } from '../engine/mailbox.js';
 import { IpRangeSet } from '../engine/ip-ranges.js';
 import { combineSignals, type Signal, type SignalName } from '../engine/signals.js';
 import { userAgentSignals } from '../engine/user-agent.js';
@@ -51,6 +52,16 @@ export interface VelocityLimits {
   attackFailureRatio: number;
   /** How long a successful login (or sign-up) makes its account + network familiar, ms. Default 90 days. */
   familiarForMs: number;
+  /**
+   * Accounts one mailbox may open (its aliases counted as one mailbox, see
+   * `mailboxKey`) in `signupsPerMailboxWindowMs`: the next sign-up is refused
+   * (`multiple_signups_mailbox`, code 9). Only successful sign-ups of distinct addresses count.
+   */
+  signupsPerMailbox: number;
+  /** The window of `signupsPerMailbox`, ms. Default 30 days. */
+  signupsPerMailboxWindowMs: number;
+  /** Distinct accounts asking for a password reset from one IP: challenged from `challenge`, refused from `block` (`reset_enumeration`, code 8). */
+  resetAccountsPerIp: Tiers;
 }
 
 /** Options of {@link localProvider}. */
@@ -126,6 +137,8 @@ export const DEFAULT_WEIGHTS: Readonly<Record<SignalName, number>> = Object.free
   blocked_user: 1,
   reported_device: 1,
   approved_device: 0.5,
+  multiple_signups_mailbox: 0.95,
+  reset_enumeration: 0.95,
 });
 
 /** Default velocity limits. */
@@ -145,6 +158,9 @@ export const DEFAULT_LIMITS: Readonly<VelocityLimits> = Object.freeze({
   attackMinFailures: 30,
   attackFailureRatio: 0.5,
   familiarForMs: 90 * 24 * 60 * 60_000,
+  signupsPerMailbox: 3,
+  signupsPerMailboxWindowMs: 30 * 24 * 60 * 60_000,
+  resetAccountsPerIp: { challenge: 4, block: 10 },
 });
 
 const OPTION_KEYS = [
@@ -218,6 +234,8 @@ const SIGNALS_OF_READ: Readonly<Record<string, readonly SignalName[]>> = {
   reportedDevice: ['reported_device'],
   approvedDevice: ['approved_device'],
   devices: ['new_device'],
+  mailboxSignups: ['multiple_signups_mailbox'],
+  resetAccounts: ['reset_enumeration'],
 };
 
 function checkTiers(value: unknown, option: string): Tiers {
@@ -262,7 +280,11 @@ function compileLimits(limits: LocalProviderOptions['limits']): VelocityLimits {
   if (!Number.isInteger(merged.familiarForMs) || merged.familiarForMs < 60_000) {
     throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'limits.familiarForMs', merged.familiarForMs, 'which is not a whole number of ms ≥ 60000', 'Use e.g. 7776000000 (90 days, the default).');
   }
-  for (const key of ['failedAccountsPerIp', 'accountsPerIp', 'accountsPerIpWithoutSuccess', 'failedLoginsPerAccount', 'attackMinFailures'] as const) {
+  if (!Number.isInteger(merged.signupsPerMailboxWindowMs) || merged.signupsPerMailboxWindowMs < 60_000) {
+    throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'limits.signupsPerMailboxWindowMs', merged.signupsPerMailboxWindowMs, 'which is not a whole number of ms ≥ 60000', 'Use e.g. 2592000000 (30 days, the default).');
+  }
+  checkTiers(merged.resetAccountsPerIp, 'limits.resetAccountsPerIp');
+  for (const key of ['failedAccountsPerIp', 'accountsPerIp', 'accountsPerIpWithoutSuccess', 'failedLoginsPerAccount', 'attackMinFailures', 'signupsPerMailbox'] as const) {
     if (!Number.isInteger(merged[key]) || merged[key] < 1) {
       throw new VigilConfigError('VIGIL_E_OPTION_VALUE', `limits.${key}`, merged[key], 'which is not a positive whole number', `Use e.g. ${DEFAULT_LIMITS[key]} (the default).`);
     }
@@ -355,7 +377,8 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
 
   const accountKey = (event: ProviderEvent): string | undefined => {
     const { email, username, phone, id } = event.user;
-    if (email !== undefined) return hasher.hash('email', normalizeIdentifier(email));
+    // Aliases of one mailbox (Gmail dots, +tags...) are one account; other addresses key as before.
+    if (email !== undefined) return hasher.hash('email', mailboxKey(email));
     if (username !== undefined) return hasher.hash('username', normalizeIdentifier(username));
     if (phone !== undefined) return hasher.hash('phone', phone.replace(/[\s().-]/g, ''));
     if (id !== undefined) return hasher.hash('id', id);
@@ -444,6 +467,11 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       add('approvedDevice', { type: 'get', key: `a:device:${event.deviceId}` });
       if (userKey !== undefined) add('devices', { type: 'get', key: `d:user:${userKey}` });
     }
+    // Sign-ups are counted per mailbox (aliases together), whatever the IP.
+    const signupMailbox = event.type === '$registration' && typeof event.user.email === 'string' ? hasher.hash('email', mailboxKey(event.user.email)) : undefined;
+    if (signupMailbox !== undefined) add('mailboxSignups', { type: 'distinct', key: `v:mbox:${signupMailbox}:signup`, windowMs: limits.signupsPerMailboxWindowMs });
+    const resetAccount = event.type === '$password_reset_request' && ipKey !== undefined && !allowlisted ? accountKey(event) : undefined;
+    if (resetAccount !== undefined) add('resetAccounts', { type: 'distinct', key: `v:ip:${ipKey}:reset`, windowMs: W, member: resetAccount });
     let results: StoreResult[];
     try {
       results = await run(ops, event.timestamp);
@@ -543,6 +571,30 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     if (!approved && event.deviceId !== undefined && known.length > 0 && !known.some((d) => d.id === event.deviceId)) {
       push({ name: 'new_device', weight: weights.new_device, reason: 'a device this user has never logged in from', details: { knownDevices: known.length } });
     }
+    const mailboxSignups = read('mailboxSignups') as number | undefined;
+    if (mailboxSignups !== undefined && mailboxSignups >= limits.signupsPerMailbox) {
+      push({
+        name: 'multiple_signups_mailbox',
+        weight: weights.multiple_signups_mailbox,
+        code: 9,
+        reason: `${mailboxSignups} accounts already signed up with this mailbox or its aliases in ${Math.round(limits.signupsPerMailboxWindowMs / 86_400_000)} days`,
+        details: { mailboxSignups },
+      });
+    }
+    // Many different accounts asking for a reset from one address is enumeration, not
+    // forgetfulness: a challenge first (a household shares an IP), refused from the block tier.
+    const resetAccounts = read('resetAccounts') as number | undefined;
+    if (resetAccounts !== undefined && resetAccounts >= limits.resetAccountsPerIp.challenge) {
+      const excessive = resetAccounts >= limits.resetAccountsPerIp.block;
+      push({
+        name: 'reset_enumeration',
+        weight: excessive ? weights.reset_enumeration : Math.min(weights.reset_enumeration, 0.7),
+        code: 8,
+        ...(excessive ? {} : { cap: 'challenge' as const }),
+        reason: `password resets for ${resetAccounts} different accounts from this IP in ${W / 60_000} min`,
+        details: { resetAccounts },
+      });
+    }
 
     const result = combineSignals(signals, approved ? 1 - weights.approved_device : 1);
     if (approved) {
@@ -569,6 +621,10 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     if (registration) {
       // A sign-up makes its network familiar: the first login usually follows from there.
       if (succeeded && familiarKey) ops.push({ type: 'set', key: familiarKey, value: '1', ttlMs: limits.familiarForMs });
+      // One member per address created: resubmitting the same address is not another account.
+      if (succeeded && typeof event.user.email === 'string' && account !== undefined) {
+        ops.push({ type: 'distinct', key: `v:mbox:${account}:signup`, windowMs: limits.signupsPerMailboxWindowMs, member: hasher.hash('alias', normalizeIdentifier(event.user.email)) });
+      }
       await run(ops, event.timestamp);
       return;
     }
