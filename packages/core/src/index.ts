@@ -117,7 +117,9 @@ export {
 } from './providers/local.js';
 export { IpRangeSet } from './engine/ip-ranges.js';
 export { combineSignals, type Signal, type SignalName, type Score } from './engine/signals.js';
-export { userAgentSignals, browserFamily, type UserAgentSignalOptions } from './engine/user-agent.js';
+export { userAgentSignals, browserFamily, nativeAppStackOf, type UserAgentSignalOptions, type UserAgentRequest } from './engine/user-agent.js';
+export { CLIENT_KINDS, type Clients, NATIVE_APP_USER_AGENTS, type NativeAppStack } from './engine/native-apps.js';
+export { isLocalhostHost, requestOriginIsPotentiallyTrustworthy } from './engine/secure-origin.js';
 export { isDisposableEmail, isValidEmail } from './engine/email.js';
 export { IdentifierHasher, ipCountingKey, normalizeIdentifier } from './engine/identifiers.js';
 export { MAILBOX_PROVIDERS, type MailboxProvider, mailboxKey } from './engine/mailbox.js';

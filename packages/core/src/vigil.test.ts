@@ -190,7 +190,6 @@ describe('protect: the resolution order, in both modes', () => {
     // name, verdict, extra config, expected wouldAction, expected verdict
     ['provider deny wins over low risk', { action: 'deny', risk: 0 }, {}, 'block', 'deny'],
     ['provider challenge with a handler', { action: 'challenge', risk: 0 }, { onChallenge: () => {} }, 'challenge', 'challenge'],
-    ['provider challenge without a handler is allowed', { action: 'challenge', risk: 0 }, {}, 'allow', 'challenge'],
     ['block-group code', { risk: 0, threatCode: 10 }, {}, 'block', 'deny'],
     ['block-group code with redirectUrl', { risk: 0, threatCode: 3 }, { redirectUrl: '/blocked' }, 'redirect', 'deny'],
     ['captcha-group code', { risk: 0, threatCode: 13 }, { onChallenge: () => {} }, 'challenge', 'challenge'],
@@ -216,6 +215,48 @@ describe('protect: the resolution order, in both modes', () => {
       expect(Object.isFrozen(decision)).toBe(true);
       expect(decision.reasons.length).toBeGreaterThan(0);
     }
+  });
+
+  // Issue 13: without onChallenge, monitoring reported wouldAction 'allow' for every
+  // challenge, and blocking mode allowed them with nothing said at start-up.
+  it.each<[string, Verdict]>([
+    ['provider challenge', { action: 'challenge', risk: 0 }],
+    ['captcha-group code', { risk: 0, threatCode: 13 }],
+    ['risk at the challenge threshold', { risk: 0.6 }],
+  ])('%s without a handler: wouldAction challenge in both modes, allowed, and the reasons say so', async (_name, verdict) => {
+    for (const mode of ['monitoring', 'blocking'] as const) {
+      const vigil = createVigil({ mode, routes: [LOGIN], provider: async () => verdict });
+      const decision = await vigil.protect(request());
+      expect(decision).toMatchObject({ action: 'allow', wouldAction: 'challenge', wouldBlock: false, verdict: 'challenge' });
+      expect(decision.reasons.at(-1)).toMatch(/no onChallenge handler is configured, so the request is allowed/);
+    }
+  });
+
+  it("failover 'challenge' without a handler: wouldAction challenge in both modes, allowed", async () => {
+    for (const mode of ['monitoring', 'blocking'] as const) {
+      const vigil = createVigil({ mode, routes: [LOGIN], failover: 'challenge', provider: async () => Promise.reject(new Error('down')) });
+      const decision = await vigil.protect(request());
+      expect(decision).toMatchObject({ action: 'allow', wouldAction: 'challenge', wouldBlock: false, verdict: 'challenge', failover: true });
+      expect(decision.reasons.at(-1)).toMatch(/no onChallenge handler is configured, so the request is allowed/);
+    }
+  });
+
+  it('warns once at start-up (VIGIL_W_NO_CHALLENGE_HANDLER) when blocking mode has no onChallenge, naming the option and the fix', () => {
+    const warn = vi.fn();
+    createVigil({ mode: 'blocking', routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    expect(warn).toHaveBeenCalledTimes(1);
+    const [fields, message] = warn.mock.calls[0] as [Record<string, unknown>, string];
+    expect(fields).toMatchObject({ code: 'VIGIL_W_NO_CHALLENGE_HANDLER', option: 'onChallenge' });
+    expect(message).toMatch(/onChallenge/);
+    expect(message).toMatch(/allowed/);
+  });
+
+  it('does not warn about challenges in monitoring mode, nor with an onChallenge handler', () => {
+    const warn = vi.fn();
+    createVigil({ mode: 'monitoring', routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    createVigil({ routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    createVigil({ mode: 'blocking', routes: [LOGIN], onChallenge: () => {}, logger: { warn, error: vi.fn() } });
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('describes itself: route, event, risk, code, group, signals, provider, ids', async () => {

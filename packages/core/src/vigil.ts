@@ -5,9 +5,10 @@ import { type HeaderScrubOptions, withDefaultAllowlist } from './context/headers
 import type { IpOptions } from './context/ip.js';
 import { type ContextOptions, createContextBuilder, type RequestContext, type RequestInfo } from './context/request.js';
 import { type Decision, type DecisionAction, EXCLUDED_DECISION, type Mode, UNPROTECTED_DECISION } from './decision/decision.js';
-import { applyPolicy, compileThresholds, type PolicyResult, type Thresholds } from './decision/policy.js';
+import { actionInMode, applyPolicy, compileThresholds, type PolicyResult, type Thresholds } from './decision/policy.js';
 import { createResponder, type RenderedResponse, type ResponseOptions } from './decision/responses.js';
 import { compileThreatCodes, type ThreatCodeLists } from './decision/threat-codes.js';
+import { type Clients, checkClients } from './engine/native-apps.js';
 import { VigilConfigError } from './errors.js';
 import type { EventStatus } from './events.js';
 import { createIncidentTracker } from './logging/incidents.js';
@@ -59,8 +60,18 @@ export interface VigilConfig extends RoutingOptions, ResponseOptions, Omit<Conte
   threatCodes?: ThreatCodeLists;
   /** Risk thresholds. */
   thresholds?: Thresholds;
-  /** The CAPTCHA hand-off. Without it, challenges are allowed (and recorded). */
+  /**
+   * The CAPTCHA hand-off. Without it, challenges are allowed (decisions still report
+   * `wouldAction: 'challenge'`), and blocking mode warns `VIGIL_W_NO_CHALLENGE_HANDLER`
+   * at start-up.
+   */
   onChallenge?: (ctx: ChallengeContext) => unknown;
+  /**
+   * Who the protected routes serve, for routes that do not say: `'browser'` (web pages),
+   * `'app'` (your own mobile apps' API) or `'any'`. Providers receive it on the event;
+   * unset, the provider's default applies (the embedded engine's: `'browser'`).
+   */
+  clients?: Clients;
   /** What to do when the provider fails or times out. Default `allow`. */
   failover?: FailoverStrategy;
   /** Longest wait for a decision, in ms. Default 1000. */
@@ -217,6 +228,7 @@ const CONFIG_KEYS = [
   'onDecision',
   'anonymize',
   'deviceCookie',
+  'clients',
 ];
 /**
  * What of an error goes to a log line: its name, message and code — never the error
@@ -315,12 +327,12 @@ function failoverPolicy(strategy: FailoverStrategy, mode: Mode, canChallenge: bo
     text = `failover (${reason}): deny`;
   } else if (strategy === 'challenge') {
     verdict = 'challenge';
-    wouldAction = canChallenge ? 'challenge' : 'allow';
+    wouldAction = 'challenge';
     text = `failover (${reason}): challenge${canChallenge ? '' : '; no onChallenge handler is configured, so the request is allowed'}`;
   } else if (strategy === 'throw') {
     text = `failover (${reason}): throw${mode === 'monitoring' ? '; monitoring mode never changes a response, so the request is allowed' : ''}`;
   }
-  return { verdict, action: mode === 'blocking' ? wouldAction : 'allow', wouldAction, threatGroup: 'none', reason: text };
+  return { verdict, action: actionInMode(wouldAction, mode, canChallenge), wouldAction, threatGroup: 'none', reason: text };
 }
 
 /**
@@ -395,11 +407,20 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'anonymize', config.anonymize, 'which is not a boolean', 'Use true or false (default).');
   }
   const identity = config.anonymize ? anonymizeIdentity : (user: UserIdentity) => user;
+  const clients = checkClients(config.clients, 'clients');
   // Over a store shared by a fleet, the cookie's key must be shared too.
   const engineStore = (provider as { store?: { shared?: unknown; name?: unknown } }).store;
   const sharedStore = engineStore?.shared === true ? String(engineStore.name) : undefined;
   const deviceCookies = config.deviceCookie === undefined ? undefined : createDeviceCookies(config.deviceCookie, { sharedStore });
   const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
+  if (mode === 'blocking' && onChallenge === undefined) {
+    // Until the built-in challenge exists (issue 15), a challenge nothing can serve is
+    // allowed: say so once, at start-up, rather than let blocking mode look stricter than it is.
+    logger.warn(
+      { code: 'VIGIL_W_NO_CHALLENGE_HANDLER', option: 'onChallenge' },
+      "Blocking mode has no onChallenge handler: every request the policy challenges (risk ≥ thresholds.challenge, a captcha-group threat code, a provider's challenge) is allowed, and decisions report wouldAction 'challenge'. Pass onChallenge to createVigil (e.g. hand the request to a CAPTCHA and call proceed() once it is solved).",
+    );
+  }
 
   // Per-decision state for the after-response log, without putting it on the frozen
   // decision (the event holds raw identifiers that must not travel with it).
@@ -575,6 +596,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       context,
       user: identity(route.readUser(req)),
     };
+    const routeClients = route.clients ?? clients;
+    if (routeClients !== undefined) event.clients = routeClients;
     let deviceHeaders: Record<string, string> | undefined;
     if (deviceCookies) {
       let deviceId = deviceOf(req);

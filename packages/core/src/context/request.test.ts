@@ -69,6 +69,15 @@ describe('buildRequestContext', () => {
     });
   });
 
+  it("carries the protocol the framework saw (per its trust-proxy settings): 'http' or 'https', else undefined", () => {
+    expect(buildRequestContext({ ...request(browser, '203.0.113.5'), protocol: 'https' }).protocol).toBe('https');
+    expect(buildRequestContext({ ...request(browser, '203.0.113.5'), protocol: 'HTTP' }).protocol).toBe('http');
+    expect(buildRequestContext({ ...request(browser, '203.0.113.5'), protocol: 'https:' }).protocol).toBe('https');
+    for (const protocol of [undefined, 'ftp', '', 42 as unknown as string]) {
+      expect(buildRequestContext({ ...request(browser, '203.0.113.5'), protocol }).protocol).toBeUndefined();
+    }
+  });
+
   it('works without a config', () => {
     expect(buildRequestContext(request(browser, '203.0.113.5')).ip).toBe('203.0.113.5');
   });

@@ -88,6 +88,12 @@ export interface RequestContext {
   method: string;
   /** Pathname. */
   path: string;
+  /**
+   * `http` or `https`: `RequestInfo.protocol` as the framework saw it (behind a proxy,
+   * per the framework's trust-proxy settings); undefined when the adapter did not say.
+   * The embedded engine expects `Sec-Fetch-*` from Chromium only on secure origins.
+   */
+  protocol?: 'http' | 'https' | undefined;
 }
 
 /** A compiled context builder: options validated once, applied to many requests. */
@@ -147,12 +153,20 @@ export function createContextBuilder(options: ContextOptions = {}): ContextBuild
       channel: callHook(getChannel, req),
       method: typeof req.method === 'string' ? req.method.toUpperCase() : 'GET',
       path: typeof req.path === 'string' ? req.path : '/',
+      protocol: protocolOf(req.protocol),
     };
     return { context, forwardedForIgnored: resolution?.ignoredForwardedFor === true };
   };
   const builder = ((req: RequestInfo) => detailed(req).context) as ContextBuilder;
   builder.detailed = detailed;
   return builder;
+}
+
+/** `http` / `https` from what an adapter passed (`https`, `HTTPS`, `https:`), else undefined. */
+function protocolOf(value: unknown): 'http' | 'https' | undefined {
+  if (typeof value !== 'string') return undefined;
+  const scheme = value.toLowerCase().replace(/:$/, '');
+  return scheme === 'https' || scheme === 'http' ? scheme : undefined;
 }
 
 // The framework's address goes through the same parser so that the answer is always

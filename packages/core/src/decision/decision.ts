@@ -15,9 +15,16 @@ export type PolicyVerdict = 'allow' | 'challenge' | 'deny';
  * decided, why, and what blocking mode would have done.
  */
 export interface Decision {
-  /** What the adapter must do now. In monitoring mode always `'allow'`. */
+  /**
+   * What the adapter must do now. In monitoring mode always `'allow'`; in blocking mode
+   * `wouldAction`, except a challenge with no `onChallenge` handler to serve it, which is
+   * allowed (the reasons say so, and start-up warned `VIGIL_W_NO_CHALLENGE_HANDLER`).
+   */
   readonly action: DecisionAction;
-  /** What blocking mode does (or would do) with this request. */
+  /**
+   * What the policy calls for in blocking mode: `'challenge'` even when no challenge
+   * handler is configured yet, so that monitoring shows every challenge the policy asks for.
+   */
   readonly wouldAction: DecisionAction;
   /** True when blocking mode blocks (or redirects) this request. */
   readonly wouldBlock: boolean;

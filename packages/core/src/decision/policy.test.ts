@@ -180,11 +180,13 @@ describe('applyPolicy without a challenge handler', () => {
     ['provider challenge', { risk: 0, action: 'challenge' }],
     ['captcha code', { risk: 0, threatCode: 13 }],
     ['risk at the challenge threshold', { risk: 0.6 }],
-  ])('%s → challenge verdict, allowed, and the reason says so', (_label, verdict) => {
+  ])('%s → challenge verdict and wouldAction in both modes, allowed, and the reason says so', (_label, verdict) => {
+    // Issue 13: monitoring reported wouldAction 'allow' for every challenge when no
+    // handler was configured, hiding what the policy asks for.
     for (const mode of ['blocking', 'monitoring'] as const) {
       const result = applyPolicy(verdict, options({ canChallenge: false, mode }));
       expect(result.verdict).toBe('challenge');
-      expect(result.wouldAction).toBe('allow');
+      expect(result.wouldAction).toBe('challenge');
       expect(result.action).toBe('allow');
       expect(result.reason).toMatch(/no onChallenge handler is configured, so the request is allowed/);
     }
@@ -226,7 +228,7 @@ describe('applyPolicy modes', () => {
     },
     { requiredKeys: ['risk'] },
   ) as fc.Arbitrary<Verdict>;
-  const optionsArb = fc.record({ redirect: fc.boolean(), canChallenge: fc.boolean() });
+  const optionsArb = fc.record({ redirect: fc.boolean(), canChallenge: fc.boolean(), mode: fc.constantFrom<'blocking' | 'monitoring'>('blocking', 'monitoring') });
 
   // Wider than the Verdict type: any number or none as threat code, any string or none as action.
   const anyVerdictArb = fc.record(
@@ -256,11 +258,11 @@ describe('applyPolicy modes', () => {
     );
   });
 
-  it('blocking mode acts as it would (property)', () => {
+  it('blocking mode acts as it would, except a challenge no handler can serve, which it allows (property)', () => {
     fc.assert(
       fc.property(verdictArb, optionsArb, (verdict, flags) => {
         const result = applyPolicy(verdict, options({ ...flags, mode: 'blocking' }));
-        expect(result.action).toBe(result.wouldAction);
+        expect(result.action).toBe(result.wouldAction === 'challenge' && !flags.canChallenge ? 'allow' : result.wouldAction);
       }),
     );
   });
@@ -293,8 +295,11 @@ describe('applyPolicy modes', () => {
         else expected = 'allow';
         expect(result.verdict).toBe(expected);
         expect(result.threatGroup).toBe(group);
-        const would = expected === 'deny' ? (flags.redirect ? 'redirect' : 'block') : expected === 'challenge' && flags.canChallenge ? 'challenge' : 'allow';
+        const would = expected === 'deny' ? (flags.redirect ? 'redirect' : 'block') : expected === 'challenge' ? 'challenge' : 'allow';
         expect(result.wouldAction).toBe(would);
+        // Blocking mode acts on wouldAction, except a challenge no handler can serve.
+        const acted = flags.mode === 'blocking' && (would !== 'challenge' || flags.canChallenge) ? would : 'allow';
+        expect(result.action).toBe(acted);
       }),
     );
   });

@@ -80,8 +80,10 @@ export interface PolicyResult {
 /**
  * Applies Vigil's resolution order to a verdict: the provider's own `deny` /
  * `challenge` first; then the threat code's group; then risk against the thresholds;
- * else allow. A challenge without `onChallenge` is allowed (and says so); in
- * monitoring mode the action is always `allow`, `wouldAction` tells the rest.
+ * else allow. `wouldAction` is what the policy calls for (`challenge` even without an
+ * `onChallenge` handler); `action` is what happens now: always `allow` in monitoring
+ * mode, and in blocking mode too for a challenge no handler can serve (the reason
+ * says so).
  */
 export function applyPolicy(verdict: Verdict, options: PolicyOptions): PolicyResult {
   const threatGroup = classifyThreat(verdict.threatCode, options.threatCodes);
@@ -106,17 +108,24 @@ export function applyPolicy(verdict: Verdict, options: PolicyOptions): PolicyRes
     conclusion = 'allow';
     reason = 'allowed';
   }
-  let wouldAction: DecisionAction;
-  if (conclusion === 'deny') wouldAction = options.redirect ? 'redirect' : 'block';
-  else if (conclusion === 'challenge') {
-    wouldAction = options.canChallenge ? 'challenge' : 'allow';
-    if (!options.canChallenge) reason += '; no onChallenge handler is configured, so the request is allowed';
-  } else wouldAction = 'allow';
+  const wouldAction: DecisionAction = conclusion === 'deny' ? (options.redirect ? 'redirect' : 'block') : conclusion;
+  if (conclusion === 'challenge' && !options.canChallenge) reason += '; no onChallenge handler is configured, so the request is allowed';
   return {
     verdict: conclusion,
-    action: options.mode === 'blocking' ? wouldAction : 'allow',
+    action: actionInMode(wouldAction, options.mode, options.canChallenge),
     wouldAction,
     threatGroup,
     reason,
   };
+}
+
+/**
+ * What the adapter does now with what the policy calls for: monitoring mode always
+ * allows; blocking mode acts, except on a challenge that nothing can serve (no
+ * `onChallenge` yet), which it allows. `wouldAction` stays `challenge` either way, so
+ * that monitoring reports what the policy asks for (issue 13).
+ */
+export function actionInMode(wouldAction: DecisionAction, mode: Mode, canChallenge: boolean): DecisionAction {
+  if (mode !== 'blocking') return 'allow';
+  return wouldAction === 'challenge' && !canChallenge ? 'allow' : wouldAction;
 }

@@ -48,7 +48,7 @@ const UA = {
   edgios: 'Mozilla/5.0 (iPhone; CPU iPhone OS 16_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.0 EdgiOS/120.0.2210.150 Mobile/15E148 Safari/605.1.15',
 };
 
-const names = (ua: string | undefined, headers: ScrubbedHeaders = FULL, options = OPTIONS) => userAgentSignals(ua, headers, options).map((s) => s.name);
+const names = (ua: string | undefined, headers: ScrubbedHeaders = FULL, options: UserAgentSignalOptions = OPTIONS) => userAgentSignals(ua, headers, options).map((s) => s.name);
 
 describe('browserFamily', () => {
   it.each([
@@ -316,5 +316,103 @@ describe('userAgentSignals: properties', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("userAgentSignals: requireSecFetch 'auto', from what the request's origin allows (issue 13)", () => {
+  // Chromium sends no Sec-Fetch-* (nor client hints) to an origin that is not
+  // potentially trustworthy: http://intranet:8080 and http://192.168.1.5 got none, and
+  // `requireSecFetch: true` challenged every form there as a missing-headers bot.
+  const AUTO: UserAgentSignalOptions = { weights: WEIGHTS, requireSecFetch: 'auto' };
+  /** What Chromium 124 sends posting a form over plain HTTP (no Sec-Fetch-*, no client hints). */
+  const plainHttp = (host: string): ScrubbedHeaders => ({
+    Host: host,
+    Connection: 'keep-alive',
+    'Cache-Control': 'max-age=0',
+    'Upgrade-Insecure-Requests': '1',
+    Origin: `http://${host}`,
+    'Content-Type': 'application/x-www-form-urlencoded',
+    'User-Agent': UA.chromeWin,
+    Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8',
+    Referer: `http://${host}/login`,
+    'Accept-Encoding': 'gzip, deflate',
+    'Accept-Language': 'en-US,en;q=0.9',
+    Cookie: true,
+  });
+
+  it.each(['intranet:8080', '192.168.1.5', '10.0.0.7:3000', 'app.example.com'])('Chromium over http://%s without Sec-Fetch-* → nothing', (host) => {
+    for (const ua of [UA.chromeWin, UA.edge, UA.chromeAndroid]) {
+      expect(userAgentSignals(ua, plainHttp(host), AUTO, { protocol: 'http' })).toEqual([]);
+    }
+  });
+
+  it('the same request over HTTPS → missing_headers naming Sec-Fetch-*', () => {
+    const signals = userAgentSignals(UA.chromeWin, plainHttp('intranet:8080'), AUTO, { protocol: 'https' });
+    expect(signals.map((s) => s.name)).toEqual(['missing_headers']);
+    expect(signals[0]?.details).toEqual({ missing: ['Sec-Fetch-Site', 'Sec-Fetch-Mode', 'Sec-Fetch-Dest'] });
+  });
+
+  it.each(['localhost:3000', 'localhost', '127.0.0.1:8080', '[::1]:3000', 'shop.localhost'])('over http://%s (a secure context) → missing_headers', (host) => {
+    expect(names(UA.chromeWin, plainHttp(host), AUTO)).toEqual(['missing_headers']);
+    expect(userAgentSignals(UA.chromeWin, plainHttp(host), AUTO, { protocol: 'http' })[0]?.details).toEqual({ missing: ['Sec-Fetch-Site', 'Sec-Fetch-Mode', 'Sec-Fetch-Dest'] });
+  });
+
+  it('Chromium over HTTPS with its Sec-Fetch-* → nothing; Chromium < 89 is never expected to send them', () => {
+    expect(userAgentSignals(UA.chromeWin, FULL, AUTO, { protocol: 'https' })).toEqual([]);
+    expect(userAgentSignals(UA.chrome88, without('Sec-Fetch-Site', 'Sec-Fetch-Mode', 'Sec-Fetch-Dest'), AUTO, { protocol: 'https' })).toEqual([]);
+  });
+
+  it('Accept and Accept-Language are still required on plain HTTP', () => {
+    const { 'Accept-Language': _dropped, ...headers } = plainHttp('intranet:8080');
+    expect(userAgentSignals(UA.chromeWin, headers, AUTO, { protocol: 'http' })[0]?.details).toEqual({ missing: ['Accept-Language'] });
+  });
+
+  it('true and false stay explicit overrides of the origin', () => {
+    expect(userAgentSignals(UA.chromeWin, plainHttp('intranet:8080'), { ...AUTO, requireSecFetch: true }, { protocol: 'http' }).map((s) => s.name)).toEqual(['missing_headers']);
+    expect(userAgentSignals(UA.chromeWin, plainHttp('intranet:8080'), { ...AUTO, requireSecFetch: false }, { protocol: 'https' })).toEqual([]);
+  });
+});
+
+describe("userAgentSignals: clients 'app' / 'any' — the app's own mobile clients (issue 13)", () => {
+  const NATIVE = [
+    'okhttp/4.12.0',
+    'okhttp/4.9.2',
+    'MyApp/2.3 (com.example.app; build:41; iOS 17.4.0) Alamofire/5.8.0',
+    'MyApp/41 CFNetwork/1494.0.7 Darwin/23.4.0',
+    'Dart/3.3 (dart:io)',
+    'Ktor client',
+    'Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP1A.240405.002)',
+  ];
+  const APP_HEADERS: ScrubbedHeaders = { Accept: 'application/json', 'Content-Type': 'application/json', 'Accept-Encoding': 'gzip' };
+
+  it.each(NATIVE)("%s is no signal on a route serving 'app' or 'any' clients", (ua) => {
+    for (const clients of ['app', 'any'] as const) expect(userAgentSignals(ua, APP_HEADERS, OPTIONS, { clients })).toEqual([]);
+  });
+
+  it("a browser-only route (the default, or clients: 'browser') still flags okhttp, Dart and Ktor as before", () => {
+    for (const ua of ['okhttp/4.12.0', 'Dart/3.3 (dart:io)']) {
+      expect(names(ua, APP_HEADERS)).toEqual(['http_client_library']);
+      expect(userAgentSignals(ua, APP_HEADERS, OPTIONS, { clients: 'browser' }).map((s) => s.name)).toEqual(['http_client_library']);
+    }
+    expect(names('Ktor client', APP_HEADERS)).toEqual(['web_crawler']);
+  });
+
+  it.each([
+    ['curl/8.4.0', 'http_client_library'],
+    ['python-requests/2.31.0', 'http_client_library'],
+    ['Go-http-client/1.1', 'http_client_library'],
+    ['axios/1.6.2', 'http_client_library'],
+    ['okhttp/4.12.0 curl/8.4.0', 'http_client_library'],
+    ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36', 'headless_browser'],
+    ['Googlebot/2.1 (+http://www.google.com/bot.html)', 'web_crawler'],
+    ['', 'missing_user_agent'],
+  ])("%s stays flagged on an 'app' or 'any' route (%s)", (ua, signal) => {
+    for (const clients of ['app', 'any'] as const) expect(userAgentSignals(ua, APP_HEADERS, OPTIONS, { clients }).map((s) => s.name)).toEqual([signal]);
+  });
+
+  it("'app' does not hold a browser User-Agent to a browser's headers (native code borrows WebView UAs); 'any' does", () => {
+    expect(userAgentSignals(UA.chromeAndroid, APP_HEADERS, OPTIONS, { clients: 'app' })).toEqual([]);
+    expect(userAgentSignals(UA.chromeAndroid, APP_HEADERS, OPTIONS, { clients: 'any' }).map((s) => s.name)).toEqual(['missing_headers']);
+    expect(userAgentSignals(UA.chromeAndroid, APP_HEADERS, OPTIONS).map((s) => s.name)).toEqual(['missing_headers']);
   });
 });

@@ -1,6 +1,8 @@
 import { isbot } from 'isbot';
 import { BoundedMap } from '../stores/bounded-map.js';
 import type { ScrubbedHeaders } from '../context/headers.js';
+import { type Clients, NATIVE_APP_USER_AGENTS } from './native-apps.js';
+import { requestOriginIsPotentiallyTrustworthy } from './secure-origin.js';
 import type { Signal } from './signals.js';
 
 // Libraries and tools that announce themselves. Matched anywhere in the string, on word
@@ -25,10 +27,19 @@ const SAFARI = /\bVersion\/(\d+)[.\d]* (?:Mobile\/\w+ )?Safari\//;
 export interface UserAgentSignalOptions {
   weights: Record<'web_crawler' | 'http_client_library' | 'headless_browser' | 'missing_user_agent' | 'missing_headers', number>;
   /**
-   * Require Chromium's `Sec-Fetch-*` headers. Browsers send them only to secure
-   * origins (HTTPS or localhost): turn this off for an app served over plain HTTP.
+   * Expect Chromium's `Sec-Fetch-*` headers (Chromium ≥ 89). Chromium sends them only to
+   * potentially trustworthy origins (HTTPS, localhost, loopback): `'auto'` expects them
+   * exactly there, from the request's protocol and `Host`; `true` always, `false` never.
    */
-  requireSecFetch: boolean;
+  requireSecFetch: boolean | 'auto';
+}
+
+/** What the user-agent signals need to know about the request beyond its headers. */
+export interface UserAgentRequest {
+  /** `http` or `https` as the framework sees it (`RequestContext.protocol`); undefined when unknown. */
+  protocol?: string | undefined;
+  /** Who the route serves (see {@link Clients}); default `'browser'`. */
+  clients?: Clients | undefined;
 }
 
 /**
@@ -48,8 +59,31 @@ export function browserFamily(ua: string): { family: 'chromium' | 'firefox' | 's
   return undefined;
 }
 
-/** What a User-Agent string says by itself, before any header is looked at. */
-type UaClass = { kind: 'headless_browser' | 'http_client_library' | 'web_crawler' } | { kind: 'browser'; browser: ReturnType<typeof browserFamily> };
+/**
+ * What a User-Agent string says by itself, before any header is looked at; `nativeApp`
+ * names the native-app HTTP stack it is, if it is one and nothing else.
+ */
+type UaClass = ({ kind: 'headless_browser' | 'http_client_library' | 'web_crawler' } | { kind: 'browser'; browser: ReturnType<typeof browserFamily> }) & { nativeApp?: string };
+
+const NATIVE_APP_TOKENS = NATIVE_APP_USER_AGENTS.map((stack) => new RegExp(stack.pattern.source, `${stack.pattern.flags.replace('g', '')}g`));
+
+/**
+ * The native mobile app HTTP stack a User-Agent names ({@link NATIVE_APP_USER_AGENTS}),
+ * or undefined: also when, once the stack's tokens are removed, what remains still names
+ * a script, a tool or a headless browser (`okhttp/4.12 curl/8.4` is curl).
+ *
+ * @example
+ * nativeAppStackOf('MyApp/41 CFNetwork/1494.0.7 Darwin/23.4.0') // 'CFNetwork'
+ * nativeAppStackOf('okhttp/4.12.0 curl/8.4.0')                    // undefined
+ */
+export function nativeAppStackOf(ua: string): string | undefined {
+  const stack = NATIVE_APP_USER_AGENTS.find((candidate) => candidate.pattern.test(ua));
+  if (stack === undefined || HEADLESS.test(ua)) return undefined;
+  let rest = ua;
+  for (const token of NATIVE_APP_TOKENS) rest = rest.replace(token, ' ');
+  rest = rest.trim();
+  return HTTP_CLIENT.test(rest) || WHOLE_TOKEN_CLIENT.test(rest) ? undefined : stack.name;
+}
 
 // Real traffic carries a few hundred distinct User-Agents; classifying one (isbot's
 // large pattern above all) costs microseconds. Bounded, so random UAs cannot grow it.
@@ -62,6 +96,8 @@ function classifyUserAgent(sample: string): UaClass {
     else if (HTTP_CLIENT.test(sample) || WHOLE_TOKEN_CLIENT.test(sample)) known = { kind: 'http_client_library' };
     else if (isbot(sample)) known = { kind: 'web_crawler' };
     else known = { kind: 'browser', browser: browserFamily(sample) };
+    const nativeApp = nativeAppStackOf(sample);
+    if (nativeApp !== undefined) known.nativeApp = nativeApp;
     uaMemo.set(sample, known);
   }
   return known;
@@ -71,9 +107,15 @@ function classifyUserAgent(sample: string): UaClass {
  * Declared automation and false representation, from the User-Agent and the headers
  * alone (no store): crawlers (isbot), HTTP client libraries, headless browsers, a
  * missing UA; and a browser UA without the headers every real browser of its family
- * sends.
+ * sends to this request's origin. On a route serving `'app'` or `'any'` clients, a
+ * native-app HTTP stack is not a signal; on an `'app'` route a browser UA is not held
+ * to a browser's header set.
+ *
+ * @example
+ * userAgentSignals('curl/8.4.0', {}, { weights: DEFAULT_WEIGHTS, requireSecFetch: 'auto' })[0].name // 'http_client_library'
+ * userAgentSignals('okhttp/4.12.0', {}, { weights: DEFAULT_WEIGHTS, requireSecFetch: 'auto' }, { clients: 'app' }) // []
  */
-export function userAgentSignals(ua: string | undefined, headers: ScrubbedHeaders, options: UserAgentSignalOptions): Signal[] {
+export function userAgentSignals(ua: string | undefined, headers: ScrubbedHeaders, options: UserAgentSignalOptions, request: UserAgentRequest = {}): Signal[] {
   const { weights } = options;
   const text = typeof ua === 'string' ? ua.trim() : '';
   if (text === '') {
@@ -83,6 +125,8 @@ export function userAgentSignals(ua: string | undefined, headers: ScrubbedHeader
   // expressions never see unbounded input.
   const sample = text.length > 512 ? text.slice(0, 512) : text;
   const known = classifyUserAgent(sample);
+  const clients = request.clients ?? 'browser';
+  if (clients !== 'browser' && known.nativeApp !== undefined) return [];
   if (known.kind === 'headless_browser') {
     return [{ name: 'headless_browser', weight: weights.headless_browser, code: 3, reason: 'User-Agent of a headless or automated browser' }];
   }
@@ -93,11 +137,15 @@ export function userAgentSignals(ua: string | undefined, headers: ScrubbedHeader
     return [{ name: 'web_crawler', weight: weights.web_crawler, code: 2, reason: 'User-Agent of a crawler or bot' }];
   }
   const browser = known.kind === 'browser' ? known.browser : undefined;
-  if (!browser) return [];
+  if (!browser || clients === 'app') return [];
   const missing: string[] = [];
   if (headers.Accept === undefined) missing.push('Accept');
   if (headers['Accept-Language'] === undefined) missing.push('Accept-Language');
-  if (options.requireSecFetch && browser.family === 'chromium' && browser.major >= 89) {
+  if (
+    browser.family === 'chromium' &&
+    browser.major >= 89 &&
+    (options.requireSecFetch === 'auto' ? requestOriginIsPotentiallyTrustworthy(request.protocol, headers) : options.requireSecFetch)
+  ) {
     for (const name of ['Sec-Fetch-Site', 'Sec-Fetch-Mode', 'Sec-Fetch-Dest']) if (headers[name] === undefined) missing.push(name);
   }
   if (missing.length === 0) return [];

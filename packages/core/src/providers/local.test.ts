@@ -745,7 +745,7 @@ describe('localProvider: bad options → VigilConfigError', () => {
     [{ limits: { failedAcountsPerIp: 5 } }, 'VIGIL_E_UNKNOWN_OPTION', 'limits.failedAcountsPerIp', /Did you mean "limits.failedAccountsPerIp"/],
     [{ limits: 'strict' }, 'VIGIL_E_OPTION_TYPE', 'limits', /not an object/],
     [{ store: {} }, 'VIGIL_E_OPTION_TYPE', 'store', /execute\(\)/],
-    [{ requireSecFetch: 'no' }, 'VIGIL_E_OPTION_TYPE', 'requireSecFetch', /not a boolean/],
+    [{ requireSecFetch: 'no' }, 'VIGIL_E_OPTION_VALUE', 'requireSecFetch', /not 'auto', true or false/],
     [{ denyIps: ['10.0.0.0/8', '10.0.0.0/33'] }, 'VIGIL_E_OPTION_VALUE', 'denyIps[1]', /not an IP address or a CIDR range/],
     [{ allowIps: '192.0.2.0/24' }, 'VIGIL_E_OPTION_TYPE', 'allowIps', /not an array/],
     [{ datacenterRanges: ['bogus'] }, 'VIGIL_E_OPTION_VALUE', 'datacenterRanges[0]', /bogus/],

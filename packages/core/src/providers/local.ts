@@ -5,6 +5,7 @@ import { isDisposableEmail, isValidEmail, preloadDisposableDomains } from '../en
 import { IdentifierHasher, ipCountingKey, normalizeIdentifier } from '../engine/identifiers.js';
 import { mailboxKey } from '../engine/mailbox.js';
 import { IpRangeSet } from '../engine/ip-ranges.js';
+import { type Clients, checkClients } from '../engine/native-apps.js';
 import { combineSignals, type Signal, type SignalName } from '../engine/signals.js';
 import { userAgentSignals } from '../engine/user-agent.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -84,11 +85,18 @@ export interface LocalProviderOptions {
   proxyRanges?: string[];
   proxyRangesFile?: string;
   /**
-   * Expect Chromium's `Sec-Fetch-*` headers (Chromium ≥ 89). Browsers send them only to
-   * secure origins (HTTPS, localhost): set `false` for an app served over plain HTTP.
-   * Default true.
+   * Expect Chromium's `Sec-Fetch-*` headers (Chromium ≥ 89). Chromium sends them only to
+   * potentially trustworthy origins: `'auto'` (the default) expects them when the request
+   * came over HTTPS (`RequestInfo.protocol`, as the framework sees it behind its trusted
+   * proxies) or to a localhost / loopback `Host`, and not on `http://intranet:8080`;
+   * `true` always, `false` never.
    */
-  requireSecFetch?: boolean;
+  requireSecFetch?: boolean | 'auto';
+  /**
+   * Who the app's routes serve, for routes (and `createVigil`) that do not say:
+   * `'browser'` (the default), `'app'` or `'any'`. See {@link Clients}.
+   */
+  clients?: Clients;
   /** Signal weights, 0..1 (0 turns a signal off). See the README's table. */
   weights?: Partial<Record<SignalName, number>>;
   /** Velocity limits; see {@link VelocityLimits}. Partial objects merge with the defaults. */
@@ -173,6 +181,7 @@ const OPTION_KEYS = [
   'proxyRanges',
   'proxyRangesFile',
   'requireSecFetch',
+  'clients',
   'weights',
   'limits',
 ];
@@ -361,9 +370,16 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       'Pass the same `secret` to every instance, e.g. from an environment variable: localProvider({ store, secret: process.env.VIGIL_SECRET }) (a long random string, e.g. from `openssl rand -base64 32`).',
     );
   }
-  if (options.requireSecFetch !== undefined && typeof options.requireSecFetch !== 'boolean') {
-    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'requireSecFetch', options.requireSecFetch, 'which is not a boolean', 'Use true (default) or false.');
+  if (options.requireSecFetch !== undefined && typeof options.requireSecFetch !== 'boolean' && options.requireSecFetch !== 'auto') {
+    throw new VigilConfigError(
+      'VIGIL_E_OPTION_VALUE',
+      'requireSecFetch',
+      options.requireSecFetch,
+      "which is not 'auto', true or false",
+      "Leave it out ('auto': expect Sec-Fetch-* from Chromium where it sends them, on HTTPS and localhost), or use true (always) or false (never).",
+    );
   }
+  const defaultClients = checkClients(options.clients, 'clients') ?? 'browser';
   const hasher = new IdentifierHasher(options.secret);
   const weights = compileWeights(options.weights);
   const limits = compileLimits(options.limits);
@@ -371,7 +387,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
   const denyIps = options.denyIps === undefined ? undefined : IpRangeSet.from(options.denyIps, 'denyIps');
   const datacenter = ranges(options.datacenterRanges, options.datacenterRangesFile, 'datacenterRanges');
   const proxies = ranges(options.proxyRanges, options.proxyRangesFile, 'proxyRanges');
-  const uaOptions = { weights, requireSecFetch: options.requireSecFetch ?? true };
+  const uaOptions = { weights, requireSecFetch: options.requireSecFetch ?? 'auto' };
   preloadDisposableDomains();
   const W = limits.windowMs;
 
@@ -411,7 +427,8 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       push({ name: 'ip_denylisted', weight: weights.ip_denylisted, deny: true, reason: `IP ${ip} is on the deny list` });
     }
     const allowlisted = ip !== undefined && allowIps?.has(ip) === true;
-    for (const signal of userAgentSignals(context.userAgent, context.headers, uaOptions)) push(signal);
+    const uaRequest = { protocol: context.protocol, clients: event.clients ?? defaultClients };
+    for (const signal of userAgentSignals(context.userAgent, context.headers, uaOptions, uaRequest)) push(signal);
     if (ip !== undefined && datacenter?.has(ip)) push({ name: 'datacenter_ip', weight: weights.datacenter_ip, code: 13, reason: 'IP in a data-center range' });
     if (ip !== undefined && proxies?.has(ip)) push({ name: 'proxy_ip', weight: weights.proxy_ip, code: 15, reason: 'IP in a proxy / VPN range' });
 

@@ -1,4 +1,5 @@
 import type { RequestContext, RequestInfo } from '../context/request.js';
+import type { Clients } from '../engine/native-apps.js';
 import type { EventStatus, EventType } from '../events.js';
 import type { UserIdentity } from '../routing/routes.js';
 import type { BlockedUser } from '../tracking/users.js';
@@ -66,6 +67,12 @@ export interface ProviderEvent {
   responseStatus?: number;
   /** Free-form properties (for `$custom` events and user tracking). */
   properties?: Record<string, unknown>;
+  /**
+   * Who the route serves, when its definition or `createVigil` says (`'browser'`,
+   * `'app'`, `'any'`; see {@link Clients}); absent otherwise, so that the provider's own
+   * default applies (`localProvider({ clients })`, else `'browser'`).
+   */
+  clients?: Clients;
 }
 
 /**

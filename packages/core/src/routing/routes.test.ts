@@ -721,3 +721,24 @@ describe('compileExclusions', () => {
     );
   });
 });
+
+describe('compileRoute: clients (issue 13: mobile apps)', () => {
+  it('leaves clients undefined by default (the app-wide default, browser, applies)', () => {
+    expect(compileRoute({ path: '/login', event: '$login' }).clients).toBeUndefined();
+  });
+
+  it.each(['browser', 'app', 'any'] as const)('keeps clients: %s', (clients) => {
+    expect(compileRoute({ path: '/api/login', event: '$login', clients }).clients).toBe(clients);
+  });
+
+  it.each([['apps'], ['mobile'], [true], [null], [['app']]])('rejects clients %j naming the route, the value and the fix', (clients) => {
+    const err = thrown(() => compileRoute({ path: '/api/login', event: '$login', clients } as unknown as RouteDefinition, 'routes[1]'));
+    expectConfigError(err, 'VIGIL_E_ROUTE', 'routes[1].clients');
+    expect(err.message).toMatch(/"browser", "app" or "any"/);
+  });
+
+  it('hints a misspelt key', () => {
+    const err = thrown(() => compileRoute({ path: '/api/login', event: '$login', client: 'app' } as unknown as RouteDefinition, 'routes[0]'));
+    expect(err.message).toContain('Did you mean "routes[0].clients"?');
+  });
+});

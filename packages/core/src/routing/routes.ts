@@ -2,6 +2,7 @@ import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError, describeValue } from '../errors.js';
 import { type EventType, EVENT_TYPES, isEventType } from '../events.js';
 import { checkKnownOptions } from '../config/options.js';
+import { type Clients, checkClients } from '../engine/native-apps.js';
 import { compileField, type FieldReader, type FieldSource } from './fields.js';
 import { compileOutcome, type OutcomeClassifier, type OutcomeOptions } from './outcome.js';
 
@@ -40,6 +41,12 @@ export interface RouteDefinition {
   user?: UserFields;
   /** How response statuses become `$succeeded` / `$failed`. */
   outcome?: OutcomeOptions;
+  /**
+   * Who calls the route: `'browser'` (web pages), `'app'` (your own mobile apps' API:
+   * okhttp, CFNetwork, Dart… are not bots there) or `'any'`. Default: `createVigil`'s
+   * `clients`, else `'browser'`. See {@link Clients}.
+   */
+  clients?: Clients;
 }
 
 /** A route compiled at start-up; adapters hold these, core matches against them. */
@@ -73,9 +80,11 @@ export interface CompiledRoute {
    * because an exclusion reads `/\.css$/`.
    */
   readonly broad: boolean;
+  /** Who calls the route, when its definition says (see {@link RouteDefinition.clients}). */
+  readonly clients?: Clients | undefined;
 }
 
-const ROUTE_KEYS = ['method', 'path', 'event', 'name', 'user', 'outcome'];
+const ROUTE_KEYS = ['method', 'path', 'event', 'name', 'user', 'outcome', 'clients'];
 const USER_KEYS = ['id', 'email', 'phone', 'username'] as const;
 const METHOD = /^[A-Za-z]+$/;
 const UPPER_OR_TRAILING_SLASH = /[A-Z]|[\s\S]\/$/;
@@ -175,6 +184,7 @@ export function compileRoute(definition: RouteDefinition, option = 'routes[0]', 
   }
   const methods = compileMethods(definition.method, `${option}.method`);
   const matchPath = compilePath(definition.path, `${option}.path`);
+  const clients = checkClients(definition.clients, `${option}.clients`, 'VIGIL_E_ROUTE');
 
   const readers: [keyof UserIdentity, FieldReader][] = [];
   let needsBody = false;
@@ -206,6 +216,7 @@ export function compileRoute(definition: RouteDefinition, option = 'routes[0]', 
     needsBody,
     readUser,
     outcome: compileOutcome(definition.outcome, `${option}.outcome`),
+    clients,
     methods,
     broad: compileOptions.chosen !== true && (definition.path instanceof RegExp || (typeof definition.path === 'string' && /(?:^|\/)\*$/.test(definition.path.replace(/\/+$/, '')))),
     matches: (method: string, normalizedPath: string, rawPath?: string) =>
