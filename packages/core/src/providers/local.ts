@@ -247,6 +247,39 @@ const SIGNALS_OF_READ: Readonly<Record<string, readonly SignalName[]>> = {
   resetAccounts: ['reset_enumeration'],
 };
 
+/** One two-tier counter signal: see {@link tiered}. */
+interface TieredRule {
+  name: SignalName;
+  /** The key of the count in the signal's details. */
+  detail: string;
+  count: number | undefined;
+  tiers: Tiers;
+  /** The signal's full weight, from `tiers.block`. */
+  weight: number;
+  /** The most it weighs between the two tiers. */
+  challengeWeight: number;
+  /** Threat codes below and from the block tier. */
+  codes: readonly [number, number];
+  /** Between the tiers the signal can only challenge. */
+  capBelowBlock?: boolean;
+}
+
+// Counters with two tiers (attempts, failures, reset accounts per IP) read alike: a
+// lighter signal from the challenge tier, the full one from the block tier.
+function tiered(push: (signal: Signal) => void, rule: TieredRule, reason: (count: number) => string): void {
+  const { count, tiers } = rule;
+  if (count === undefined || count < tiers.challenge) return;
+  const excessive = count >= tiers.block;
+  push({
+    name: rule.name,
+    weight: excessive ? rule.weight : Math.min(rule.weight, rule.challengeWeight),
+    code: excessive ? rule.codes[1] : rule.codes[0],
+    ...(rule.capBelowBlock === true && !excessive ? { cap: 'challenge' as const } : {}),
+    reason: reason(count),
+    details: { [rule.detail]: count },
+  });
+}
+
 function checkTiers(value: unknown, option: string): Tiers {
   const tiers = value as Tiers;
   if (
@@ -504,30 +537,10 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     const read = (name: string): StoreResult | undefined => (slots[name] === undefined ? undefined : results[slots[name] as number]);
 
     const attempts = read('attempts') as number | undefined;
-    if (attempts !== undefined) {
-      const tiers = limits.attemptsPerIp[event.type] ?? limits.attemptsPerIp.default;
-      if (attempts >= tiers.challenge) {
-        const excessive = attempts >= tiers.block;
-        push({
-          name: 'high_activity_ip',
-          weight: excessive ? weights.high_activity_ip : Math.min(weights.high_activity_ip, 0.6),
-          code: excessive ? 6 : 5,
-          reason: `${attempts} ${event.type} attempts from this IP in ${W / 60_000} min`,
-          details: { attempts },
-        });
-      }
-    }
+    const attemptTiers = limits.attemptsPerIp[event.type] ?? limits.attemptsPerIp.default;
+    tiered(push, { name: 'high_activity_ip', detail: 'attempts', count: attempts, tiers: attemptTiers, weight: weights.high_activity_ip, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} ${event.type} attempts from this IP in ${W / 60_000} min`);
     const failures = read('failures') as number | undefined;
-    if (failures !== undefined && failures >= limits.failedLoginsPerIp.challenge) {
-      const excessive = failures >= limits.failedLoginsPerIp.block;
-      push({
-        name: 'failed_logins_ip',
-        weight: excessive ? weights.failed_logins_ip : Math.min(weights.failed_logins_ip, 0.6),
-        code: excessive ? 6 : 5,
-        reason: `${failures} failed logins from this IP in ${W / 60_000} min`,
-        details: { failures },
-      });
-    }
+    tiered(push, { name: 'failed_logins_ip', detail: 'failures', count: failures, tiers: limits.failedLoginsPerIp, weight: weights.failed_logins_ip, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} failed logins from this IP in ${W / 60_000} min`);
     const failedAccounts = read('failedAccounts') as number | undefined;
     const accounts = read('accounts') as number | undefined;
     const successes = read('successes') as number | undefined;
@@ -600,18 +613,11 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     }
     // Many different accounts asking for a reset from one address is enumeration, not
     // forgetfulness: a challenge first (a household shares an IP), refused from the block tier.
-    const resetAccounts = read('resetAccounts') as number | undefined;
-    if (resetAccounts !== undefined && resetAccounts >= limits.resetAccountsPerIp.challenge) {
-      const excessive = resetAccounts >= limits.resetAccountsPerIp.block;
-      push({
-        name: 'reset_enumeration',
-        weight: excessive ? weights.reset_enumeration : Math.min(weights.reset_enumeration, 0.7),
-        code: 8,
-        ...(excessive ? {} : { cap: 'challenge' as const }),
-        reason: `password resets for ${resetAccounts} different accounts from this IP in ${W / 60_000} min`,
-        details: { resetAccounts },
-      });
-    }
+    tiered(
+      push,
+      { name: 'reset_enumeration', detail: 'resetAccounts', count: read('resetAccounts') as number | undefined, tiers: limits.resetAccountsPerIp, weight: weights.reset_enumeration, challengeWeight: 0.7, codes: [8, 8], capBelowBlock: true },
+      (n) => `password resets for ${n} different accounts from this IP in ${W / 60_000} min`,
+    );
 
     const result = combineSignals(signals, approved ? 1 - weights.approved_device : 1);
     if (approved) {
