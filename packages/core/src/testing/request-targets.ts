@@ -595,3 +595,42 @@ export async function sampleRouting(fc: FastCheckApi, options: Omit<Differential
   );
   return report;
 }
+
+/**
+ * Why a sample of a differential run could not prove anything, if it could not: the
+ * property holds vacuously when the targets only ever meet 404s. Each app must see at
+ * least `minShare` of its requests reach a protected handler, and mutated targets
+ * (not a plain base path) among them for `minMutatedShare` of its requests. Returns one
+ * message per shortfall; an empty list means the sample is useful.
+ *
+ * @example
+ * expect(usefulnessProblems(await sampleRouting(fc, { apps, targets, seed, count: 600 }))).toEqual([])
+ */
+export function usefulnessProblems(report: DifferentialReport, minShare = 0.2, minMutatedShare = 0.05): string[] {
+  const problems: string[] = [];
+  for (const [name, stats] of Object.entries(report)) {
+    if (stats.reachedProtected < stats.sent * minShare) {
+      problems.push(`${name}: only ${stats.reachedProtected} of ${stats.sent} requests reached a protected handler (statuses ${JSON.stringify(stats.statuses)})`);
+    }
+    if (stats.reachedProtectedMutated <= stats.sent * minMutatedShare) {
+      problems.push(`${name}: only ${stats.reachedProtectedMutated} mutated targets of ${stats.sent} requests reached a protected handler`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Sends one request on a fresh raw connection and closes it: for the named regression
+ * cases of a differential suite.
+ *
+ * @example
+ * expect((await sendOnce(app.port, 'POST', 'http://h/api/login', {})).json).toMatchObject({ decided: true })
+ */
+export async function sendOnce(port: number, method: string, target: string, body?: unknown): Promise<RawResponse> {
+  const client = openRawHttpClient(port);
+  try {
+    return await client.send(method, target, body);
+  } finally {
+    client.close();
+  }
+}
