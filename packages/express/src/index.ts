@@ -209,8 +209,8 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
     let route = core.match({ method: req.method, path });
     // Express routes on `req.url` (below the mount point), which a middleware before
     // Vigil may have rewritten (`/en/login` → `/login`): what the router will see counts.
-    const current = (req.baseUrl ?? '') + req.url;
-    if (route === undefined && current !== url) {
+    if (route === undefined && req.url !== url) {
+      const current = (req.baseUrl ?? '') + req.url;
       const rewritten = routedPath(current);
       route = core.match({ method: req.method, path: rewritten });
       if (route !== undefined) {
