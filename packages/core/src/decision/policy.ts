@@ -79,8 +79,10 @@ export interface PolicyResult {
 
 /**
  * Applies Vigil's resolution order to a verdict: the provider's own `deny` /
- * `challenge` first; then the threat code's group; then risk against the thresholds;
- * else allow. `wouldAction` is what the policy calls for (`challenge` even without an
+ * `challenge` first; then, for a verdict whose risk decides (`riskDecides`, the
+ * embedded engine), risk against the thresholds, a deny softened to a challenge by the
+ * captcha group or the verdict's `cap`; otherwise the threat code's group, then risk
+ * against the thresholds; else allow. A `cap: 'challenge'` never lets a verdict block. `wouldAction` is what the policy calls for (`challenge` even without an
  * `onChallenge` handler); `action` is what happens now: always `allow` in monitoring
  * mode, and in blocking mode too for a challenge no handler can serve (the reason
  * says so).
@@ -89,21 +91,36 @@ export function applyPolicy(verdict: Verdict, options: PolicyOptions): PolicyRes
   const threatGroup = classifyThreat(verdict.threatCode, options.threatCodes);
   let conclusion: PolicyVerdict;
   let reason: string;
+  const { deny, challenge } = options.thresholds;
   if (verdict.action === 'deny' || verdict.action === 'challenge') {
     conclusion = verdict.action;
     reason = `provider action ${verdict.action}`;
+  } else if (verdict.riskDecides === true) {
+    // The embedded engine: risk (its weights) decides how strong the action is; the
+    // captcha group and the verdict's cap can only soften a deny into a challenge.
+    if (verdict.risk >= deny) {
+      const soft = verdict.cap === 'challenge' ? 'its strongest signal may only challenge' : threatGroup === 'captcha' ? `threat code ${verdict.threatCode} is in the captcha group` : undefined;
+      conclusion = soft === undefined ? 'deny' : 'challenge';
+      reason = `risk ${verdict.risk} ≥ deny threshold ${deny}${soft === undefined ? '' : `, and ${soft}`}`;
+    } else if (verdict.risk >= challenge) {
+      conclusion = 'challenge';
+      reason = `risk ${verdict.risk} ≥ challenge threshold ${challenge}`;
+    } else {
+      conclusion = 'allow';
+      reason = verdict.threatCode === undefined ? 'allowed' : `allowed: risk ${verdict.risk} < challenge threshold ${challenge}`;
+    }
   } else if (threatGroup === 'block') {
-    conclusion = 'deny';
-    reason = `threat code ${verdict.threatCode} is in the block group`;
+    conclusion = verdict.cap === 'challenge' ? 'challenge' : 'deny';
+    reason = `threat code ${verdict.threatCode} is in the block group${verdict.cap === 'challenge' ? ', capped at challenge' : ''}`;
   } else if (threatGroup === 'captcha') {
     conclusion = 'challenge';
     reason = `threat code ${verdict.threatCode} is in the captcha group`;
-  } else if (verdict.risk >= options.thresholds.deny) {
-    conclusion = 'deny';
-    reason = `risk ${verdict.risk} ≥ deny threshold ${options.thresholds.deny}`;
-  } else if (verdict.risk >= options.thresholds.challenge) {
+  } else if (verdict.risk >= deny) {
+    conclusion = verdict.cap === 'challenge' ? 'challenge' : 'deny';
+    reason = `risk ${verdict.risk} ≥ deny threshold ${deny}${verdict.cap === 'challenge' ? ', capped at challenge' : ''}`;
+  } else if (verdict.risk >= challenge) {
     conclusion = 'challenge';
-    reason = `risk ${verdict.risk} ≥ challenge threshold ${options.thresholds.challenge}`;
+    reason = `risk ${verdict.risk} ≥ challenge threshold ${challenge}`;
   } else {
     conclusion = 'allow';
     reason = 'allowed';

@@ -8,7 +8,12 @@ export type SignalName =
   | 'high_activity_ip'
   | 'failed_logins_ip'
   | 'credential_stuffing'
+  | 'credential_stuffing_range'
+  | 'credential_stuffing_device'
   | 'multiple_accounts_ip'
+  | 'multiple_accounts_device'
+  | 'multiple_networks_device'
+  | 'multiple_networks_account'
   | 'unfamiliar_login_during_attack'
   | 'high_activity_account'
   | 'ip_denylisted'
@@ -47,7 +52,10 @@ export interface Signal {
 export interface Score {
   risk: number;
   threatCode: number | undefined;
-  action: 'deny' | 'challenge' | undefined;
+  /** `deny` when a block list matched. */
+  action: 'deny' | undefined;
+  /** `challenge` when the strongest signal may only challenge: the policy never blocks on it. */
+  cap: 'challenge' | undefined;
   signals: Record<string, unknown>;
   reasons: string[];
 }
@@ -55,12 +63,13 @@ export interface Score {
 /**
  * Combines signals: risk is their noisy-OR (`1 − Π(1 − weight)`: independent pieces of
  * evidence, none of which alone reaches certainty), the threat code is the strongest
- * signal's, and the action is `deny` when a block list matched, `challenge` when the
- * strongest signal is capped at challenge, else left to the policy (codes and thresholds).
- * An approved device (negative evidence) scales the risk down.
+ * signal's, the action is `deny` when a block list matched, and `cap` is `challenge`
+ * when the strongest signal may only challenge. Everything else is left to the policy,
+ * which weighs risk against its thresholds (so weights are real knobs). An approved
+ * device (negative evidence) scales the risk down.
  */
 export function combineSignals(signals: readonly Signal[], riskScale = 1): Score {
-  if (signals.length === 0) return { risk: 0, threatCode: undefined, action: undefined, signals: {}, reasons: [] };
+  if (signals.length === 0) return { risk: 0, threatCode: undefined, action: undefined, cap: undefined, signals: {}, reasons: [] };
   let keep = 1;
   let strongest: Signal | undefined;
   let deny = false;
@@ -74,8 +83,12 @@ export function combineSignals(signals: readonly Signal[], riskScale = 1): Score
     reasons.push(signal.reason);
   }
   const risk = Math.round((1 - keep) * riskScale * 1000) / 1000;
-  let action: Score['action'];
-  if (deny) action = 'deny';
-  else if (strongest?.cap === 'challenge') action = 'challenge';
-  return { risk: Math.min(1, risk), threatCode: strongest?.code, action, signals: map, reasons };
+  return {
+    risk: Math.min(1, risk),
+    threatCode: strongest?.code,
+    action: deny ? 'deny' : undefined,
+    cap: !deny && strongest?.cap === 'challenge' ? 'challenge' : undefined,
+    signals: map,
+    reasons,
+  };
 }

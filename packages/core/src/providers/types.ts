@@ -39,6 +39,20 @@ export interface Verdict {
    * lists, devices) when its store failed. Absent when every signal was evaluated.
    */
   degraded?: string[];
+  /**
+   * Risk, not the threat code, decides how strong the action is (the embedded engine,
+   * whose `weights` are its knobs): below the challenge threshold the request is
+   * allowed whatever its code; a code in the captcha group turns a deny into a
+   * challenge; otherwise the thresholds decide. The code still labels the decision.
+   * Remote providers leave it out: their threat codes pick the group, as CHEQ documents.
+   */
+  riskDecides?: boolean;
+  /**
+   * The strongest action this verdict may cause: `challenge` when its strongest evidence
+   * must never lock a person out (missing headers, attacks on an account from elsewhere).
+   * With `riskDecides`, a risk at the deny threshold is then challenged, not blocked.
+   */
+  cap?: 'challenge';
 }
 
 /** What a provider receives for one event. Secrets are already scrubbed from `context`. */
@@ -59,6 +73,12 @@ export interface ProviderEvent {
   user: UserIdentity;
   /** The device id (signed device cookie or a provider's request token), when known. */
   deviceId?: string;
+  /**
+   * True when Vigil issued `deviceId` on this very request (the client sent no valid
+   * device cookie): a first contact, not a returning device. Absent for a device the
+   * client presented.
+   */
+  deviceFresh?: boolean;
   /** The client-side SDK's request token (Castle's `castle_request_token`), when the provider reads one. */
   requestToken?: string;
   /** What the provider's `prepare` read from the raw request, for its own use only. */
@@ -138,6 +158,13 @@ export interface Provider {
   approveDevice?(deviceId: string): Promise<unknown>;
   /** What the provider knows of a user's devices. */
   getDevicesForUser?(userId: string): Promise<unknown>;
+  /**
+   * The key that signs Vigil's device cookie when `deviceCookie.secret` is not given:
+   * the embedded engine derives one from its `secret` (never the secret itself), so a
+   * fleet that shares the engine's secret verifies each other's cookies. `undefined`:
+   * no key of its own (a random key per process is used).
+   */
+  deviceCookieKey?(): Buffer | undefined;
 }
 
 /** A scoring function usable wherever a {@link Provider} is: it serves `filter` and `risk`. */

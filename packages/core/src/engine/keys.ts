@@ -1,0 +1,82 @@
+import { parseAddress } from '../context/ip.js';
+
+/**
+ * Every key the embedded engine reads or writes, in one table. Arguments are already
+ * keyed: `ip` is a counting key (an IPv4 address, an IPv6 /64), `net` a neighbourhood
+ * (/24, /48), `acct` the HMAC of an account's identifier, `dev` a device id from Vigil's
+ * signed cookie. No raw email, username or phone ever reaches a key.
+ *
+ * Prefixes: `v:` velocity (windowed counters and distinct sets), `p:` pending failures
+ * (an account that failed in a scope and has not succeeded there since), `k:`
+ * familiarity, `b:` / `a:` block and approval lists (pinned), `d:` device records.
+ */
+export const KEYS = {
+  /** Attempts per IP and event type (counter). */
+  ipAttempts: (ip: string, type: string) => `v:ip:${ip}:ev:${type}`,
+  /** Failed logins per IP (counter). */
+  ipFailures: (ip: string) => `v:ip:${ip}:fail`,
+  /** Distinct accounts tried per IP, answered or not (distinct). */
+  ipAccounts: (ip: string) => `v:ip:${ip}:acct`,
+  /** Distinct accounts that signed up from an IP (distinct). */
+  ipSignups: (ip: string) => `v:ip:${ip}:signup`,
+  /** Distinct accounts asking for a password reset from an IP (distinct). */
+  ipResets: (ip: string) => `v:ip:${ip}:reset`,
+  /** Distinct accounts that failed in a scope (distinct); `scope` is `ip:…`, `net:…`, `dev:…`, `site`. */
+  failedAccounts: (scope: string) => `v:${scope}:facct`,
+  /** Distinct accounts that failed in a scope and then succeeded there (distinct). */
+  resolvedAccounts: (scope: string) => `v:${scope}:fres`,
+  /** The pending failure of an account in a scope (value): a later success there resolves it. */
+  pendingFailure: (scope: string, acct: string) => `p:${scope}:${acct}`,
+  /** Distinct accounts that succeeded in a scope on a returning device: its population (distinct, long window). */
+  population: (scope: string) => `v:${scope}:pop`,
+  /** Distinct accounts tried from a device (distinct). */
+  deviceAccounts: (dev: string) => `v:dev:${dev}:acct`,
+  /** Distinct networks a device tried logins from (distinct). */
+  deviceNetworks: (dev: string) => `v:dev:${dev}:net`,
+  /** Failed logins on an account, from anywhere (counter; reset by a success). */
+  accountFailures: (acct: string) => `v:acct:${acct}:fail`,
+  /** Distinct networks an account succeeded from while unfamiliar there (distinct). */
+  accountNewNetworks: (acct: string) => `v:acct:${acct}:unet`,
+  /** Distinct accounts of logins from unfamiliar networks and devices, site-wide, that succeeded (distinct). */
+  siteUnfamiliarSucceeded: () => 'v:site:uok',
+  /** Attack mode is on (value with the window's TTL). */
+  siteAttack: () => 'v:site:attack',
+  /** The account is familiar on this network (value, `familiarForMs`). */
+  familiarNetwork: (acct: string, ip: string) => `k:${acct}:${ip}`,
+  /** The account is familiar on this device (value, `familiarForMs`). */
+  familiarDevice: (acct: string, dev: string) => `k:${acct}:d:${dev}`,
+  /** Distinct addresses signed up per mailbox, aliases together (distinct, `signupsPerMailboxWindowMs`). */
+  mailboxSignups: (mailbox: string) => `v:mbox:${mailbox}:signup`,
+  /** A blocked user (pinned value). */
+  blockedUser: (userId: string) => `b:user:${userId}`,
+  /** A reported device (pinned value). */
+  reportedDevice: (dev: string) => `b:device:${dev}`,
+  /** An approved device (pinned value). */
+  approvedDevice: (dev: string) => `a:device:${dev}`,
+  /** The devices a user logged in or signed up from (JSON value). */
+  userDevices: (userKey: string) => `d:user:${userKey}`,
+} as const;
+
+/** The scope names of pending-failure evidence. */
+export const scopes = {
+  ip: (ip: string) => `ip:${ip}`,
+  net: (net: string) => `net:${net}`,
+  dev: (dev: string) => `dev:${dev}`,
+  site: 'site',
+} as const;
+
+/**
+ * The neighbourhood of an address, whose evidence is pooled to see rotation inside a
+ * range: its IPv4 /24, or its IPv6 /48 (a site's usual allocation). IPv4-mapped IPv6 is
+ * its IPv4 /24. `undefined` for what does not parse.
+ */
+export function neighbourhoodKey(ip: string): string | undefined {
+  const addr = parseAddress(ip);
+  if (!addr) return undefined;
+  if (addr.v4 !== undefined) {
+    const text = addr.text;
+    return `${text.slice(0, text.lastIndexOf('.'))}.0/24`;
+  }
+  const p = addr.v6.parts;
+  return `${p[0]?.toString(16)}:${p[1]?.toString(16)}:${p[2]?.toString(16)}::/48`;
+}

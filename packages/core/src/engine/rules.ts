@@ -1,0 +1,420 @@
+import type { ProviderEvent } from '../providers/types.js';
+import type { StoreOp, StoreResult } from '../stores/types.js';
+import type { DeviceRecord } from '../tracking/users.js';
+import { scaledLimit, type Tiers, type VelocityLimits } from './config.js';
+import { isDisposableEmail, isValidEmail } from './email.js';
+import type { IpRangeSet } from './ip-ranges.js';
+import { KEYS, scopes } from './keys.js';
+import type { Clients } from './native-apps.js';
+import type { Signal, SignalName } from './signals.js';
+import { type UserAgentSignalOptions, userAgentSignals } from './user-agent.js';
+
+/**
+ * Who and what one event is about, keyed once for every rule: the IP's counting key and
+ * neighbourhood (absent when there is no IP or it is allowlisted, so velocity skips it),
+ * the account's keyed identifier, the device.
+ */
+export interface Subject {
+  event: ProviderEvent;
+  login: boolean;
+  /** The IP's counting key (IPv4, IPv6 /64), for velocity; absent when allowlisted. */
+  ip?: string;
+  /** The IP's neighbourhood (/24, /48), for velocity; absent when allowlisted. */
+  net?: string;
+  /** The keyed account of a login or a reset request. */
+  account?: string;
+  /** The event's device id (fresh or returning). */
+  device?: string;
+  /** The device id when the client presented it (not issued on this request). */
+  returningDevice?: string;
+  /** The keyed mailbox of a sign-up (aliases together). */
+  signupMailbox?: string;
+  /** The user a block list and device list are keyed by: the user id, else the account. */
+  userKey?: string;
+}
+
+/** What the rules share besides the subject. */
+export interface RuleContext {
+  weights: Readonly<Record<SignalName, number>>;
+  limits: VelocityLimits;
+  denyIps?: IpRangeSet;
+  datacenter?: IpRangeSet;
+  proxies?: IpRangeSet;
+  uaOptions: UserAgentSignalOptions;
+  defaultClients: Clients;
+}
+
+/** Named store reads: each builds its operation for a subject, or nothing when it does not apply. */
+export const READS = {
+  attempts: (s, L) => (s.ip === undefined ? undefined : { type: 'hit', key: KEYS.ipAttempts(s.ip, s.event.type), windowMs: L.windowMs }),
+  ipPopulation: (s, L) => (s.ip === undefined ? undefined : { type: 'distinct', key: KEYS.population(scopes.ip(s.ip)), windowMs: L.populationWindowMs }),
+  ipSignups: (s, L) => (s.ip === undefined || s.event.type !== '$registration' ? undefined : { type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: L.windowMs }),
+  ipFailures: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'count', key: KEYS.ipFailures(s.ip), windowMs: L.windowMs }),
+  ipFailedAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.ip(s.ip)), windowMs: L.windowMs }),
+  ipResolvedAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.ip(s.ip)), windowMs: L.windowMs }),
+  ipAccounts: (s, L) =>
+    s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.ipAccounts(s.ip), windowMs: L.windowMs, ...(s.account === undefined ? {} : { member: s.account }) },
+  netFailedAccounts: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.net(s.net)), windowMs: L.windowMs }),
+  netResolvedAccounts: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.net(s.net)), windowMs: L.windowMs }),
+  netPopulation: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.population(scopes.net(s.net)), windowMs: L.populationWindowMs }),
+  // Counted for fresh devices too: a client that keeps the cookie carries its history on.
+  deviceAccounts: (s, L) =>
+    s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceAccounts(s.device), windowMs: L.windowMs, ...(s.account === undefined ? {} : { member: s.account }) },
+  deviceNetworks: (s, L) =>
+    s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceNetworks(s.device), windowMs: L.windowMs, ...(s.ip === undefined ? {} : { member: s.ip }) },
+  deviceFailedAccounts: (s, L) => (s.returningDevice === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.dev(s.returningDevice)), windowMs: L.windowMs }),
+  deviceResolvedAccounts: (s, L) =>
+    s.returningDevice === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.dev(s.returningDevice)), windowMs: L.windowMs },
+  accountFailures: (s, L) => (s.account === undefined || !s.login ? undefined : { type: 'count', key: KEYS.accountFailures(s.account), windowMs: L.windowMs }),
+  accountNewNetworks: (s, L) => (s.account === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.accountNewNetworks(s.account), windowMs: L.windowMs }),
+  familiarNetwork: (s) => (s.account === undefined || s.ip === undefined || !s.login ? undefined : { type: 'get', key: KEYS.familiarNetwork(s.account, s.ip) }),
+  familiarDevice: (s) => (s.account === undefined || s.returningDevice === undefined || !s.login ? undefined : { type: 'get', key: KEYS.familiarDevice(s.account, s.returningDevice) }),
+  siteAttack: (s) => (s.account === undefined || !s.login ? undefined : { type: 'get', key: KEYS.siteAttack() }),
+  blockedUser: (s) => (s.event.user.id === undefined ? undefined : { type: 'get', key: KEYS.blockedUser(s.event.user.id) }),
+  reportedDevice: (s) => (s.returningDevice === undefined ? undefined : { type: 'get', key: KEYS.reportedDevice(s.returningDevice) }),
+  approvedDevice: (s) => (s.returningDevice === undefined ? undefined : { type: 'get', key: KEYS.approvedDevice(s.returningDevice) }),
+  userDevices: (s) => (s.device === undefined || s.userKey === undefined ? undefined : { type: 'get', key: KEYS.userDevices(s.userKey) }),
+  mailboxSignups: (s, L) => (s.signupMailbox === undefined ? undefined : { type: 'distinct', key: KEYS.mailboxSignups(s.signupMailbox), windowMs: L.signupsPerMailboxWindowMs }),
+  resetAccounts: (s, L) =>
+    s.ip === undefined || s.account === undefined || s.event.type !== '$password_reset_request'
+      ? undefined
+      : { type: 'distinct', key: KEYS.ipResets(s.ip), windowMs: L.windowMs, member: s.account },
+} satisfies Record<string, (s: Subject, limits: VelocityLimits) => StoreOp | undefined>;
+
+/** The name of a store read. */
+export type ReadName = keyof typeof READS;
+
+/** What a rule decides from: the subject, the shared context and the batch's results. */
+export interface Facts {
+  s: Subject;
+  ctx: RuleContext;
+  /** A read's result, `undefined` when it did not apply. */
+  read(name: ReadName): StoreResult | undefined;
+  /** Whether the account is familiar on this network or this device. */
+  familiar(): boolean;
+}
+
+/**
+ * One rule of the engine: the reads it needs, the signals it may raise (for the README's
+ * table, `degraded` and tests), and what it decides.
+ */
+export interface Rule {
+  readonly name: string;
+  readonly signals: readonly SignalName[];
+  readonly reads: readonly ReadName[];
+  decide(f: Facts, push: (signal: Signal) => void): void;
+}
+
+const num = (value: StoreResult | undefined): number | undefined => (typeof value === 'number' ? value : undefined);
+const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+
+/** Accounts that failed in a scope and have not succeeded there since. */
+function unresolved(f: Facts, failed: ReadName, resolved: ReadName): number | undefined {
+  const fails = num(f.read(failed));
+  if (fails === undefined) return undefined;
+  return Math.max(0, fails - (num(f.read(resolved)) ?? 0));
+}
+
+/** A per-IP limit scaled by the population the address has shown (see {@link VelocityLimits}). */
+function ipScaled(f: Facts, limit: number): number {
+  const L = f.ctx.limits;
+  return scaledLimit(limit, num(f.read('ipPopulation')), L.householdSize, L.maxPopulationScale);
+}
+
+/** Tiers scaled alike. */
+function scaledTiers(tiers: Tiers, scale: (limit: number) => number): Tiers {
+  return { challenge: scale(tiers.challenge), block: scale(tiers.block) };
+}
+
+interface TieredSignal {
+  name: SignalName;
+  /** The key of the count in the signal's details. */
+  detail: string;
+  count: number | undefined;
+  tiers: Tiers;
+  /** The most it weighs between the two tiers. */
+  challengeWeight: number;
+  /** Threat codes below and from the block tier. */
+  codes: readonly [number, number];
+  /** Between the tiers the signal can only challenge. */
+  capBelowBlock?: boolean;
+}
+
+/** A two-tier counter: a lighter signal from the challenge tier, the full one (its configured weight) from the block tier. */
+function tiered(f: Facts, push: (signal: Signal) => void, t: TieredSignal, reason: (count: number) => string): void {
+  const { count, tiers } = t;
+  if (count === undefined || count < tiers.challenge) return;
+  const weight = f.ctx.weights[t.name];
+  const excessive = count >= tiers.block;
+  push({
+    name: t.name,
+    weight: excessive ? weight : Math.min(weight, t.challengeWeight),
+    code: excessive ? t.codes[1] : t.codes[0],
+    ...(t.capBelowBlock === true && !excessive ? { cap: 'challenge' as const } : {}),
+    reason: reason(count),
+    details: { [t.detail]: count },
+  });
+}
+
+const NON_REGISTRATION_EMAIL_WEIGHT = 0.2;
+
+/** The engine's rules, in the order their reasons are listed. */
+export const RULES: readonly Rule[] = [
+  {
+    name: 'ip deny list',
+    signals: ['ip_denylisted'],
+    reads: [],
+    decide(f, push) {
+      const ip = f.s.event.context.ip;
+      if (ip !== undefined && f.ctx.denyIps?.has(ip)) push({ name: 'ip_denylisted', weight: f.ctx.weights.ip_denylisted, deny: true, reason: `IP ${ip} is on the deny list` });
+    },
+  },
+  {
+    name: 'user agent and headers',
+    signals: ['web_crawler', 'http_client_library', 'headless_browser', 'missing_user_agent', 'missing_headers'],
+    reads: [],
+    decide(f, push) {
+      const { context, clients } = f.s.event;
+      for (const signal of userAgentSignals(context.userAgent, context.headers, f.ctx.uaOptions, { protocol: context.protocol, clients: clients ?? f.ctx.defaultClients })) push(signal);
+    },
+  },
+  {
+    name: 'ip ranges',
+    signals: ['datacenter_ip', 'proxy_ip'],
+    reads: [],
+    decide(f, push) {
+      const ip = f.s.event.context.ip;
+      if (ip === undefined) return;
+      if (f.ctx.datacenter?.has(ip)) push({ name: 'datacenter_ip', weight: f.ctx.weights.datacenter_ip, code: 13, reason: 'IP in a data-center range' });
+      if (f.ctx.proxies?.has(ip)) push({ name: 'proxy_ip', weight: f.ctx.weights.proxy_ip, code: 15, reason: 'IP in a proxy / VPN range' });
+    },
+  },
+  {
+    name: 'email',
+    signals: ['invalid_email', 'disposable_email_domain'],
+    reads: [],
+    decide(f, push) {
+      // Trimmed as for the account key: phone keyboards append a space to an autocompleted address.
+      const raw = f.s.event.user.email;
+      if (typeof raw !== 'string') return;
+      const email = raw.trim();
+      // A disposable or malformed address at login says little; at sign-up it is the abuse itself.
+      const registration = f.s.event.type === '$registration';
+      const w = (weight: number) => (registration ? weight : Math.min(weight, NON_REGISTRATION_EMAIL_WEIGHT));
+      if (!isValidEmail(email)) push({ name: 'invalid_email', weight: w(f.ctx.weights.invalid_email), reason: 'the email address is not valid' });
+      else if (isDisposableEmail(email)) push({ name: 'disposable_email_domain', weight: w(f.ctx.weights.disposable_email_domain), reason: 'the email address is at a disposable-mail domain' });
+    },
+  },
+  {
+    name: 'attempts per IP',
+    signals: ['high_activity_ip'],
+    reads: ['attempts', 'ipPopulation', 'ipSignups'],
+    decide(f, push) {
+      const L = f.ctx.limits;
+      const type = f.s.event.type;
+      const base = L.attemptsPerIp[type] ?? L.attemptsPerIp.default;
+      // Sign-ups come from new devices: an address's completed sign-ups are its population there.
+      const scale =
+        type === '$registration'
+          ? (limit: number) => scaledLimit(limit, num(f.read('ipSignups')), L.householdSize, L.maxSignupScale)
+          : (limit: number) => ipScaled(f, limit);
+      const tiers = scaledTiers(base, scale);
+      tiered(f, push, { name: 'high_activity_ip', detail: 'attempts', count: num(f.read('attempts')), tiers, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} ${type} attempts from this IP in ${minutes(L.windowMs)}${tiers.challenge === base.challenge ? '' : ` (limit ${tiers.challenge} for the people this address has shown)`}`);
+    },
+  },
+  {
+    name: 'failed logins per IP',
+    signals: ['failed_logins_ip'],
+    reads: ['ipFailures', 'ipPopulation'],
+    decide(f, push) {
+      const L = f.ctx.limits;
+      const tiers = scaledTiers(L.failedLoginsPerIp, (limit) => ipScaled(f, limit));
+      tiered(f, push, { name: 'failed_logins_ip', detail: 'failures', count: num(f.read('ipFailures')), tiers, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} failed logins from this IP in ${minutes(L.windowMs)}`);
+    },
+  },
+  {
+    name: 'credential stuffing per IP',
+    signals: ['credential_stuffing'],
+    reads: ['ipFailedAccounts', 'ipResolvedAccounts', 'ipPopulation'],
+    decide(f, push) {
+      const count = unresolved(f, 'ipFailedAccounts', 'ipResolvedAccounts');
+      if (count === undefined || count < ipScaled(f, f.ctx.limits.failedAccountsPerIp)) return;
+      push({ name: 'credential_stuffing', weight: f.ctx.weights.credential_stuffing, code: 10, reason: `failed logins on ${count} different accounts from this IP, not followed by a success`, details: { failedAccounts: count } });
+    },
+  },
+  {
+    name: 'accounts per IP',
+    signals: ['multiple_accounts_ip'],
+    reads: ['ipAccounts', 'ipPopulation'],
+    decide(f, push) {
+      const tiers = scaledTiers(f.ctx.limits.accountsPerIp, (limit) => ipScaled(f, limit));
+      tiered(f, push, { name: 'multiple_accounts_ip', detail: 'accounts', count: num(f.read('ipAccounts')), tiers, challengeWeight: 0.6, codes: [5, 10] }, (n) => `${n} different accounts tried from this IP`);
+    },
+  },
+  {
+    name: 'credential stuffing per range',
+    signals: ['credential_stuffing_range'],
+    reads: ['netFailedAccounts', 'netResolvedAccounts', 'netPopulation'],
+    decide(f, push) {
+      const L = f.ctx.limits;
+      const count = unresolved(f, 'netFailedAccounts', 'netResolvedAccounts');
+      if (count === undefined || count < scaledLimit(L.failedAccountsPerRange, num(f.read('netPopulation')), L.householdSize, L.maxPopulationScale)) return;
+      push({
+        name: 'credential_stuffing_range',
+        weight: f.ctx.weights.credential_stuffing_range,
+        code: 10,
+        // Neighbours share a range: never a block on a range's evidence alone.
+        cap: 'challenge',
+        reason: `failed logins on ${count} different accounts from this address's ${f.s.net?.endsWith('/24') ? '/24' : '/48'}, not followed by a success`,
+        details: { failedAccounts: count },
+      });
+    },
+  },
+  {
+    name: 'accounts per device',
+    signals: ['multiple_accounts_device'],
+    reads: ['deviceAccounts'],
+    decide(f, push) {
+      tiered(f, push, { name: 'multiple_accounts_device', detail: 'accounts', count: num(f.read('deviceAccounts')), tiers: f.ctx.limits.accountsPerDevice, challengeWeight: 0.6, codes: [5, 10] }, (n) => `${n} different accounts tried from this device`);
+    },
+  },
+  {
+    name: 'credential stuffing per device',
+    signals: ['credential_stuffing_device'],
+    reads: ['deviceFailedAccounts', 'deviceResolvedAccounts'],
+    decide(f, push) {
+      const count = unresolved(f, 'deviceFailedAccounts', 'deviceResolvedAccounts');
+      if (count === undefined || count < f.ctx.limits.failedAccountsPerDevice) return;
+      push({ name: 'credential_stuffing_device', weight: f.ctx.weights.credential_stuffing_device, code: 10, reason: `failed logins on ${count} different accounts from this device, not followed by a success`, details: { failedAccounts: count } });
+    },
+  },
+  {
+    name: 'networks per device',
+    signals: ['multiple_networks_device'],
+    reads: ['deviceNetworks', 'deviceAccounts'],
+    decide(f, push) {
+      const networks = num(f.read('deviceNetworks'));
+      const accounts = num(f.read('deviceAccounts'));
+      if (networks === undefined || accounts === undefined || networks < f.ctx.limits.networksPerDevice || accounts < 3) return;
+      push({
+        name: 'multiple_networks_device',
+        weight: f.ctx.weights.multiple_networks_device,
+        code: 18,
+        cap: 'challenge',
+        reason: `this device tried ${accounts} accounts from ${networks} networks in ${minutes(f.ctx.limits.windowMs)}`,
+        details: { networks, accounts },
+      });
+    },
+  },
+  {
+    name: 'failed logins per account',
+    signals: ['high_activity_account'],
+    reads: ['accountFailures', 'familiarNetwork', 'familiarDevice'],
+    decide(f, push) {
+      const failures = num(f.read('accountFailures'));
+      // Attacks on an account from elsewhere must not challenge its owner at home or on their own device.
+      if (failures === undefined || failures < f.ctx.limits.failedLoginsPerAccount || f.familiar()) return;
+      push({ name: 'high_activity_account', weight: f.ctx.weights.high_activity_account, code: 4, cap: 'challenge', reason: `${failures} failed logins on this account in ${minutes(f.ctx.limits.windowMs)}`, details: { accountFailures: failures } });
+    },
+  },
+  {
+    name: 'attack mode',
+    signals: ['unfamiliar_login_during_attack'],
+    reads: ['siteAttack', 'familiarNetwork', 'familiarDevice'],
+    decide(f, push) {
+      if (typeof f.read('siteAttack') !== 'string' || f.familiar()) return;
+      push({
+        name: 'unfamiliar_login_during_attack',
+        weight: f.ctx.weights.unfamiliar_login_during_attack,
+        code: 8,
+        cap: 'challenge',
+        reason: 'logins from unfamiliar networks and devices are failing at attack level site-wide, and this account never logged in from this network or this device',
+      });
+    },
+  },
+  {
+    name: 'new networks per account',
+    signals: ['multiple_networks_account'],
+    reads: ['accountNewNetworks', 'familiarNetwork', 'familiarDevice'],
+    decide(f, push) {
+      const networks = num(f.read('accountNewNetworks'));
+      if (networks === undefined || networks < f.ctx.limits.networksPerAccount || f.familiar()) return;
+      push({
+        name: 'multiple_networks_account',
+        weight: f.ctx.weights.multiple_networks_account,
+        code: 8,
+        cap: 'challenge',
+        reason: `this account logged in from ${networks} new networks in ${minutes(f.ctx.limits.windowMs)}`,
+        details: { networks },
+      });
+    },
+  },
+  {
+    name: 'block lists',
+    signals: ['blocked_user', 'reported_device'],
+    reads: ['blockedUser', 'reportedDevice'],
+    decide(f, push) {
+      if (typeof f.read('blockedUser') === 'string') push({ name: 'blocked_user', weight: f.ctx.weights.blocked_user, deny: true, reason: 'the user is blocked' });
+      if (typeof f.read('reportedDevice') === 'string') push({ name: 'reported_device', weight: f.ctx.weights.reported_device, deny: true, reason: 'the device was reported' });
+    },
+  },
+  {
+    name: 'new device',
+    signals: ['new_device'],
+    reads: ['userDevices', 'approvedDevice'],
+    decide(f, push) {
+      const device = f.s.device;
+      if (device === undefined || typeof f.read('approvedDevice') === 'string') return;
+      const known = parseDevices(f.read('userDevices'));
+      if (known.length > 0 && !known.some((d) => d.id === device)) {
+        push({ name: 'new_device', weight: f.ctx.weights.new_device, reason: 'a device this user has never logged in from', details: { knownDevices: known.length } });
+      }
+    },
+  },
+  {
+    name: 'sign-ups per mailbox',
+    signals: ['multiple_signups_mailbox'],
+    reads: ['mailboxSignups'],
+    decide(f, push) {
+      const L = f.ctx.limits;
+      const count = num(f.read('mailboxSignups'));
+      if (count === undefined || count < L.signupsPerMailbox) return;
+      push({
+        name: 'multiple_signups_mailbox',
+        weight: f.ctx.weights.multiple_signups_mailbox,
+        code: 9,
+        reason: `${count} accounts already signed up with this mailbox or its aliases in ${Math.round(L.signupsPerMailboxWindowMs / 86_400_000)} days`,
+        details: { mailboxSignups: count },
+      });
+    },
+  },
+  {
+    name: 'reset requests per IP',
+    signals: ['reset_enumeration'],
+    reads: ['resetAccounts', 'ipPopulation'],
+    decide(f, push) {
+      // Many accounts asking for a reset from one address is enumeration, not forgetfulness:
+      // a challenge first (a household shares an IP), refused from the block tier.
+      const tiers = scaledTiers(f.ctx.limits.resetAccountsPerIp, (limit) => ipScaled(f, limit));
+      tiered(
+        f,
+        push,
+        { name: 'reset_enumeration', detail: 'resetAccounts', count: num(f.read('resetAccounts')), tiers, challengeWeight: 0.7, codes: [8, 8], capBelowBlock: true },
+        (n) => `password resets for ${n} different accounts from this IP in ${minutes(f.ctx.limits.windowMs)}`,
+      );
+    },
+  },
+];
+
+const MAX_DEVICES_JSON = 65_536;
+
+/** Reads a user's device list from the store; anything unreadable is an empty list. */
+export function parseDevices(value: StoreResult | undefined): Omit<DeviceRecord, 'approved' | 'reported'>[] {
+  if (typeof value !== 'string' || value.length > MAX_DEVICES_JSON) return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? (parsed.filter((d) => d && typeof d === 'object' && typeof d.id === 'string') as Omit<DeviceRecord, 'approved' | 'reported'>[]) : [];
+  } catch {
+    return [];
+  }
+}
