@@ -74,9 +74,10 @@ export interface VelocityLimits {
   /** The most a shared network's population multiplies the scaled limits. Default 10. */
   maxPopulationScale: number;
   /**
-   * The most sign-ups per IP are multiplied, by the sign-ups that address completed
-   * (sign-ups come from new devices, so they have no returning-device population yet).
-   * Default 4.
+   * The most sign-ups per IP are multiplied by the sign-ups that address completed
+   * (sign-ups come from new devices, so they have no returning-device population yet;
+   * the returning-device population scales them too, up to `maxPopulationScale`).
+   * Default 6.
    */
   maxSignupScale: number;
   /**
@@ -146,7 +147,7 @@ export const DEFAULT_LIMITS: Readonly<VelocityLimits> = Object.freeze({
   populationWindowMs: 24 * 60 * 60_000,
   householdSize: 4,
   maxPopulationScale: 10,
-  maxSignupScale: 4,
+  maxSignupScale: 6,
   signupsPerMailbox: 3,
   signupsPerMailboxWindowMs: 30 * 24 * 60 * 60_000,
   resetAccountsPerIp: { challenge: 4, block: 10 },

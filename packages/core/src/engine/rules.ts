@@ -213,10 +213,11 @@ export const RULES: readonly Rule[] = [
       const L = f.ctx.limits;
       const type = f.s.event.type;
       const base = L.attemptsPerIp[type] ?? L.attemptsPerIp.default;
-      // Sign-ups come from new devices: an address's completed sign-ups are its population there.
+      // Sign-ups come from new devices, which have no returning-device population yet,
+      // so an address's completed sign-ups count as its population there too (bounded lower).
       const scale =
         type === '$registration'
-          ? (limit: number) => scaledLimit(limit, num(f.read('ipSignups')), L.householdSize, L.maxSignupScale)
+          ? (limit: number) => Math.max(scaledLimit(limit, num(f.read('ipSignups')), L.householdSize, L.maxSignupScale), ipScaled(f, limit))
           : (limit: number) => ipScaled(f, limit);
       const tiers = scaledTiers(base, scale);
       tiered(f, push, { name: 'high_activity_ip', detail: 'attempts', count: num(f.read('attempts')), tiers, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} ${type} attempts from this IP in ${minutes(L.windowMs)}${tiers.challenge === base.challenge ? '' : ` (limit ${tiers.challenge} for the people this address has shown)`}`);
