@@ -114,7 +114,9 @@ export {
   type LocalProviderOptions,
   type VelocityLimits,
   type Tiers,
+  type LimitOptions,
 } from './providers/local.js';
+export { neighbourhoodKey } from './engine/keys.js';
 export { IpRangeSet } from './engine/ip-ranges.js';
 export { combineSignals, type Signal, type SignalName, type Score } from './engine/signals.js';
 export { userAgentSignals, browserFamily, nativeAppStackOf, type UserAgentSignalOptions, type UserAgentRequest } from './engine/user-agent.js';
