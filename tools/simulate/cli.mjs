@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { checkTargets, summarize, table } from './src/report.mjs';
 import { simulate, startServer } from './src/run.mjs';
-import { SCENARIOS } from './src/scenarios.mjs';
+import { ATTACK_SCENARIOS, PEOPLE_SCENARIOS, SCENARIO_ALIASES, SCENARIOS } from './src/scenarios.mjs';
 
 const HELP = `vigil-simulate — seeded traffic against a running Vigil-protected app
 
@@ -13,11 +13,16 @@ const HELP = `vigil-simulate — seeded traffic against a running Vigil-protecte
                                                             blocking mode, run the same traffic, compare
 
 options:
-  --scenario   mix (default: all at once) or one of ${SCENARIOS.join(', ')}
+  --scenario   mix (default: everything at once), people, attacks, or one or more
+               (comma-separated) of
+                 people:  ${PEOPLE_SCENARIOS.join(', ')}
+                 attacks: ${ATTACK_SCENARIOS.join(', ')}
   --seed       integer seed (default 1); same seed, same traffic
   --scale      multiply every scenario's size (default 1)
   --concurrency  clients in flight (default 16)
   --think      think time unit in ms (default 5; scaled down from human seconds)
+  --env K=V    with --serve: an environment variable for the example app (repeatable),
+               e.g. --env VIGIL_DEVICE_SECRET=0123456789abcdef (the Express example's device cookie)
   --json       print the summary as JSON too`;
 
 const { values } = parseArgs({
@@ -30,6 +35,7 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '16' },
     think: { type: 'string', default: '5' },
+    env: { type: 'string', multiple: true, default: [] },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -39,33 +45,44 @@ if (values.help || (!values.target && !values.serve)) {
   console.log(HELP);
   process.exit(values.help ? 0 : 2);
 }
-const scenarios = values.scenario === 'mix' ? SCENARIOS : values.scenario.split(',');
+const GROUPS = { mix: SCENARIOS, people: PEOPLE_SCENARIOS, attacks: ATTACK_SCENARIOS };
+const scenarios = [...new Set(values.scenario.split(',').flatMap((s) => GROUPS[s] ?? [SCENARIO_ALIASES[s] ?? s]))];
 for (const s of scenarios) {
   if (!SCENARIOS.includes(s)) {
-    console.error(`unknown scenario "${s}"; use mix or one of ${SCENARIOS.join(', ')}`);
+    console.error(`unknown scenario "${s}"; use mix, people, attacks or one of ${SCENARIOS.join(', ')}`);
     process.exit(2);
   }
 }
 const seed = Number.parseInt(values.seed, 10);
+const appEnv = {};
+for (const pair of values.env) {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) {
+    console.error(`--env takes KEY=VALUE, not "${pair}"`);
+    process.exit(2);
+  }
+  appEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+}
 const options = { seed, scenarios, scale: Number(values.scale), concurrency: Number(values.concurrency), thinkMs: Number(values.think) };
 
 async function main() {
   if (values.target) {
     const run = await simulate(values.target, options);
-    console.log(table(run.summary, `${values.target} — seed ${seed}, ${run.seconds.toFixed(1)} s`));
+    console.log(table(run.summary, `${values.target} — seed ${seed}, ${run.seconds.toFixed(1)} s`, run));
     if (values.json) console.log(JSON.stringify(run.summary, null, 2));
     return;
   }
   const results = {};
   for (const mode of ['monitoring', 'blocking']) {
-    const { url, child } = await startServer(mode, values.app);
+    const { url, child } = await startServer(mode, values.app, appEnv);
     try {
       results[mode] = await simulate(url, options);
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-    console.log(`${table(results[mode].summary, `${values.app}, ${mode} mode — seed ${seed}, ${results[mode].seconds.toFixed(1)} s`)}\n`);
+    const run = results[mode];
+    console.log(`${table(run.summary, `${values.app}, ${mode} mode — seed ${seed}, ${run.seconds.toFixed(1)} s${run.errors ? `, ${run.errors} HTTP errors` : ''}`, run)}\n`);
   }
   console.log(checkTargets(results.blocking.summary, results.monitoring.summary).join('\n'));
   if (values.json) console.log(JSON.stringify(results, null, 2));

@@ -9,14 +9,20 @@ const require = createRequire(import.meta.url);
 // package (data only: its own random generator is not seedable).
 // The data file is not in the package's exports map: locate it next to the resolved entry point.
 const UA_DATA = JSON.parse(readFileSync(join(dirname(require.resolve('user-agents')), 'user-agents.json'), 'utf8'));
-const UA_CUMULATIVE = [];
-{
+const cumulative = (list) => {
+  const out = [];
   let sum = 0;
-  for (const entry of UA_DATA) {
+  for (const entry of list) {
     sum += entry.weight;
-    UA_CUMULATIVE.push(sum);
+    out.push(sum);
   }
-}
+  return out;
+};
+const UA_CUMULATIVE = cumulative(UA_DATA);
+const MOBILE_UAS = UA_DATA.filter((entry) => entry.deviceCategory === 'mobile');
+const MOBILE_CUMULATIVE = cumulative(MOBILE_UAS);
+const DESKTOP_UAS = UA_DATA.filter((entry) => entry.deviceCategory === 'desktop');
+const DESKTOP_CUMULATIVE = cumulative(DESKTOP_UAS);
 
 const DISPOSABLE = disposableEmailBlocklist();
 
@@ -51,6 +57,21 @@ export function ispPrefixes(rng, count) {
   return out;
 }
 
+/**
+ * A random public IPv6 /48 (global unicast, 2a0x::/16-ish), as the first three groups:
+ * what one customer or one hosting account gets.
+ */
+export function ipv6Prefix48(rng) {
+  const h = () => rng.int(0, 0xffff).toString(16);
+  return `2a0${rng.int(0, 9)}:${h()}:${h()}`;
+}
+
+/** An address inside the /48 `prefix`: a random /64 subnet and a random interface id. */
+export function ipv6InPrefix(rng, prefix) {
+  const h = () => rng.int(0, 0xffff).toString(16);
+  return `${prefix}:${h()}:${h()}:${h()}:${h()}:${h()}`;
+}
+
 /** A public IPv6 address in 2001::/16-ish global unicast space, a distinct /64 per call. */
 export function residentialIpv6(rng) {
   const h = () => rng.int(0, 0xffff).toString(16);
@@ -60,6 +81,16 @@ export function residentialIpv6(rng) {
 /** A real browser, weighted by market share. */
 export function pickBrowser(rng) {
   return rng.weighted(UA_DATA, UA_CUMULATIVE);
+}
+
+/** A real mobile browser (`deviceCategory === 'mobile'`), weighted by market share: a phone. */
+export function pickMobileBrowser(rng) {
+  return rng.weighted(MOBILE_UAS, MOBILE_CUMULATIVE);
+}
+
+/** A real desktop browser, weighted by market share: a laptop. */
+export function pickDesktopBrowser(rng) {
+  return rng.weighted(DESKTOP_UAS, DESKTOP_CUMULATIVE);
 }
 
 function family(ua) {
@@ -153,4 +184,28 @@ export function password(rng) {
 export function typo(rng, pw) {
   const i = rng.int(0, pw.length - 1);
   return pw.slice(0, i) + String.fromCharCode(pw.charCodeAt(i) ^ 1) + pw.slice(i + 1);
+}
+
+/**
+ * Distinct spellings of one Gmail mailbox (`johndoe@gmail.com`): dots anywhere in the
+ * local part, `+tags`, upper case, and the `googlemail.com` domain; all deliver to the
+ * same inbox. Distinct after lower-casing (the demo's user store lower-cases emails, so
+ * `JohnDoe@…` and `johndoe@…` would be one account anyway).
+ */
+export function gmailAliases(rng, count, local = 'johndoe') {
+  const seen = new Set();
+  const out = [];
+  for (let guard = 0; out.length < count && guard < count * 100; guard++) {
+    let name = '';
+    for (let i = 0; i < local.length; i++) {
+      name += rng.chance(0.5) ? local[i].toUpperCase() : local[i];
+      if (i < local.length - 1 && rng.chance(0.25)) name += '.';
+    }
+    if (rng.chance(0.6)) name += `+${rng.pick(['x', 'news', 'shop', 'promo', String(rng.int(1, 99))])}`;
+    const email = `${name}@${rng.chance(0.3) ? 'googlemail.com' : 'gmail.com'}`;
+    if (seen.has(email.toLowerCase())) continue;
+    seen.add(email.toLowerCase());
+    out.push(email);
+  }
+  return out;
 }

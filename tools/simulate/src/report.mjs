@@ -6,18 +6,34 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const pct = (x, total) => (total === 0 ? '–' : `${((100 * x) / total).toFixed(1)}%`);
+export const pct = (x, total) => (total === 0 ? '–' : `${((100 * x) / total).toFixed(1)}%`);
+const sum = (list, key) => list.reduce((a, x) => a + (x[key] ?? 0), 0);
 
-/** Per-scenario summary numbers from the raw metrics. */
+/** The population whose people may be challenged (never blocked, never locked out): a new device on a new network. */
+export const MAY_BE_CHALLENGED = 'travellers-without-device';
+
+/** Human-readable row names. */
+export const LABELS = {
+  home: 'home',
+  office: 'office (one NAT)',
+  carrier: 'mobile carrier (CGNAT)',
+  'travellers-with-device': 'travellers with their device',
+  'travellers-without-device': 'travellers without their device',
+  'typo-storm': 'typo storm',
+  'owners-under-attack': 'owners under brute force',
+};
+
+/**
+ * Per-population summary numbers from the raw metrics (`buildSimulation().metrics`).
+ * Rows of `kind: 'people'` carry users, friction (challenged / requests), refusals at
+ * sign-up and lock-outs; rows of `kind: 'attack'` what got through.
+ */
 export function summarize(metrics) {
   const out = {};
   for (const [name, m] of Object.entries(metrics)) {
-    if (m.requests === 0) continue;
-    const attackers = [...m.attackers.values()];
-    const firsts = attackers.map((a) => a.beforeFirstBlock ?? a.attempts);
-    const stops = attackers.map((a) => a.beforeFirstStop ?? a.attempts);
-    const failures = attackers.map((a) => a.failuresBeforeChallenge ?? a.failures);
-    out[name] = {
+    if (m.requests === 0 && !m.users) continue;
+    const base = {
+      kind: m.kind,
       requests: m.requests,
       allowed: m.allowed,
       challenged: m.challenged,
@@ -25,8 +41,19 @@ export function summarize(metrics) {
       errors: m.errors,
       wouldBlock: m.wouldBlock,
       wouldChallenge: m.wouldChallenge,
-      stoppedShare: (m.challenged + m.blocked) / m.requests,
-      blockedShare: m.blocked / m.requests,
+      stoppedShare: m.requests ? (m.challenged + m.blocked) / m.requests : 0,
+      blockedShare: m.requests ? m.blocked / m.requests : 0,
+    };
+    if (m.kind === 'people') {
+      out[name] = { ...base, users: m.users, signups: m.signups, refusedAtSignup: m.refusedAtSignup, lockedOut: m.lockedOut, keptDeviceCookie: m.keptDeviceCookie ?? 0, friction: m.requests ? m.challenged / m.requests : 0 };
+      continue;
+    }
+    const attackers = [...m.attackers.values()];
+    const firsts = attackers.map((a) => a.beforeFirstBlock ?? a.attempts);
+    const stops = attackers.map((a) => a.beforeFirstStop ?? a.attempts);
+    const failures = attackers.map((a) => a.failuresBeforeChallenge ?? a.failures);
+    out[name] = {
+      ...base,
       attackers: attackers.length,
       beforeFirstBlockMedian: median(firsts),
       beforeFirstBlockMax: firsts.length ? Math.max(...firsts) : undefined,
@@ -35,65 +62,143 @@ export function summarize(metrics) {
       failuresBeforeChallengeMax: failures.length ? Math.max(...failures) : undefined,
       takeovers: m.takeovers,
       accountsCreated: m.accountsCreated,
-      legitUsers: m.legitUsers,
-      legitUnable: m.legitUnable,
+      ...(m.cover ? { cover: { ...m.cover } } : {}),
     };
   }
   return out;
 }
 
-/** A Markdown table of one run. */
-export function table(summary, title) {
-  const lines = [
-    `### ${title}`,
-    '',
-    '| scenario | requests | allowed | challenged | blocked | would block / challenge | attempts before first block (median / max per attacker) | before first block or challenge | account takeovers | fake accounts created | legit users unable to log in |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const [name, s] of Object.entries(summary)) {
-    const before = s.attackers ? `${s.beforeFirstBlockMedian} / ${s.beforeFirstBlockMax}` : '–';
-    const stop = s.attackers ? `${s.beforeFirstStopMedian} / ${s.beforeFirstStopMax}` : '–';
+const people = (summary) => Object.entries(summary).filter(([, s]) => s.kind === 'people');
+const attacks = (summary) => Object.entries(summary).filter(([, s]) => s.kind === 'attack');
+
+/** What got through, in words, for an attack row. */
+export function gotThrough(name, s) {
+  const parts = [];
+  if (name === 'dilution') parts.push(`${s.allowed} of ${s.requests} stuffing attempts allowed (+ ${s.cover?.succeeded ?? 0} of ${s.cover?.requests ?? 0} logins to its own accounts)`);
+  else if (name === 'reset-flood') parts.push(`${s.allowed} of ${s.requests} reset requests let through`);
+  else parts.push(`${s.allowed} of ${s.requests} allowed`);
+  if (s.takeovers) parts.push(`${s.takeovers} account takeover${s.takeovers === 1 ? '' : 's'}`);
+  if (s.accountsCreated) parts.push(`${s.accountsCreated} account${s.accountsCreated === 1 ? '' : 's'} created`);
+  return parts.join(', ');
+}
+
+/** Two Markdown tables of one run: real people per population, then each attack. */
+export function table(summary, title, { setup } = {}) {
+  const lines = [`### ${title}`, ''];
+  const rows = people(summary);
+  if (rows.length) {
     lines.push(
-      `| ${name} | ${s.requests} | ${s.allowed} (${pct(s.allowed, s.requests)}) | ${s.challenged} (${pct(s.challenged, s.requests)}) | ${s.blocked} (${pct(s.blocked, s.requests)}) | ${s.wouldBlock} / ${s.wouldChallenge} | ${before} | ${stop} | ${s.takeovers || 0} | ${name === 'fake-signups' || name === 'scripted' ? s.accountsCreated : '–'} | ${name === 'legit' ? `${s.legitUnable} of ${s.legitUsers}` : '–'} |`,
+      '| real people | users | requests | friction (challenged) | blocked requests | refused at sign-up | locked out | would block / challenge | kept vigil_did |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
+    for (const [name, s] of rows) {
+      lines.push(`| ${LABELS[name] ?? name} | ${s.users} | ${s.requests} | ${s.challenged} (${pct(s.challenged, s.requests)}) | ${s.blocked} | ${s.refusedAtSignup} of ${s.signups} | ${s.lockedOut} | ${s.wouldBlock} / ${s.wouldChallenge} | ${s.keptDeviceCookie} |`);
+    }
+    const all = rows.map(([, s]) => s);
+    lines.push(`| **all real people** | ${sum(all, 'users')} | ${sum(all, 'requests')} | ${sum(all, 'challenged')} (${pct(sum(all, 'challenged'), sum(all, 'requests'))}) | ${sum(all, 'blocked')} | ${sum(all, 'refusedAtSignup')} of ${sum(all, 'signups')} | ${sum(all, 'lockedOut')} | ${sum(all, 'wouldBlock')} / ${sum(all, 'wouldChallenge')} | ${sum(all, 'keptDeviceCookie')} |`, '');
   }
-  return lines.join('\n');
+  const hits = attacks(summary);
+  if (hits.length) {
+    lines.push(
+      '| attack | attempts | allowed | challenged | blocked | would block / challenge | attempts before first block (median / max per attacker) | before first block or challenge | takeovers | accounts created | what got through |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const [name, s] of hits) {
+      const before = s.attackers ? `${s.beforeFirstBlockMedian} / ${s.beforeFirstBlockMax}` : '–';
+      const stop = s.attackers ? `${s.beforeFirstStopMedian} / ${s.beforeFirstStopMax}` : '–';
+      const created = ['fake-signups', 'scripted', 'alias-signups'].includes(name) ? s.accountsCreated : '–';
+      lines.push(`| ${name} | ${s.requests} | ${s.allowed} (${pct(s.allowed, s.requests)}) | ${s.challenged} (${pct(s.challenged, s.requests)}) | ${s.blocked} (${pct(s.blocked, s.requests)}) | ${s.wouldBlock} / ${s.wouldChallenge} | ${before} | ${stop} | ${s.takeovers || 0} | ${created} | ${gotThrough(name, s)} |`);
+    }
+    lines.push('');
+  }
+  if (setup?.refused) lines.push(`(set-up: ${setup.refused} existing users could not sign up before the run; they count as locked out)`, '');
+  return lines.join('\n').trimEnd();
 }
 
 /**
  * The issue's targets, checked against a blocking-mode run (and the monitoring run for
- * the takeover reduction). Returns one line per target with ✅ / ❌.
+ * the takeover reduction and the would-action agreement). One line per target, ✅ / ❌;
+ * lines starting with ℹ️ are reported, not targets.
  */
 export function checkTargets(blocking, monitoring) {
   const lines = [];
   const check = (ok, text) => lines.push(`${ok ? '✅' : '❌'} ${text}`);
+  const info = (text) => lines.push(`ℹ️ ${text}`);
+  const rows = people(blocking);
+  if (rows.length) {
+    const hurt = rows.filter(([, s]) => s.lockedOut || s.refusedAtSignup);
+    const total = rows.reduce((a, [, s]) => a + s.lockedOut + s.refusedAtSignup, 0);
+    check(total === 0, `real people locked out or refused at sign-up: ${total} of ${rows.reduce((a, [, s]) => a + s.users, 0)}${hurt.length ? ` (${hurt.map(([n, s]) => `${n} ${s.lockedOut} locked out, ${s.refusedAtSignup} refused`).join('; ')})` : ''} (target 0)`);
+    const blockedRows = rows.filter(([, s]) => s.blocked);
+    const blockedTotal = rows.reduce((a, [, s]) => a + s.blocked, 0);
+    check(blockedTotal === 0, `real people's requests blocked: ${blockedTotal}${blockedRows.length ? ` (${blockedRows.map(([n, s]) => `${n} ${s.blocked}`).join(', ')})` : ''} (target 0)`);
+    const counted = rows.filter(([n]) => n !== MAY_BE_CHALLENGED);
+    if (counted.length) {
+      const ch = counted.reduce((a, [, s]) => a + s.challenged, 0);
+      const req = counted.reduce((a, [, s]) => a + s.requests, 0);
+      const per = counted.map(([n, s]) => `${n} ${pct(s.challenged, s.requests)}${s.friction > 0.01 ? ' ⚠' : ''}`).join(', ');
+      check(req > 0 && ch / req <= 0.01, `real-user friction: ${ch} of ${req} requests challenged (${pct(ch, req)}; target ≤ 1%) — ${per}`);
+    }
+    const t = blocking[MAY_BE_CHALLENGED];
+    if (t) check(t.blocked === 0 && t.lockedOut === 0, `travellers without their device (new device, new network): ${t.blocked} requests blocked, ${t.lockedOut} of ${t.users} locked out (target 0 and 0; challenged ${pct(t.challenged, t.requests)}, allowed)`);
+  }
+
   const scripted = ['scripted', 'headless'].filter((k) => blocking[k]);
   if (scripted.length) {
     const req = scripted.reduce((a, k) => a + blocking[k].requests, 0);
-    const blk = scripted.reduce((a, k) => a + blocking[k].blocked, 0);
-    check(blk / req >= 0.99, `scripted, headless and UA-less requests blocked: ${pct(blk, req)} (target ≥ 99%)`);
+    const stop = scripted.reduce((a, k) => a + blocking[k].blocked + blocking[k].challenged, 0);
+    check(stop / req >= 0.99, `scripted, headless and UA-less requests stopped: ${pct(stop, req)} (target ≥ 99%)`);
   }
   const few = blocking['stuffing-few-ips'];
-  if (few) {
-    check(few.beforeFirstBlockMax <= 10, `stuffing from a few IPs: at most ${few.beforeFirstBlockMax} attempts per IP before its first block (target ≤ 10)`);
-    check(few.blockedShare >= 0.95, `stuffing from a few IPs: ${pct(few.blocked, few.requests)} blocked (target ≥ 95%)`);
-  }
+  if (few) check(few.beforeFirstStopMax <= 10, `stuffing from a few addresses: at most ${few.beforeFirstStopMax} attempts per address before it was first challenged or blocked (target ≤ 10)`);
   const rot = blocking['stuffing-rotating'];
-  if (rot) check(rot.stoppedShare >= 0.8, `rotating-IP stuffing: ${pct(rot.blocked + rot.challenged, rot.requests)} blocked or challenged (target ≥ 80%)`);
+  if (rot) check(rot.stoppedShare >= 0.8, `rotating-address stuffing: ${pct(rot.blocked + rot.challenged, rot.requests)} stopped (target ≥ 80%)`);
   const brute = blocking['brute-force'];
   if (brute) check(brute.failuresBeforeChallengeMax <= 10, `brute force: challenged after at most ${brute.failuresBeforeChallengeMax} failures per account (target ≤ 10)`);
-  const legit = blocking.legit;
-  if (legit) {
-    const fp = legit.blocked + legit.challenged;
-    check(fp / legit.requests <= 0.005, `legit requests blocked or challenged: ${fp} of ${legit.requests} (${pct(fp, legit.requests)}; target ≤ 0.5%)`);
-    check(legit.legitUnable === 0, `legit users unable to log in: ${legit.legitUnable} (target 0)`);
-  }
+  const alias = blocking['alias-signups'];
+  if (alias) check(alias.accountsCreated <= 3, `mailbox aliases: ${alias.accountsCreated} accounts created for one Gmail mailbox out of ${alias.requests} sign-ups (target ≤ 3)`);
+  const dil = blocking.dilution;
+  if (dil) check(dil.allowed / dil.requests <= 0.1, `dilution: ${dil.allowed} of ${dil.requests} stuffing attempts allowed (${pct(dil.allowed, dil.requests)}; target ≤ 10%), ${dil.cover?.succeeded ?? 0} of ${dil.cover?.requests ?? 0} logins to its own accounts succeeded`);
+  const reset = blocking['reset-flood'];
+  if (reset) check(reset.stoppedShare >= 0.8, `reset flood: ${reset.allowed} of ${reset.requests} reset requests let through (${pct(reset.challenged + reset.blocked, reset.requests)} stopped; target ≥ 80%)`);
+  const v6 = blocking['ipv6-range'];
+  if (v6) check(v6.stoppedShare >= 0.8, `stuffing inside one IPv6 /48: ${pct(v6.challenged + v6.blocked, v6.requests)} stopped (target ≥ 80%)`);
+  const jar = blocking['one-jar'];
+  if (jar) check(jar.stoppedShare >= 0.9, `one cookie jar, 25 addresses: ${pct(jar.challenged + jar.blocked, jar.requests)} stopped (target ≥ 90%)`);
+  const spray = blocking.spray;
+  if (spray) info(`password spray: ${pct(spray.challenged + spray.blocked, spray.requests)} stopped, ${spray.takeovers} takeovers (no target of its own; counted in the takeovers)`);
+
   if (monitoring) {
-    const ato = (s) => Object.values(s).reduce((a, x) => a + (x.takeovers || 0), 0);
+    const ato = (s) => attacks(s).reduce((a, [, x]) => a + (x.takeovers || 0), 0);
     const before = ato(monitoring);
     const after = ato(blocking);
-    const reduction = before === 0 ? 1 : 1 - after / before;
-    check(reduction >= 0.9, `account takeovers: ${before} in monitoring → ${after} in blocking (${(reduction * 100).toFixed(0)}% fewer; target ≥ 90%)`);
+    if (before > 0 || after > 0) check(after <= 0.1 * before, `account takeovers: ${before} in monitoring → ${after} in blocking (target ≤ 10% of monitoring's, ≤ ${Math.floor(0.1 * before)})`);
+    const { scripted: agreeScripted, disagreements } = agreement(blocking, monitoring);
+    if (agreeScripted) check(agreeScripted.ok, `monitoring agrees with blocking on scripted clients: would stop ${agreeScripted.would} of ${agreeScripted.monitoringRequests}, stopped ${agreeScripted.did} of ${agreeScripted.blockingRequests}`);
+    info(`monitoring's would-action vs blocking's action (would block+challenge in monitoring → blocked+challenged in blocking, share of requests): ${disagreements.length ? disagreements.join('; ') : 'every scenario within 5 points'}`);
   }
   return lines;
+}
+
+/**
+ * Per scenario, monitoring's wouldBlock + wouldChallenge against blocking's blocked +
+ * challenged. They cannot be equal (blocking changes the traffic: a stopped attacker
+ * sends no follow-up, a person resubmits a challenge), so scenarios more than 5 points
+ * apart are listed; only scripted clients (whose requests do not depend on answers)
+ * must agree exactly.
+ */
+export function agreement(blocking, monitoring) {
+  const disagreements = [];
+  let scripted;
+  for (const [name, b] of Object.entries(blocking)) {
+    const m = monitoring[name];
+    if (!m) continue;
+    const would = m.wouldBlock + m.wouldChallenge;
+    const did = b.blocked + b.challenged;
+    const wShare = m.requests ? would / m.requests : 0;
+    const dShare = b.requests ? did / b.requests : 0;
+    if (name === 'scripted') scripted = { ok: would === did && m.requests === b.requests, would, did, monitoringRequests: m.requests, blockingRequests: b.requests };
+    if (Math.abs(wShare - dShare) > 0.05) disagreements.push(`${name} ${pct(would, m.requests)} → ${pct(did, b.requests)}`);
+  }
+  return { scripted, disagreements };
 }

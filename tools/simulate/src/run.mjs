@@ -17,7 +17,7 @@ export async function simulate(target, opts) {
   await runPool(sim.actors, opts.concurrency ?? 16, client);
   const seconds = (Date.now() - started) / 1000;
   client.close();
-  return { summary: summarize(sim.metrics), seconds, errors: client.errors };
+  return { summary: summarize(sim.metrics), seconds, errors: client.errors, setup: sim.setupStats };
 }
 
 const APPS = {
