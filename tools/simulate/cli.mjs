@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkTargets, summarize, table } from './src/report.mjs';
 import { simulate, startServer } from './src/run.mjs';
+import { whyTable } from './src/why.mjs';
 import { ATTACK_SCENARIOS, PEOPLE_SCENARIOS, SCENARIO_ALIASES, SCENARIOS } from './src/scenarios.mjs';
 
 const HELP = `vigil-simulate — seeded traffic against a running Vigil-protected app
@@ -23,6 +27,9 @@ options:
   --think      think time unit in ms (default 5; scaled down from human seconds)
   --env K=V    with --serve: an environment variable for the example app (repeatable),
                e.g. --env VIGIL_DEVICE_SECRET=0123456789abcdef (the Express example's device cookie)
+  --why        with --serve and the Express app: log every decision's reasons (in a
+               harness around the unchanged example) and print, per population of
+               people, which rules challenged or blocked them
   --json       print the summary as JSON too`;
 
 const { values } = parseArgs({
@@ -36,6 +43,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     think: { type: 'string', default: '5' },
     env: { type: 'string', multiple: true, default: [] },
+    why: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -63,7 +71,11 @@ for (const pair of values.env) {
   }
   appEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
 }
-const options = { seed, scenarios, scale: Number(values.scale), concurrency: Number(values.concurrency), thinkMs: Number(values.think) };
+if (values.why && (!values.serve || values.app !== 'express')) {
+  console.error('--why needs --serve and --app express');
+  process.exit(2);
+}
+const options = { tagRequests: values.why, seed, scenarios, scale: Number(values.scale), concurrency: Number(values.concurrency), thinkMs: Number(values.think) };
 
 async function main() {
   if (values.target) {
@@ -73,8 +85,11 @@ async function main() {
     return;
   }
   const results = {};
+  const why = {};
+  const logs = values.why ? mkdtempSync(join(tmpdir(), 'vigil-why-')) : undefined;
   for (const mode of ['monitoring', 'blocking']) {
-    const { url, child } = await startServer(mode, values.app, appEnv);
+    if (logs) why[mode] = join(logs, `${mode}.jsonl`);
+    const { url, child } = await startServer(mode, logs ? 'express-why' : values.app, logs ? { ...appEnv, VIGIL_SIM_DECISIONS: why[mode] } : appEnv);
     try {
       results[mode] = await simulate(url, options);
     } finally {
@@ -85,6 +100,9 @@ async function main() {
     console.log(`${table(run.summary, `${values.app}, ${mode} mode — seed ${seed}, ${run.seconds.toFixed(1)} s${run.errors ? `, ${run.errors} HTTP errors` : ''}`, run)}\n`);
   }
   console.log(checkTargets(results.blocking.summary, results.monitoring.summary).join('\n'));
+  if (logs) {
+    for (const mode of ['monitoring', 'blocking']) console.log(`\n### Why people were stopped — ${values.app}, ${mode} mode (decision log: ${why[mode]})\n\n${whyTable(why[mode], { mode })}`);
+  }
   if (values.json) console.log(JSON.stringify(results, null, 2));
 }
 

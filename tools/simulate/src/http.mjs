@@ -63,16 +63,18 @@ export function createJar({ now = Date.now } = {}) {
  * carries its cookies and the response's `Set-Cookie` goes into it (a browser, or an
  * attack tool that keeps cookies); without one nothing is kept. Resolves with the
  * status, the parsed body and Vigil's classification of the answer; never rejects.
+ * `tagRequests` (the --why harness only) names the population in `X-Sim-Population`,
+ * which the harness strips before the app sees the request.
  */
-export function createClient(target, { timeoutMs = 10_000 } = {}) {
+export function createClient(target, { timeoutMs = 10_000, tagRequests = false } = {}) {
   const base = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   let errors = 0;
 
-  function post(path, body, { headers, ip, jar }) {
+  function post(path, body, { headers, ip, jar, tag }) {
     const form = String(headers['content-type'] ?? '').includes('x-www-form-urlencoded');
     const payload = form ? new URLSearchParams(body).toString() : JSON.stringify(body);
-    const allHeaders = { ...headers, 'content-length': Buffer.byteLength(payload), 'x-forwarded-for': ip, cookie: jar?.header() };
+    const allHeaders = { ...headers, 'content-length': Buffer.byteLength(payload), 'x-forwarded-for': ip, cookie: jar?.header(), 'x-sim-population': tagRequests ? tag : undefined };
     for (const key of Object.keys(allHeaders)) if (allHeaders[key] === undefined) delete allHeaders[key];
     return new Promise((resolve) => {
       const req = httpRequest({ agent, hostname: base.hostname, port: base.port, path, method: 'POST', headers: allHeaders, timeout: timeoutMs }, (res) => {

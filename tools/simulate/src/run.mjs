@@ -10,7 +10,7 @@ import { buildSimulation, runPool } from './scenarios.mjs';
  * in once from their own network), then the chosen scenarios, interleaved.
  */
 export async function simulate(target, opts) {
-  const client = createClient(target);
+  const client = createClient(target, { tagRequests: opts.tagRequests });
   const sim = buildSimulation({ ...opts, origin: target });
   await runPool(sim.setup, opts.concurrency ?? 16, client);
   const started = Date.now();
@@ -24,6 +24,8 @@ const APPS = {
   express: ['examples', 'express', 'server.mjs'],
   fastify: ['examples', 'fastify', 'server.mjs'],
   nestjs: ['examples', 'nestjs', 'dist', 'main.js'],
+  // The Express example inside the --why harness (decision reasons to $VIGIL_SIM_DECISIONS).
+  'express-why': ['tools', 'simulate', 'src', 'why-server.mjs'],
 };
 
 /** Starts an example app (see examples/) on a free port and resolves its URL once it listens. */

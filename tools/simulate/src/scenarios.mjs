@@ -258,10 +258,11 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
 
   /** One thing a person does: a challenge is solved (solveChallenge) and the request sent again. */
   async function human(client, population, path, body, options) {
-    let res = await client.post(path, body, options);
+    const tagged = { ...options, tag: population ?? 'setup' };
+    let res = await client.post(path, body, tagged);
     record(population, undefined, res);
     if (res.outcome === 'challenged') {
-      res = await client.post(path, solveChallenge(body, res), options);
+      res = await client.post(path, solveChallenge(body, res), tagged);
       record(population, undefined, res);
     }
     return res;
@@ -377,7 +378,7 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
       const picks = Array.from({ length: 24 }, () => r.int(0, ips.length - 1));
       let k = 0;
       actors.push(async (client) => {
-        const viaCarrier = { post: (path, body) => client.post(path, body, at(person.devices[0], ips[picks[k++ % picks.length]])) };
+        const viaCarrier = { post: (path, body, o) => client.post(path, body, { ...at(person.devices[0], ips[picks[k++ % picks.length]]), tag: o.tag }) };
         metrics.carrier.users++;
         if (!(await signUp(viaCarrier, 'carrier', person, {}))) return;
         let everIn = false;
@@ -447,7 +448,7 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
 
   /** One attacker request; attackers never solve a challenge. `jar` only for tools that keep cookies. */
   async function attack(client, scenario, attackerId, path, body, headers, ip, jar) {
-    const res = await client.post(path, body, { headers, ip, jar });
+    const res = await client.post(path, body, { headers, ip, jar, tag: scenario });
     record(scenario, attackerId, res);
     if (path === '/api/login' && res.status === 200) metrics[scenario].takeovers++;
     if (path === '/api/register' && res.status === 201) metrics[scenario].accountsCreated++;
@@ -620,7 +621,7 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
       actors.push(async (client) => {
         const m = metrics.dilution;
         for (const { account, ip: coverIp } of cover) {
-          const res = await client.post('/api/login', { email: account.email, password: account.password }, { headers, ip: coverIp });
+          const res = await client.post('/api/login', { email: account.email, password: account.password }, { headers, ip: coverIp, tag: 'dilution-cover' });
           m.cover.requests++;
           m.cover[res.outcome === 'error' ? 'errors' : res.outcome]++;
           if (res.status === 200) m.cover.succeeded++;
