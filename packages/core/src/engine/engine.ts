@@ -3,9 +3,10 @@ import type { StoreOp, StoreResult } from '../stores/types.js';
 import { type IdentifierHasher, ipCountingKey, normalizeIdentifier } from './identifiers.js';
 import type { IpRangeSet } from './ip-ranges.js';
 import { KEYS, neighbourhoodKey } from './keys.js';
+import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';
 import { learnOutcome } from './learn.js';
 import { mailboxKey } from './mailbox.js';
-import { type Facts, parseDevices, READS, type ReadName, type Rule, type RuleContext, RULES, type Subject } from './rules.js';
+import { type Facts, READS, type ReadName, type Rule, type RuleContext, RULES, type Subject } from './rules.js';
 import { combineSignals, type Signal, type SignalName } from './signals.js';
 import { VigilStoreError } from './store-error.js';
 
@@ -29,9 +30,6 @@ export interface Engine {
   accountKey(event: ProviderEvent): string | undefined;
 }
 
-const MAX_DEVICES_PER_USER = 20;
-const DEVICE_TTL_MS = 400 * 24 * 60 * 60_000;
-
 /**
  * Builds the engine from its compiled options. Every decision is one store batch: the
  * union of the reads its active rules need; every rule then decides from the results.
@@ -40,10 +38,15 @@ const DEVICE_TTL_MS = 400 * 24 * 60 * 60_000;
 export function createEngine(o: EngineOptions): Engine {
   const { weights, limits, hasher, run } = o;
   const rules = RULES.filter((rule) => rule.signals.some((name) => weights[name] > 0));
-  // Each rule's reads once, in a fixed order: a batch is built by walking this list.
+  const attackRule = weights.unfamiliar_login_during_attack > 0;
+  // Each rule's reads once, in a fixed order: a batch is built by walking this list, and
+  // a read's result is found by its index in it.
   const reads = [...new Set(rules.flatMap((rule) => rule.reads))];
-  const signalsOfRead = new Map<ReadName, SignalName[]>();
-  for (const rule of rules) for (const read of rule.reads) signalsOfRead.set(read, [...(signalsOfRead.get(read) ?? []), ...rule.signals.filter((n) => weights[n] > 0)]);
+  const builders = reads.map((name) => READS[name]);
+  const indexOf = Object.fromEntries(reads.map((name, i) => [name, i])) as Partial<Record<ReadName, number>>;
+  // Per rule, the indexes of its reads: when the batch fails, a rule that needed one is skipped.
+  const ruleReads = rules.map((rule) => rule.reads.map((name) => indexOf[name] as number));
+  const signalsOfRead = reads.map((name) => [...new Set(rules.filter((rule) => rule.reads.includes(name)).flatMap((rule) => rule.signals.filter((n) => weights[n] > 0)))]);
 
   const accountKey = (event: ProviderEvent): string | undefined => {
     const { email, username, phone, id } = event.user;
@@ -59,7 +62,7 @@ export function createEngine(o: EngineOptions): Engine {
     const ip = event.context.ip;
     const velocity = ip !== undefined && o.allowIps?.has(ip) !== true;
     const login = event.type === '$login';
-    const account = login || event.type === '$password_reset_request' || event.type === '$registration' ? accountKey(event) : undefined;
+    const account = accountKey(event);
     const s: Subject = { event, login };
     if (velocity) {
       s.ip = ipCountingKey(ip);
@@ -77,6 +80,11 @@ export function createEngine(o: EngineOptions): Engine {
     return s;
   };
 
+  // Attack mode is one flag for the whole site: read from the store at most once a second
+  // (a fleet sees another instance's flag within that), set here as soon as learn sets it.
+  const attack = { on: false, checkedAt: Number.NEGATIVE_INFINITY };
+  const ATTACK_RECHECK_MS = 1000;
+
   // Familiarity read by a decision, for the outcome of the same request: keyed by the
   // request's context object, which the outcome event shares. A WeakMap: nothing to bound.
   const familiarByRequest = new WeakMap<object, boolean>();
@@ -93,51 +101,68 @@ export function createEngine(o: EngineOptions): Engine {
   const score = async (event: ProviderEvent): Promise<Verdict> => {
     const s = subjectOf(event);
     const ops: StoreOp[] = [];
-    const slots: Partial<Record<ReadName, number>> = {};
-    for (const name of reads) {
-      const op = READS[name](s, limits);
-      if (op === undefined) continue;
-      slots[name] = ops.length;
-      ops.push(op);
+    // slots[i]: where read i sits in the batch, -1 when it did not apply.
+    const slots: number[] = new Array(builders.length);
+    for (let i = 0; i < builders.length; i++) {
+      const op = (builders[i] as (typeof builders)[number])(s, limits);
+      if (op === undefined) slots[i] = -1;
+      else {
+        slots[i] = ops.length;
+        ops.push(op);
+      }
     }
+    const attackSlot = attackRule && s.login && s.account !== undefined && event.timestamp - attack.checkedAt >= ATTACK_RECHECK_MS ? ops.push({ type: 'get', key: KEYS.siteAttack() }) - 1 : -1;
     const signals: Signal[] = [];
     const push = (signal: Signal) => {
       if (signal.weight > 0) signals.push(signal);
     };
     let results: StoreResult[] = [];
+    let failed = false;
     let failure: unknown;
     if (ops.length > 0) {
       try {
         results = await run(ops, event.timestamp);
       } catch (error) {
+        failed = true;
         failure = error;
       }
     }
+    if (attackSlot >= 0 && !failed) {
+      attack.on = typeof results[attackSlot] === 'string';
+      attack.checkedAt = event.timestamp;
+    }
     const read = (name: ReadName): StoreResult | undefined => {
-      const slot = slots[name];
-      return slot === undefined || failure !== undefined ? undefined : results[slot];
+      const index = indexOf[name];
+      const slot = index === undefined ? -1 : (slots[index] as number);
+      return slot < 0 || failed ? undefined : results[slot];
     };
+    let record: Familiarity | undefined;
     let familiar: boolean | undefined;
     const facts: Facts = {
       s,
       ctx: o,
       read,
+      familiarity: () => {
+        record ??= parseFamiliarity(read('familiarity'), event.timestamp, limits.familiarForMs);
+        return record;
+      },
       familiar: () => {
-        familiar ??= typeof read('familiarNetwork') === 'string' || typeof read('familiarDevice') === 'string';
+        familiar ??= isFamiliar(facts.familiarity(), s.ip, s.returningDevice);
         return familiar;
       },
+      attack: () => attack.on,
     };
-    for (const rule of rules) {
+    for (let r = 0; r < rules.length; r++) {
       // When the batch failed, the rules that need no store still decide.
-      if (failure !== undefined && rule.reads.some((r) => slots[r] !== undefined)) continue;
-      rule.decide(facts, push);
+      if (failed && (ruleReads[r] as number[]).some((i) => (slots[i] as number) >= 0)) continue;
+      (rules[r] as Rule).decide(facts, push);
     }
-    if (failure !== undefined) {
-      const degraded = [...new Set(Object.keys(slots).flatMap((r) => signalsOfRead.get(r as ReadName) ?? []))];
+    if (failed) {
+      const degraded = [...new Set(slots.flatMap((slot, i) => (slot >= 0 ? (signalsOfRead[i] as SignalName[]) : [])))];
       throw new VigilStoreError((failure as Error).cause ?? failure, { ...verdictOf(signals), degraded });
     }
     // The outcome of this same request needs it: remember it, so learning skips a read.
-    if (slots.familiarNetwork !== undefined || slots.familiarDevice !== undefined) familiarByRequest.set(event.context, facts.familiar());
+    if (s.login && read('familiarity') !== undefined) familiarByRequest.set(event.context, facts.familiar());
     const approved = typeof read('approvedDevice') === 'string';
     const verdict = verdictOf(signals, approved ? 1 - weights.approved_device : 1);
     if (approved) {
@@ -147,49 +172,23 @@ export function createEngine(o: EngineOptions): Engine {
     return verdict;
   };
 
-  /** Adds the event's device to its user's list (read-modify-write: metadata, off the request path). */
-  const recordDevice = async (event: ProviderEvent, userKey: string | undefined) => {
-    if (event.deviceId === undefined || userKey === undefined) return;
-    const key = KEYS.userDevices(userKey);
-    const [current] = await run([{ type: 'get', key }], event.timestamp);
-    const devices = parseDevices(current);
-    const now = new Date(event.timestamp).toISOString();
-    let device = devices.find((d) => d.id === event.deviceId);
-    if (!device) {
-      device = { id: event.deviceId, firstSeen: now, lastSeen: now, ips: [], userAgent: event.context.userAgent?.slice(0, 512) };
-      devices.unshift(device);
-    }
-    device.lastSeen = now;
-    if (event.context.ip !== undefined) device.ips = [event.context.ip, ...device.ips.filter((ip) => ip !== event.context.ip)].slice(0, 5);
-    if (event.context.userAgent !== undefined) device.userAgent = event.context.userAgent.slice(0, 512);
-    devices.sort((a, b) => (a.lastSeen < b.lastSeen ? 1 : -1));
-    await run([{ type: 'set', key, value: JSON.stringify(devices.slice(0, MAX_DEVICES_PER_USER)), ttlMs: DEVICE_TTL_MS }], event.timestamp);
-  };
-
-  const learnDeps = {
-    limits,
-    run,
-    recordDevice,
-    signupMember: (event: ProviderEvent) => (typeof event.user.email === 'string' ? hasher.hash('alias', normalizeIdentifier(event.user.email)) : undefined),
-  };
-
   const learn = async (event: ProviderEvent): Promise<void> => {
     if (event.type !== '$login' && event.type !== '$registration') return;
     const s = subjectOf(event);
-    let familiar = true;
-    if (event.type === '$login' && s.account !== undefined) {
-      const known = familiarByRequest.get(event.context);
-      if (known !== undefined) familiar = known;
-      else {
-        // An outcome reported without its decision (trackLogin): read familiarity first.
-        const ops: StoreOp[] = [];
-        if (s.ip !== undefined) ops.push({ type: 'get', key: KEYS.familiarNetwork(s.account, s.ip) });
-        if (s.returningDevice !== undefined) ops.push({ type: 'get', key: KEYS.familiarDevice(s.account, s.returningDevice) });
-        // No network to be unfamiliar on (no IP, or an allowlisted one): nothing site-wide to count.
-        familiar = ops.length === 0 ? true : (await run(ops, event.timestamp)).some((v) => typeof v === 'string');
-      }
+    const turnedOn = await learnOutcome(
+      {
+        limits,
+        run,
+        familiarOf: (ev) => familiarByRequest.get(ev.context),
+        signupMember: (ev) => (typeof ev.user.email === 'string' ? hasher.hash('alias', normalizeIdentifier(ev.user.email)) : undefined),
+      },
+      event,
+      s,
+    );
+    if (turnedOn) {
+      attack.on = true;
+      attack.checkedAt = event.timestamp;
     }
-    await learnOutcome(learnDeps, event, s, familiar);
   };
 
   return { rules, score, learn, accountKey };

@@ -41,10 +41,8 @@ export const KEYS = {
   siteUnfamiliarSucceeded: () => 'v:site:uok',
   /** Attack mode is on (value with the window's TTL). */
   siteAttack: () => 'v:site:attack',
-  /** The account is familiar on this network (value, `familiarForMs`). */
-  familiarNetwork: (acct: string, ip: string) => `k:${acct}:${ip}`,
-  /** The account is familiar on this device (value, `familiarForMs`). */
-  familiarDevice: (acct: string, dev: string) => `k:${acct}:d:${dev}`,
+  /** The networks and devices an account is familiar on (JSON value, `familiarForMs`; see `engine/familiarity.ts`). */
+  familiarity: (acct: string) => `k:${acct}`,
   /** Distinct addresses signed up per mailbox, aliases together (distinct, `signupsPerMailboxWindowMs`). */
   mailboxSignups: (mailbox: string) => `v:mbox:${mailbox}:signup`,
   /** A blocked user (pinned value). */

@@ -1,18 +1,22 @@
 import type { ProviderEvent } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
 import type { VelocityLimits } from './config.js';
+import { isFamiliar, parseFamiliarity, withVisit } from './familiarity.js';
 import { KEYS, scopes } from './keys.js';
-import type { Subject } from './rules.js';
+import { parseDevices, type Subject } from './rules.js';
 
 /** What learning needs from the engine. */
 export interface LearnDeps {
   limits: VelocityLimits;
   run(ops: StoreOp[], now: number): Promise<StoreResult[]>;
+  /** Whether the decision of this same request found the account familiar (undefined: not known). */
+  familiarOf(event: ProviderEvent): boolean | undefined;
   /** The member a sign-up adds to its mailbox's set: the keyed exact address (aliases are distinct members). */
   signupMember(event: ProviderEvent): string | undefined;
-  /** Adds the event's device to its user's list. */
-  recordDevice(event: ProviderEvent, userKey: string | undefined): Promise<void>;
 }
+
+const MAX_DEVICES_PER_USER = 20;
+const DEVICE_TTL_MS = 400 * 24 * 60 * 60_000;
 
 /** The scopes whose unresolved failures count: the IP, its neighbourhood, the device, and the site for unfamiliar logins. */
 function failureScopes(s: Subject, familiar: boolean): string[] {
@@ -24,52 +28,60 @@ function failureScopes(s: Subject, familiar: boolean): string[] {
   return out;
 }
 
+/** The user's device list with this event's device added or refreshed (metadata for `getDevicesForUser`). */
+function devicesWith(current: StoreResult | undefined, event: ProviderEvent): string {
+  const devices = parseDevices(current);
+  const now = new Date(event.timestamp).toISOString();
+  let device = devices.find((d) => d.id === event.deviceId);
+  if (!device) {
+    device = { id: event.deviceId as string, firstSeen: now, lastSeen: now, ips: [], userAgent: event.context.userAgent?.slice(0, 512) };
+    devices.unshift(device);
+  }
+  device.lastSeen = now;
+  if (event.context.ip !== undefined) device.ips = [event.context.ip, ...device.ips.filter((ip) => ip !== event.context.ip)].slice(0, 5);
+  if (event.context.userAgent !== undefined) device.userAgent = event.context.userAgent.slice(0, 512);
+  devices.sort((a, b) => (a.lastSeen < b.lastSeen ? 1 : -1));
+  return JSON.stringify(devices.slice(0, MAX_DEVICES_PER_USER));
+}
+
 /**
  * Learns from the outcome of an answered login or sign-up (Vigil's own blocks and
  * challenges are never answered, so they never count as failures nor as "no success").
+ * Resolves `true` when it turned attack mode on.
  *
  * - A failure counts once per account in each scope (IP, neighbourhood, device, and
  *   site-wide when the login was unfamiliar), and stays *pending* there.
- * - A success resolves the account's pending failures where it happened (a typo then the
- *   right password is not stuffing), makes the account familiar on this network and
- *   this device, and adds it to the population of the address and its neighbourhood
- *   when the device is returning (a browser that kept the cookie).
+ * - A success (or sign-up) resolves the account's pending failures where it happened (a
+ *   typo then the right password is not stuffing), makes the account familiar on this
+ *   network and this device, records the device for the user, and adds the account to
+ *   the population of the address when the device is returning (a browser that kept
+ *   the cookie).
  * - An unfamiliar failure re-evaluates attack mode from distinct accounts (repeated
  *   logins of a few accounts cannot dilute it); when on, it stays on for a window.
  */
-export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Subject, familiar: boolean): Promise<void> {
+export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Subject): Promise<boolean> {
   const { limits: L, run } = deps;
   const W = L.windowMs;
   const succeeded = event.status === '$succeeded';
   const failed = event.status === '$failed';
-  if (!succeeded && !failed) return;
+  const registration = event.type === '$registration';
+  if (!(succeeded || (failed && event.type === '$login'))) return false;
   const account = s.account;
   const now = event.timestamp;
-
-  if (event.type === '$registration') {
-    if (!succeeded) return;
-    await deps.recordDevice(event, event.user.id ?? account);
-    const ops: StoreOp[] = [];
-    // A sign-up makes its network and device familiar: the first login usually follows from there.
-    if (account !== undefined) {
-      if (s.ip !== undefined) ops.push({ type: 'set', key: KEYS.familiarNetwork(account, s.ip), value: '1', ttlMs: L.familiarForMs });
-      if (s.device !== undefined) ops.push({ type: 'set', key: KEYS.familiarDevice(account, s.device), value: '1', ttlMs: L.familiarForMs });
-      if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: W, member: account });
-    }
-    // One member per address created: resubmitting the same address is not another account.
-    const member = deps.signupMember(event);
-    if (s.signupMailbox !== undefined && member !== undefined) ops.push({ type: 'distinct', key: KEYS.mailboxSignups(s.signupMailbox), windowMs: L.signupsPerMailboxWindowMs, member });
-    await run(ops, now);
-    return;
-  }
-  if (event.type !== '$login') return;
 
   if (failed) {
     const ops: StoreOp[] = [];
     if (s.ip !== undefined) ops.push({ type: 'hit', key: KEYS.ipFailures(s.ip), windowMs: W });
     if (account === undefined) {
       await run(ops, now);
-      return;
+      return false;
+    }
+    let familiar = deps.familiarOf(event);
+    if (familiar === undefined) {
+      // An outcome reported without its decision (trackLogin): read familiarity first.
+      const [value] = await run([{ type: 'get', key: KEYS.familiarity(account) }], now);
+      // No network to be unfamiliar on (no IP, or an allowlisted one): nothing site-wide to count.
+      familiar = s.ip === undefined || isFamiliar(parseFamiliarity(value, now, L.familiarForMs), s.ip, s.returningDevice);
     }
     ops.push({ type: 'hit', key: KEYS.accountFailures(account), windowMs: W });
     for (const scope of failureScopes(s, familiar)) {
@@ -84,44 +96,57 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
       ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W });
     }
     const results = await run(ops, now);
-    if (slot >= 0) {
-      const failedAccounts = Number(results[slot] ?? 0);
-      const resolved = Number(results[slot + 1] ?? 0);
-      const succeededAccounts = Number(results[slot + 2] ?? 0);
-      const pending = Math.max(0, failedAccounts - resolved);
-      const involved = Math.max(1, failedAccounts + succeededAccounts - resolved);
-      if (pending >= L.attackMinFailures && pending >= L.attackFailureRatio * involved) {
-        await run([{ type: 'set', key: KEYS.siteAttack(), value: String(now), ttlMs: W }], now);
-      }
-    }
-    return;
+    if (slot < 0) return false;
+    const failedAccounts = Number(results[slot] ?? 0);
+    const resolved = Number(results[slot + 1] ?? 0);
+    const succeededAccounts = Number(results[slot + 2] ?? 0);
+    const pending = Math.max(0, failedAccounts - resolved);
+    const involved = Math.max(1, failedAccounts + succeededAccounts - resolved);
+    if (pending < L.attackMinFailures || pending < L.attackFailureRatio * involved) return false;
+    await run([{ type: 'set', key: KEYS.siteAttack(), value: String(now), ttlMs: W }], now);
+    return true;
   }
 
-  // Succeeded.
-  await deps.recordDevice(event, event.user.id ?? account);
-  if (account === undefined) return;
-  // Every scope a failure of this account may be pending in, the site's included.
-  const scopesHere = [...failureScopes(s, true), scopes.site];
-  const pending = await run(
-    scopesHere.map((scope) => ({ type: 'get', key: KEYS.pendingFailure(scope, account) })),
-    now,
-  );
-  const ops: StoreOp[] = [{ type: 'reset', key: KEYS.accountFailures(account) }];
-  scopesHere.forEach((scope, i) => {
-    if (typeof pending[i] !== 'string') return;
+  // Succeeded: a login or a sign-up. First what it updates: pending failures, the
+  // familiarity record, the user's device list.
+  const userKey = event.user.id ?? account;
+  const pendingScopes = account === undefined || registration ? [] : [...failureScopes(s, true), scopes.site];
+  const reads: StoreOp[] = pendingScopes.map((scope) => ({ type: 'get', key: KEYS.pendingFailure(scope, account as string) }));
+  if (account !== undefined) reads.push({ type: 'get', key: KEYS.familiarity(account) });
+  const recordDevice = s.device !== undefined && userKey !== undefined;
+  if (recordDevice) reads.push({ type: 'get', key: KEYS.userDevices(userKey as string) });
+  const current = await run(reads, now);
+
+  const ops: StoreOp[] = [];
+  if (recordDevice) ops.push({ type: 'set', key: KEYS.userDevices(userKey as string), value: devicesWith(current[current.length - 1], event), ttlMs: DEVICE_TTL_MS });
+  if (account === undefined) {
+    await run(ops, now);
+    return false;
+  }
+  const record = parseFamiliarity(current[pendingScopes.length], now, L.familiarForMs);
+  const familiar = deps.familiarOf(event) ?? isFamiliar(record, s.ip, s.returningDevice);
+  // A success (or a sign-up) makes its network and device familiar: the first login usually follows from there.
+  ops.push({ type: 'set', key: KEYS.familiarity(account), value: withVisit(record, s.ip, s.device, now), ttlMs: L.familiarForMs });
+  if (registration) {
+    if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: W, member: account });
+    // One member per address created: resubmitting the same address is not another account.
+    const member = deps.signupMember(event);
+    if (s.signupMailbox !== undefined && member !== undefined) ops.push({ type: 'distinct', key: KEYS.mailboxSignups(s.signupMailbox), windowMs: L.signupsPerMailboxWindowMs, member });
+    await run(ops, now);
+    return false;
+  }
+  ops.push({ type: 'reset', key: KEYS.accountFailures(account) });
+  pendingScopes.forEach((scope, i) => {
+    if (typeof current[i] !== 'string') return;
     ops.push({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W, member: account });
     ops.push({ type: 'delete', key: KEYS.pendingFailure(scope, account) });
   });
-  if (s.ip !== undefined) ops.push({ type: 'set', key: KEYS.familiarNetwork(account, s.ip), value: '1', ttlMs: L.familiarForMs });
-  if (s.device !== undefined) ops.push({ type: 'set', key: KEYS.familiarDevice(account, s.device), value: '1', ttlMs: L.familiarForMs });
   // A browser that kept the cookie and logs in successfully is one of the people behind this address.
-  if (s.returningDevice !== undefined) {
-    if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.population(scopes.ip(s.ip)), windowMs: L.populationWindowMs, member: account });
-    if (s.net !== undefined) ops.push({ type: 'distinct', key: KEYS.population(scopes.net(s.net)), windowMs: L.populationWindowMs, member: account });
-  }
+  if (s.returningDevice !== undefined && s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.population(scopes.ip(s.ip)), windowMs: L.populationWindowMs, member: account });
   if (!familiar) {
     ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W, member: account });
     if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.accountNewNetworks(account), windowMs: W, member: s.ip });
   }
   await run(ops, now);
+  return false;
 }

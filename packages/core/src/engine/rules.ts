@@ -3,6 +3,7 @@ import type { StoreOp, StoreResult } from '../stores/types.js';
 import type { DeviceRecord } from '../tracking/users.js';
 import { scaledLimit, type Tiers, type VelocityLimits } from './config.js';
 import { isDisposableEmail, isValidEmail } from './email.js';
+import { type Familiarity, isFamiliar } from './familiarity.js';
 import type { IpRangeSet } from './ip-ranges.js';
 import { KEYS, scopes } from './keys.js';
 import type { Clients } from './native-apps.js';
@@ -52,28 +53,22 @@ export const READS = {
   ipFailures: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'count', key: KEYS.ipFailures(s.ip), windowMs: L.windowMs }),
   ipFailedAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.ip(s.ip)), windowMs: L.windowMs }),
   ipResolvedAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.ip(s.ip)), windowMs: L.windowMs }),
-  ipAccounts: (s, L) =>
-    s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.ipAccounts(s.ip), windowMs: L.windowMs, ...(s.account === undefined ? {} : { member: s.account }) },
+  ipAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.ipAccounts(s.ip), windowMs: L.windowMs, member: s.account }),
   netFailedAccounts: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.net(s.net)), windowMs: L.windowMs }),
   netResolvedAccounts: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.net(s.net)), windowMs: L.windowMs }),
-  netPopulation: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.population(scopes.net(s.net)), windowMs: L.populationWindowMs }),
   // Counted for fresh devices too: a client that keeps the cookie carries its history on.
-  deviceAccounts: (s, L) =>
-    s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceAccounts(s.device), windowMs: L.windowMs, ...(s.account === undefined ? {} : { member: s.account }) },
-  deviceNetworks: (s, L) =>
-    s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceNetworks(s.device), windowMs: L.windowMs, ...(s.ip === undefined ? {} : { member: s.ip }) },
+  deviceAccounts: (s, L) => (s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceAccounts(s.device), windowMs: L.windowMs, member: s.account }),
+  deviceNetworks: (s, L) => (s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceNetworks(s.device), windowMs: L.windowMs, member: s.ip }),
   deviceFailedAccounts: (s, L) => (s.returningDevice === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.dev(s.returningDevice)), windowMs: L.windowMs }),
   deviceResolvedAccounts: (s, L) =>
     s.returningDevice === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.dev(s.returningDevice)), windowMs: L.windowMs },
   accountFailures: (s, L) => (s.account === undefined || !s.login ? undefined : { type: 'count', key: KEYS.accountFailures(s.account), windowMs: L.windowMs }),
   accountNewNetworks: (s, L) => (s.account === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.accountNewNetworks(s.account), windowMs: L.windowMs }),
-  familiarNetwork: (s) => (s.account === undefined || s.ip === undefined || !s.login ? undefined : { type: 'get', key: KEYS.familiarNetwork(s.account, s.ip) }),
-  familiarDevice: (s) => (s.account === undefined || s.returningDevice === undefined || !s.login ? undefined : { type: 'get', key: KEYS.familiarDevice(s.account, s.returningDevice) }),
-  siteAttack: (s) => (s.account === undefined || !s.login ? undefined : { type: 'get', key: KEYS.siteAttack() }),
+  // Any event with an account: logins decide from it, and new_device applies to every event.
+  familiarity: (s) => (s.account === undefined ? undefined : { type: 'get', key: KEYS.familiarity(s.account) }),
   blockedUser: (s) => (s.event.user.id === undefined ? undefined : { type: 'get', key: KEYS.blockedUser(s.event.user.id) }),
   reportedDevice: (s) => (s.returningDevice === undefined ? undefined : { type: 'get', key: KEYS.reportedDevice(s.returningDevice) }),
   approvedDevice: (s) => (s.returningDevice === undefined ? undefined : { type: 'get', key: KEYS.approvedDevice(s.returningDevice) }),
-  userDevices: (s) => (s.device === undefined || s.userKey === undefined ? undefined : { type: 'get', key: KEYS.userDevices(s.userKey) }),
   mailboxSignups: (s, L) => (s.signupMailbox === undefined ? undefined : { type: 'distinct', key: KEYS.mailboxSignups(s.signupMailbox), windowMs: L.signupsPerMailboxWindowMs }),
   resetAccounts: (s, L) =>
     s.ip === undefined || s.account === undefined || s.event.type !== '$password_reset_request'
@@ -92,6 +87,10 @@ export interface Facts {
   read(name: ReadName): StoreResult | undefined;
   /** Whether the account is familiar on this network or this device. */
   familiar(): boolean;
+  /** The account's familiarity record (networks and devices where it succeeded). */
+  familiarity(): Familiarity;
+  /** Whether attack mode is on (site-wide; see `VelocityLimits.attackMinFailures`). */
+  attack(): boolean;
 }
 
 /**
@@ -255,11 +254,11 @@ export const RULES: readonly Rule[] = [
   {
     name: 'credential stuffing per range',
     signals: ['credential_stuffing_range'],
-    reads: ['netFailedAccounts', 'netResolvedAccounts', 'netPopulation'],
+    reads: ['netFailedAccounts', 'netResolvedAccounts'],
     decide(f, push) {
       const L = f.ctx.limits;
       const count = unresolved(f, 'netFailedAccounts', 'netResolvedAccounts');
-      if (count === undefined || count < scaledLimit(L.failedAccountsPerRange, num(f.read('netPopulation')), L.householdSize, L.maxPopulationScale)) return;
+      if (count === undefined || count < L.failedAccountsPerRange) return;
       push({
         name: 'credential_stuffing_range',
         weight: f.ctx.weights.credential_stuffing_range,
@@ -310,7 +309,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'failed logins per account',
     signals: ['high_activity_account'],
-    reads: ['accountFailures', 'familiarNetwork', 'familiarDevice'],
+    reads: ['accountFailures', 'familiarity'],
     decide(f, push) {
       const failures = num(f.read('accountFailures'));
       // Attacks on an account from elsewhere must not challenge its owner at home or on their own device.
@@ -321,9 +320,9 @@ export const RULES: readonly Rule[] = [
   {
     name: 'attack mode',
     signals: ['unfamiliar_login_during_attack'],
-    reads: ['siteAttack', 'familiarNetwork', 'familiarDevice'],
+    reads: ['familiarity'],
     decide(f, push) {
-      if (typeof f.read('siteAttack') !== 'string' || f.familiar()) return;
+      if (!f.s.login || f.s.account === undefined || !f.attack() || f.familiar()) return;
       push({
         name: 'unfamiliar_login_during_attack',
         weight: f.ctx.weights.unfamiliar_login_during_attack,
@@ -336,7 +335,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'new networks per account',
     signals: ['multiple_networks_account'],
-    reads: ['accountNewNetworks', 'familiarNetwork', 'familiarDevice'],
+    reads: ['accountNewNetworks', 'familiarity'],
     decide(f, push) {
       const networks = num(f.read('accountNewNetworks'));
       if (networks === undefined || networks < f.ctx.limits.networksPerAccount || f.familiar()) return;
@@ -362,13 +361,13 @@ export const RULES: readonly Rule[] = [
   {
     name: 'new device',
     signals: ['new_device'],
-    reads: ['userDevices', 'approvedDevice'],
+    reads: ['familiarity', 'approvedDevice'],
     decide(f, push) {
       const device = f.s.device;
-      if (device === undefined || typeof f.read('approvedDevice') === 'string') return;
-      const known = parseDevices(f.read('userDevices'));
-      if (known.length > 0 && !known.some((d) => d.id === device)) {
-        push({ name: 'new_device', weight: f.ctx.weights.new_device, reason: 'a device this user has never logged in from', details: { knownDevices: known.length } });
+      if (device === undefined || f.s.account === undefined || typeof f.read('approvedDevice') === 'string') return;
+      const known = Object.keys(f.familiarity().d).length;
+      if (known > 0 && !isFamiliar(f.familiarity(), undefined, device)) {
+        push({ name: 'new_device', weight: f.ctx.weights.new_device, reason: 'a device this account has never logged in from', details: { knownDevices: known } });
       }
     },
   },

@@ -49,6 +49,8 @@ class Distinct implements Credited {
   credit = 0;
   current: Members = undefined;
   previous: Members = undefined;
+  /** |current ∪ previous|, kept as members are added: a count is O(1), not O(set size). */
+  union = 0;
   constructor(
     public window: number,
     public windowMs: number,
@@ -95,14 +97,6 @@ function hasMember(members: Members, member: string): boolean {
   return members === undefined ? false : typeof members === 'string' ? members === member : members.has(member);
 }
 
-function unionSize(current: Members, previous: Members): number {
-  if (sizeOf(previous) === 0) return sizeOf(current);
-  let union = sizeOf(previous);
-  if (typeof current === 'string') return hasMember(previous, current) ? union : union + 1;
-  if (current !== undefined) for (const member of current) if (!hasMember(previous, member)) union++;
-  return union;
-}
-
 /**
  * What a count of `n` (hits, or members) is worth as eviction credit: one per hit after
  * the first, so credit is the repeated evidence itself. A key that an attacker makes
@@ -132,7 +126,8 @@ const VALUE_CREDIT = evidence(3);
  * themselves: a counter's count, a distinct set's size, and a modest, fixed credit for a
  * value written with a TTL (familiarity, device lists). Reads add none. Each entry
  * carries its own expiry, checked when it is read, so there is no timer per key and
- * every operation is amortized O(1) (distinct counts: O(set size)).
+ * every operation is amortized O(1) (distinct sets keep their union's size as members
+ * are added).
  *
  * @example
  * const vigil = createVigil({ provider: localProvider({ store: new MemoryStore({ maxKeys: 20_000 }) }) })
@@ -237,7 +232,8 @@ export class MemoryStore implements Store {
   }
 
   #live(key: string, now: number): Entry | undefined {
-    const pinned = this.#pinned.get(key);
+    // Most batches touch no pinned value: skip the lookup while there are none.
+    const pinned = this.#pinned.size === 0 ? undefined : this.#pinned.get(key);
     if (pinned !== undefined) {
       if (pinned.expiresAt > now) return pinned;
       this.#pinned.delete(key);
@@ -291,12 +287,13 @@ export class MemoryStore implements Store {
         const entry = found instanceof Distinct ? found : undefined;
         if (op.member === undefined) {
           if (!entry) return 0;
-          return entry.window === window ? unionSize(entry.current, entry.previous) : entry.window === window - 1 ? sizeOf(entry.current) : 0;
+          return entry.window === window ? entry.union : entry.window === window - 1 ? sizeOf(entry.current) : 0;
         }
         if (!entry) {
           if (found) this.#forget(op.key);
           const created = new Distinct(window, op.windowMs);
           created.current = op.member;
+          created.union = 1;
           this.#cache.insert(op.key, created, now);
           return 1;
         }
@@ -304,14 +301,26 @@ export class MemoryStore implements Store {
           entry.previous = entry.window === window - 1 ? entry.current : undefined;
           entry.current = undefined;
           entry.window = window;
+          entry.union = sizeOf(entry.previous);
         }
         entry.windowMs = op.windowMs;
         const current = entry.current;
-        if (current === undefined) entry.current = op.member;
-        else if (typeof current === 'string') {
-          if (current !== op.member && this.#maxMembers > 1) entry.current = new Set([current, op.member]);
-        } else if (current.size < this.#maxMembers) current.add(op.member);
-        const count = unionSize(entry.current, entry.previous);
+        let added = false;
+        if (current === undefined) {
+          entry.current = op.member;
+          added = true;
+        } else if (typeof current === 'string') {
+          if (current !== op.member && this.#maxMembers > 1) {
+            entry.current = new Set([current, op.member]);
+            added = true;
+          }
+        } else if (current.size < this.#maxMembers && !current.has(op.member)) {
+          current.add(op.member);
+          added = true;
+        }
+        // A member new to this window adds to the union unless the previous window had it.
+        if (added && !hasMember(entry.previous, op.member)) entry.union++;
+        const count = entry.union;
         this.#cache.credit(op.key, entry, evidence(count), now);
         return count;
       }
