@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from './http.mjs';
@@ -39,7 +40,13 @@ export async function startServer(mode, app = 'express', extraEnv = {}) {
   const child = spawn(process.execPath, [join(root, ...script)], {
     cwd: join(root, script[0], script[1]),
     env: { ...env, PORT: '0', VIGIL_MODE: mode, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The app's warnings, kept (the last few KB) to explain a start that failed.
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
   });
   let buffer = '';
   child.stdout.setEncoding('utf8');
@@ -48,7 +55,8 @@ export async function startServer(mode, app = 'express', extraEnv = {}) {
     const line = buffer.split('\n').find((l) => l.includes('listening'));
     if (line) return { url: JSON.parse(line).listening, child };
   }
-  throw new Error(`the ${mode} server exited before listening`);
+  if (child.exitCode === null) await once(child, 'exit');
+  throw new Error(`the ${app} example (${mode} mode) exited before listening${stderr ? `:\n${stderr.trim()}` : ''}`);
 }
 
 
