@@ -581,7 +581,8 @@ describe('enforce: the one place adapters delegate the branching to', () => {
       const decision = await vigil.protect(request());
       const { io: target, calls } = io();
       expect(await vigil.enforce(decision, request(), target)).toBe('proceed');
-      expect(calls.appended).toEqual([['set-cookie', ['_cheq_rti=abc; Path=/']]]);
+      // The provider's cookie first, then Vigil's own device cookie (on by default).
+      expect(calls.appended).toEqual([['set-cookie', ['_cheq_rti=abc; Path=/', expect.stringMatching(/^vigil_did=/)]]]);
     }
   });
 

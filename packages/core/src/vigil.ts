@@ -13,7 +13,7 @@ import { VigilConfigError } from './errors.js';
 import type { EventStatus } from './events.js';
 import { createIncidentTracker } from './logging/incidents.js';
 import { compileLogger, type Logger } from './logging/logger.js';
-import { createDeviceCookies, type DeviceCookieOptions } from './tracking/device-cookie.js';
+import { createDeviceCookies, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
 import { decisionOf } from './tracking/handle.js';
 import {
   anonymizeIdentity,
@@ -86,10 +86,16 @@ export interface VigilConfig extends RoutingOptions, ResponseOptions, Omit<Conte
    */
   anonymize?: boolean;
   /**
-   * A signed, HttpOnly, SameSite=Lax first-party cookie that gives each browser a device
-   * id, set on protected responses. Off by default; `true` or options to turn it on.
+   * Vigil's device cookie: a signed, first-party, HttpOnly, SameSite=Lax cookie
+   * (`vigil_did`; `Secure` over HTTPS; 400 days) that gives each browser a device id,
+   * set on protected responses only, in every mode and outcome, when the request brings
+   * no valid one (a tampered or differently keyed cookie gets a new one). It holds a
+   * random id and its signature, no personal data: a strictly necessary security cookie.
+   * On by default (`true` or leaving it out); options to rename or key it; `false` turns
+   * it off. The key: `secret` when given, else the provider's (the embedded engine's
+   * `secret` covers it), else random per process — a start-up error over a shared store.
    */
-  deviceCookie?: true | DeviceCookieOptions;
+  deviceCookie?: boolean | DeviceCookieOptions;
 }
 
 /** What an adapter lends {@link Vigil.enforce}: its framework's way to answer. */
@@ -275,6 +281,35 @@ function compileProvider(provider: unknown): Provider {
   return p.name ? (p as Provider) : { ...(p as Provider), name: 'custom' };
 }
 
+/**
+ * The device cookie of a configuration: on unless `deviceCookie: false`. Without a
+ * `secret` of its own it is keyed by the provider's `deviceCookieKey()` (the embedded
+ * engine's, derived from its `secret`), else by a random key per process — which
+ * `createDeviceCookies` refuses over a shared store.
+ */
+function compileDeviceCookies(option: unknown, provider: Provider, sharedStore: string | undefined): DeviceCookies | undefined {
+  if (option === false) return undefined;
+  const options = option === undefined ? true : (option as DeviceCookieOptions | true);
+  const plain = options === true || (options !== null && typeof options === 'object' && !Array.isArray(options));
+  let key: Uint8Array | undefined;
+  // The provider is asked only when it is needed (a given secret wins) and the option is
+  // one createDeviceCookies accepts (it names the wrong ones).
+  if (plain && (options === true || options.secret === undefined) && typeof provider.deviceCookieKey === 'function') {
+    try {
+      key = provider.deviceCookieKey() ?? undefined;
+    } catch (error) {
+      throw new VigilConfigError(
+        'VIGIL_E_PROVIDER',
+        'provider.deviceCookieKey()',
+        '(hidden)',
+        `which threw (${describeError(error)?.message ?? 'an error'})`,
+        "Fix the provider's deviceCookieKey(), or pass deviceCookie: { secret } (the same on every instance).",
+      );
+    }
+  }
+  return createDeviceCookies(options, { sharedStore, key, provider: provider.name });
+}
+
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_SIGNALS: Readonly<Record<string, unknown>> = Object.freeze({});
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -397,9 +432,24 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     getChannel: config.getChannel,
   } as ContextOptions);
   const { onChallenge, onDecision } = config;
+  // The device ids issued on a request still in flight, so that tracking and identify
+  // calls on that same request know its new device (and that it is new).
   const issuedDevices = new WeakMap<object, string>();
-  const deviceOf = (req: RequestInfo): string | undefined =>
-    deviceCookies === undefined ? undefined : (deviceCookies.read(req) ?? (typeof req === 'object' && req !== null ? issuedDevices.get(req) : undefined));
+  const issuedTo = (req: RequestInfo): string | undefined => (typeof req === 'object' && req !== null ? issuedDevices.get(req) : undefined);
+  /** The request's device on an event: the id of a valid cookie, or the one issued on this request (`deviceFresh`). */
+  const setDevice = (event: ProviderEvent, req: RequestInfo): void => {
+    if (deviceCookies === undefined) return;
+    const presented = deviceCookies.read(req);
+    if (presented !== undefined) {
+      event.deviceId = presented;
+      return;
+    }
+    const issued = issuedTo(req);
+    if (issued !== undefined) {
+      event.deviceId = issued;
+      event.deviceFresh = true;
+    }
+  };
   // The shared decisions of unprotected and excluded requests, in this instance's mode.
   const unprotectedDecision: Decision = Object.freeze({ ...UNPROTECTED_DECISION, mode }) as Decision;
   const excludedDecision: Decision = Object.freeze({ ...EXCLUDED_DECISION, mode }) as Decision;
@@ -411,7 +461,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   // Over a store shared by a fleet, the cookie's key must be shared too.
   const engineStore = (provider as { store?: { shared?: unknown; name?: unknown } }).store;
   const sharedStore = engineStore?.shared === true ? String(engineStore.name) : undefined;
-  const deviceCookies = config.deviceCookie === undefined ? undefined : createDeviceCookies(config.deviceCookie, { sharedStore });
+  const deviceCookies = compileDeviceCookies(config.deviceCookie, provider, sharedStore);
   const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
   if (mode === 'blocking' && onChallenge === undefined) {
     // Until the built-in challenge exists (issue 15), a challenge nothing can serve is
@@ -542,7 +592,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     // Only plain data from the provider reaches the decision, which must always serialize.
     const reasons = Array.isArray(verdict?.reasons) ? verdict.reasons.filter((r): r is string => typeof r === 'string').slice(0, 50) : [];
     reasons.push(policy.reason);
-    return Object.freeze({
+    const decision = {
       action: policy.action,
       wouldAction: policy.wouldAction,
       wouldBlock: policy.wouldAction === 'block' || policy.wouldAction === 'redirect',
@@ -566,11 +616,15 @@ export function createVigil(config: VigilConfig = {}): Vigil {
           : deviceId !== undefined
             ? Object.freeze({ id: deviceId })
             : undefined,
-      responseHeaders: freezeResponseHeaders(mergeHeaders(verdict?.responseHeaders, extraHeaders)),
       ip: context.ip,
       durationMs: performance.now() - start,
       requestId,
-    }) as Decision;
+    };
+    // The headers to append (the device cookie's value with its signature, a provider's
+    // cookie) are read by adapters, never carried along: not enumerable, so
+    // JSON.stringify(decision), a spread or a log line of the decision leaves them out.
+    Object.defineProperty(decision, 'responseHeaders', { value: freezeResponseHeaders(mergeHeaders(verdict?.responseHeaders, extraHeaders)), enumerable: false });
+    return Object.freeze(decision) as Decision;
   };
 
   const protect = async (req: RequestInfo, explicitRoute?: CompiledRoute): Promise<Decision> => {
@@ -600,14 +654,21 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     if (routeClients !== undefined) event.clients = routeClients;
     let deviceHeaders: Record<string, string> | undefined;
     if (deviceCookies) {
-      let deviceId = deviceOf(req);
+      let deviceId = deviceCookies.read(req);
       if (deviceId === undefined) {
-        const issued = deviceCookies.issue(req);
-        deviceId = issued.id;
-        deviceHeaders = { 'set-cookie': issued.setCookie };
-        // Tracking and identify calls on this same request know its new device.
-        if (typeof req === 'object' && req !== null) issuedDevices.set(req, deviceId);
+        // No valid cookie (none, tampered, or signed with another key): a new device,
+        // issued once per request — a second decision on it reuses the id, adds no header.
+        deviceId = issuedTo(req);
+        if (deviceId === undefined) {
+          const issued = deviceCookies.issue(req);
+          deviceId = issued.id;
+          deviceHeaders = { 'set-cookie': issued.setCookie };
+          if (typeof req === 'object' && req !== null) issuedDevices.set(req, deviceId);
+        }
+        event.deviceFresh = true;
       }
+      // Only the id reaches the provider: never the cookie's value, whose signature
+      // would let whoever reads it present the device.
       event.deviceId = deviceId;
     }
     diagnose(req, route, context, forwardedForIgnored);
@@ -716,8 +777,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const trackingEvent = (req: RequestInfo, type: EventType, status: ProviderEvent['status'], name: string | undefined, user: UserIdentity, properties?: Record<string, unknown>): ProviderEvent => {
     const event: ProviderEvent = { type, status, name, requestId: randomUUID(), timestamp: Date.now(), context: buildContext(req), user: identity(user) };
     if (properties && typeof properties === 'object') event.properties = { ...properties };
-    const deviceId = deviceOf(req);
-    if (deviceId !== undefined) event.deviceId = deviceId;
+    setDevice(event, req);
     prepareEvent(event, req);
     return event;
   };

@@ -382,17 +382,22 @@ describe('cheqProvider: verdicts', () => {
     expect(await vigil.protect(browserRequest())).toMatchObject({ action: 'allow', threatCode: 2, threatGroup: 'none' });
   });
 
-  it.each(['blocking', 'monitoring'] as const)('setCookie becomes decision.responseHeaders["set-cookie"] (%s mode)', async (mode) => {
+  it.each(['blocking', 'monitoring'] as const)('setCookie becomes decision.responseHeaders["set-cookie"], before Vigil\'s own device cookie (%s mode)', async (mode) => {
     const cookie = '_cheq_rti=eyJ2IjoxfQ; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax';
+    const device = expect.stringMatching(/^vigil_did=[0-9a-f]{32}\.[\w-]+; Path=\/; Max-Age=34560000; HttpOnly; SameSite=Lax; Secure$/);
     fake.verdict = { isInvalid: false, threatTypeCode: 0, setCookie: cookie };
     const vigil = vigilWith(cheq(), { mode });
     const decision = await vigil.protect(browserRequest());
-    expect(decision.responseHeaders['set-cookie']).toEqual([cookie]);
+    expect(decision.responseHeaders['set-cookie']).toEqual([cookie, device]);
 
     fake.verdict = { isInvalid: true, threatTypeCode: 2, setCookie: cookie };
     const blocked = await vigil.protect(browserRequest());
     expect(blocked.wouldAction).toBe('block');
-    expect(blocked.responseHeaders['set-cookie']).toEqual([cookie]);
+    expect(blocked.responseHeaders['set-cookie']).toEqual([cookie, device]);
+
+    // Without Vigil's cookie, CHEQ's alone.
+    const without = vigilWith(cheq(), { mode, deviceCookie: false });
+    expect((await without.protect(browserRequest())).responseHeaders['set-cookie']).toEqual([cookie]);
   });
 
   it('enforce() appends the CHEQ cookie (never replacing the app’s), on a block too', async () => {
@@ -412,15 +417,18 @@ describe('cheqProvider: verdicts', () => {
       raw: undefined,
     });
     expect(outcome).toBe('handled');
-    expect(appended).toEqual([['set-cookie', [cookie]]]);
+    expect(appended).toEqual([['set-cookie', [cookie, expect.stringMatching(/^vigil_did=/)]]]);
     expect(sent).toHaveLength(1);
   });
 
-  it('no setCookie, no response header; a failover carries none either', async () => {
+  it('no setCookie, no CHEQ header (Vigil\'s device cookie only); a failover carries none either', async () => {
+    const device = { 'set-cookie': [expect.stringMatching(/^vigil_did=/)] };
     const vigil = vigilWith(cheq());
-    expect((await vigil.protect(browserRequest())).responseHeaders).toEqual({});
+    expect((await vigil.protect(browserRequest())).responseHeaders).toEqual(device);
     fake.set({ status: 500 });
-    expect((await vigil.protect(browserRequest())).responseHeaders).toEqual({});
+    expect((await vigil.protect(browserRequest())).responseHeaders).toEqual(device);
+    const without = vigilWith(cheq(), { deviceCookie: false });
+    expect((await without.protect(browserRequest())).responseHeaders).toEqual({});
   });
 });
 

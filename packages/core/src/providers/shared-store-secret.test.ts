@@ -49,14 +49,48 @@ describe('a shared store needs a shared secret', () => {
     expect(error.message).toContain('Pass the same `secret` to every instance, e.g. from an environment variable');
   });
 
-  it('deviceCookie without a secret over a shared store: VIGIL_E_SECRET_REQUIRED; alone in one process it stays a random key', () => {
-    const provider = localProvider({ store: sharedStore(), secret: 'fleet-secret-0123456789' });
-    for (const deviceCookie of [true as const, {}, { secret: undefined }]) {
-      const error = configError(() => createVigil({ provider, deviceCookie }));
+  it('the device cookie (on by default) over a shared store with no key the fleet shares: VIGIL_E_SECRET_REQUIRED naming the engine\'s secret as the fix', () => {
+    // A provider over the shared store that gives the cookie no key (deviceCookieKey()
+    // absent or undefined): each instance would sign with its own random key.
+    const keyless = { name: 'keyless', store: sharedStore(), filter: async () => ({ risk: 0 }), risk: async () => ({ risk: 0 }), log: async () => {} };
+    for (const deviceCookie of [undefined, true as const, {}, { secret: undefined }]) {
+      const error = configError(() => createVigil({ provider: keyless, ...(deviceCookie === undefined ? {} : { deviceCookie }) }));
       expect(error).toMatchObject({ code: 'VIGIL_E_SECRET_REQUIRED', option: 'deviceCookie.secret', value: undefined });
       expect(error.message).toContain('while the store ("fleet") is shared');
+      expect(error.message).toContain("the engine's, localProvider({ store, secret: process.env.VIGIL_SECRET }), signs the device cookie too");
     }
-    expect(() => createVigil({ provider, deviceCookie: { secret: 'device-secret-0123456789' } })).not.toThrow();
+    expect(() => createVigil({ provider: { ...keyless, deviceCookieKey: () => Buffer.alloc(32, 5) } })).not.toThrow();
+    expect(() => createVigil({ provider: keyless, deviceCookie: { secret: 'device-secret-0123456789' } })).not.toThrow();
+    expect(() => createVigil({ provider: keyless, deviceCookie: false })).not.toThrow();
     expect(() => createVigil({ deviceCookie: true })).not.toThrow();
+  });
+
+  // The embedded engine gives the cookie a key derived from its `secret`
+  // (Provider.deviceCookieKey): one secret keys a fleet's identifiers and its cookies.
+  // Runs once the engine has deviceCookieKey().
+  it.skipIf(typeof localProvider().deviceCookieKey !== 'function')("the engine's secret covers the cookie: instances sharing it verify each other's cookies; another secret does not", async () => {
+    const store = sharedStore();
+    const routes = [{ method: 'POST', path: '/login', event: '$login' as const, user: { email: 'body.email' } }];
+    const instance = (secret: string) => createVigil({ routes, provider: localProvider({ store, secret }) });
+    const request = (cookie?: string) => ({
+      method: 'POST',
+      url: '/login',
+      path: '/login',
+      headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0', ...(cookie ? { cookie } : {}) },
+      remoteAddress: '203.0.113.9',
+      body: { email: 'ann@example.com' },
+    });
+    const a = instance('fleet-secret-0123456789');
+    const first = await a.protect(request());
+    const setCookie = [first.responseHeaders['set-cookie'] ?? []].flat()[0] as string;
+    expect(setCookie).toMatch(/^vigil_did=/);
+    const cookie = setCookie.split(';')[0] as string;
+    const b = await instance('fleet-secret-0123456789').protect(request(cookie));
+    expect(b.responseHeaders['set-cookie']).toBeUndefined();
+    expect(b.device).toEqual(first.device);
+    const other = await instance('another-secret-0123456789').protect(request(cookie));
+    expect(other.responseHeaders['set-cookie']).toBeDefined();
+    // The key is derived, never the secret itself.
+    expect(localProvider({ secret: 'fleet-secret-0123456789' }).deviceCookieKey?.()?.toString('utf8')).not.toContain('fleet-secret-0123456789');
   });
 });
