@@ -5,6 +5,7 @@ import type { IpRangeSet } from './ip-ranges.js';
 import { KEYS, neighbourhoodKey } from './keys.js';
 import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';
 import { learnOutcome } from './learn.js';
+import { readSummary, type Summary } from './summary.js';
 import { mailboxKey } from './mailbox.js';
 import { type Facts, READS, type ReadName, type Rule, type RuleContext, RULES, type Subject } from './rules.js';
 import { combineSignals, type Signal, type SignalName } from './signals.js';
@@ -137,6 +138,7 @@ export function createEngine(o: EngineOptions): Engine {
       return slot < 0 || failed ? undefined : results[slot];
     };
     let record: Familiarity | undefined;
+    const summaries: Partial<Record<string, Omit<Summary, 't'>>> = {};
     let familiar: boolean | undefined;
     const facts: Facts = {
       s,
@@ -151,6 +153,14 @@ export function createEngine(o: EngineOptions): Engine {
         return familiar;
       },
       attack: () => attack.on,
+      summary: (name) => {
+        let parsed = summaries[name];
+        if (parsed === undefined) {
+          parsed = readSummary(read(name), event.timestamp, limits.windowMs, limits.populationWindowMs);
+          summaries[name] = parsed;
+        }
+        return parsed;
+      },
     };
     for (let r = 0; r < rules.length; r++) {
       // When the batch failed, the rules that need no store still decide.

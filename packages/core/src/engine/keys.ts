@@ -29,6 +29,8 @@ export const KEYS = {
   pendingFailure: (scope: string, acct: string) => `p:${scope}:${acct}`,
   /** Distinct accounts that succeeded in a scope on a returning device: its population (distinct, long window). */
   population: (scope: string) => `v:${scope}:pop`,
+  /** What learning concluded about a scope (`ip:…`, `net:…`, `dev:…`, `acct:…`): one value a decision reads (see `engine/summary.ts`). */
+  summary: (scope: string) => `v:${scope}:sum`,
   /** Distinct accounts tried from a device (distinct). */
   deviceAccounts: (dev: string) => `v:dev:${dev}:acct`,
   /** Distinct networks a device tried logins from (distinct). */
@@ -60,6 +62,7 @@ export const scopes = {
   ip: (ip: string) => `ip:${ip}`,
   net: (net: string) => `net:${net}`,
   dev: (dev: string) => `dev:${dev}`,
+  acct: (acct: string) => `acct:${acct}`,
   site: 'site',
 } as const;
 

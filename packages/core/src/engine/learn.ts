@@ -4,6 +4,7 @@ import type { VelocityLimits } from './config.js';
 import { isFamiliar, parseFamiliarity, withVisit } from './familiarity.js';
 import { KEYS, scopes } from './keys.js';
 import { parseDevices, type Subject } from './rules.js';
+import type { Summary } from './summary.js';
 
 /** What learning needs from the engine. */
 export interface LearnDeps {
@@ -45,6 +46,72 @@ function devicesWith(current: StoreResult | undefined, event: ProviderEvent): st
 }
 
 /**
+ * The count reads that summarise each scope an outcome touched (see `engine/summary.ts`),
+ * appended after its writes in the same batch, and how to turn their results into the
+ * summary values to store.
+ */
+function summarise(s: Subject, L: VelocityLimits, now: number): { reads: StoreOp[]; values(results: readonly StoreResult[]): StoreOp[] } {
+  const W = L.windowMs;
+  const reads: StoreOp[] = [];
+  const plan: { key: string; ttlMs: number; fields: [field: 'f' | 'u' | 'p' | 's' | 'n', slot: number, minus?: number][] }[] = [];
+  const count = (op: StoreOp) => reads.push(op) - 1;
+  const unresolvedOf = (scope: string) => [count({ type: 'distinct', key: KEYS.failedAccounts(scope), windowMs: W }), count({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W })] as const;
+  if (s.ip !== undefined) {
+    const scope = scopes.ip(s.ip);
+    const [failed, resolved] = unresolvedOf(scope);
+    plan.push({
+      key: KEYS.summary(scope),
+      ttlMs: Math.max(W, L.populationWindowMs),
+      fields: [
+        ['f', count({ type: 'count', key: KEYS.ipFailures(s.ip), windowMs: W })],
+        ['u', failed, resolved],
+        ['p', count({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs })],
+        ['s', count({ type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: W })],
+      ],
+    });
+  }
+  if (s.login) {
+    for (const scope of [s.net === undefined ? undefined : scopes.net(s.net), s.device === undefined ? undefined : scopes.dev(s.device)]) {
+      if (scope === undefined) continue;
+      const [failed, resolved] = unresolvedOf(scope);
+      plan.push({ key: KEYS.summary(scope), ttlMs: W, fields: [['u', failed, resolved]] });
+    }
+    if (s.account !== undefined) {
+      plan.push({
+        key: KEYS.summary(scopes.acct(s.account)),
+        ttlMs: W,
+        fields: [
+          ['f', count({ type: 'count', key: KEYS.accountFailures(s.account), windowMs: W })],
+          ['n', count({ type: 'distinct', key: KEYS.accountNewNetworks(s.account), windowMs: W })],
+        ],
+      });
+    }
+  }
+  return {
+    reads,
+    values(results) {
+      return plan.map(({ key, ttlMs, fields }) => {
+        const summary: Summary = { t: now };
+        for (const [field, slot, minus] of fields) {
+          const value = Number(results[slot] ?? 0) - (minus === undefined ? 0 : Number(results[minus] ?? 0));
+          if (value > 0) summary[field] = value;
+        }
+        return { type: 'set', key, value: JSON.stringify(summary), ttlMs } as StoreOp;
+      });
+    },
+  };
+}
+
+/** Runs the outcome's writes with the reads that summarise its scopes, then stores the summaries (and returns the writes' results). */
+async function writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], now: number, extra: StoreOp[] = []): Promise<StoreResult[]> {
+  const summary = summarise(s, deps.limits, now);
+  const results = await deps.run([...ops, ...summary.reads], now);
+  const after = results.slice(ops.length);
+  await deps.run([...summary.values(after), ...extra], now);
+  return results;
+}
+
+/**
  * Learns from the outcome of an answered login or sign-up (Vigil's own blocks and
  * challenges are never answered, so they never count as failures nor as "no success").
  * Resolves `true` when it turned attack mode on.
@@ -73,7 +140,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     const ops: StoreOp[] = [];
     if (s.ip !== undefined) ops.push({ type: 'hit', key: KEYS.ipFailures(s.ip), windowMs: W });
     if (account === undefined) {
-      await run(ops, now);
+      await writeAndSummarise(deps, s, ops, now);
       return false;
     }
     let familiar = deps.familiarOf(event);
@@ -95,7 +162,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
       ops.push({ type: 'distinct', key: KEYS.resolvedAccounts(scopes.site), windowMs: W });
       ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W });
     }
-    const results = await run(ops, now);
+    const results = await writeAndSummarise(deps, s, ops, now);
     if (slot < 0) return false;
     const failedAccounts = Number(results[slot] ?? 0);
     const resolved = Number(results[slot + 1] ?? 0);
@@ -120,7 +187,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   const ops: StoreOp[] = [];
   if (recordDevice) ops.push({ type: 'set', key: KEYS.userDevices(userKey as string), value: devicesWith(current[current.length - 1], event), ttlMs: DEVICE_TTL_MS });
   if (account === undefined) {
-    await run(ops, now);
+    await writeAndSummarise(deps, s, ops, now);
     return false;
   }
   const record = parseFamiliarity(current[pendingScopes.length], now, L.familiarForMs);
@@ -132,7 +199,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     // One member per address created: resubmitting the same address is not another account.
     const member = deps.signupMember(event);
     if (s.signupMailbox !== undefined && member !== undefined) ops.push({ type: 'distinct', key: KEYS.mailboxSignups(s.signupMailbox), windowMs: L.signupsPerMailboxWindowMs, member });
-    await run(ops, now);
+    await writeAndSummarise(deps, s, ops, now);
     return false;
   }
   ops.push({ type: 'reset', key: KEYS.accountFailures(account) });
@@ -147,6 +214,6 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W, member: account });
     if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.accountNewNetworks(account), windowMs: W, member: s.ip });
   }
-  await run(ops, now);
+  await writeAndSummarise(deps, s, ops, now);
   return false;
 }

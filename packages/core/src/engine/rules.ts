@@ -4,6 +4,7 @@ import type { DeviceRecord } from '../tracking/users.js';
 import { scaledLimit, type Tiers, type VelocityLimits } from './config.js';
 import { isDisposableEmail, isValidEmail } from './email.js';
 import { type Familiarity, isFamiliar } from './familiarity.js';
+import type { Summary } from './summary.js';
 import type { IpRangeSet } from './ip-ranges.js';
 import { KEYS, scopes } from './keys.js';
 import type { Clients } from './native-apps.js';
@@ -45,25 +46,22 @@ export interface RuleContext {
   defaultClients: Clients;
 }
 
-/** Named store reads: each builds its operation for a subject, or nothing when it does not apply. */
+/**
+ * Named store reads: each builds its operation for a subject, or nothing when it does
+ * not apply. What learning concluded (failures, unresolved accounts, population) is one
+ * summary value per scope; decisions write only what they count themselves (attempts,
+ * accounts tried per IP and per device, networks per device, reset accounts).
+ */
 export const READS = {
   attempts: (s, L) => (s.ip === undefined ? undefined : { type: 'hit', key: KEYS.ipAttempts(s.ip, s.event.type), windowMs: L.windowMs }),
-  ipPopulation: (s, L) => (s.ip === undefined ? undefined : { type: 'distinct', key: KEYS.population(scopes.ip(s.ip)), windowMs: L.populationWindowMs }),
-  ipSignups: (s, L) => (s.ip === undefined || s.event.type !== '$registration' ? undefined : { type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: L.windowMs }),
-  ipFailures: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'count', key: KEYS.ipFailures(s.ip), windowMs: L.windowMs }),
-  ipFailedAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.ip(s.ip)), windowMs: L.windowMs }),
-  ipResolvedAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.ip(s.ip)), windowMs: L.windowMs }),
+  ipSummary: (s) => (s.ip === undefined ? undefined : { type: 'get', key: KEYS.summary(scopes.ip(s.ip)) }),
   ipAccounts: (s, L) => (s.ip === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.ipAccounts(s.ip), windowMs: L.windowMs, member: s.account }),
-  netFailedAccounts: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.net(s.net)), windowMs: L.windowMs }),
-  netResolvedAccounts: (s, L) => (s.net === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.net(s.net)), windowMs: L.windowMs }),
+  netSummary: (s) => (s.net === undefined || !s.login ? undefined : { type: 'get', key: KEYS.summary(scopes.net(s.net)) }),
   // Counted for fresh devices too: a client that keeps the cookie carries its history on.
   deviceAccounts: (s, L) => (s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceAccounts(s.device), windowMs: L.windowMs, member: s.account }),
   deviceNetworks: (s, L) => (s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceNetworks(s.device), windowMs: L.windowMs, member: s.ip }),
-  deviceFailedAccounts: (s, L) => (s.returningDevice === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.failedAccounts(scopes.dev(s.returningDevice)), windowMs: L.windowMs }),
-  deviceResolvedAccounts: (s, L) =>
-    s.returningDevice === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.resolvedAccounts(scopes.dev(s.returningDevice)), windowMs: L.windowMs },
-  accountFailures: (s, L) => (s.account === undefined || !s.login ? undefined : { type: 'count', key: KEYS.accountFailures(s.account), windowMs: L.windowMs }),
-  accountNewNetworks: (s, L) => (s.account === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.accountNewNetworks(s.account), windowMs: L.windowMs }),
+  deviceSummary: (s) => (s.returningDevice === undefined || !s.login ? undefined : { type: 'get', key: KEYS.summary(scopes.dev(s.returningDevice)) }),
+  accountSummary: (s) => (s.account === undefined || !s.login ? undefined : { type: 'get', key: KEYS.summary(scopes.acct(s.account)) }),
   // Any event with an account: logins decide from it, and new_device applies to every event.
   familiarity: (s) => (s.account === undefined ? undefined : { type: 'get', key: KEYS.familiarity(s.account) }),
   blockedUser: (s) => (s.event.user.id === undefined ? undefined : { type: 'get', key: KEYS.blockedUser(s.event.user.id) }),
@@ -91,6 +89,8 @@ export interface Facts {
   familiarity(): Familiarity;
   /** Whether attack mode is on (site-wide; see `VelocityLimits.attackMinFailures`). */
   attack(): boolean;
+  /** What learning concluded about the IP, its range, the device or the account (valid fields only). */
+  summary(read: 'ipSummary' | 'netSummary' | 'deviceSummary' | 'accountSummary'): Omit<Summary, 't'>;
 }
 
 /**
@@ -107,17 +107,10 @@ export interface Rule {
 const num = (value: StoreResult | undefined): number | undefined => (typeof value === 'number' ? value : undefined);
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
-/** Accounts that failed in a scope and have not succeeded there since. */
-function unresolved(f: Facts, failed: ReadName, resolved: ReadName): number | undefined {
-  const fails = num(f.read(failed));
-  if (fails === undefined) return undefined;
-  return Math.max(0, fails - (num(f.read(resolved)) ?? 0));
-}
-
 /** A per-IP limit scaled by the population the address has shown (see {@link VelocityLimits}). */
 function ipScaled(f: Facts, limit: number): number {
   const L = f.ctx.limits;
-  return scaledLimit(limit, num(f.read('ipPopulation')), L.householdSize, L.maxPopulationScale);
+  return scaledLimit(limit, f.summary('ipSummary').p, L.householdSize, L.maxPopulationScale);
 }
 
 /** Tiers scaled alike. */
@@ -207,7 +200,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'attempts per IP',
     signals: ['high_activity_ip'],
-    reads: ['attempts', 'ipPopulation', 'ipSignups'],
+    reads: ['attempts', 'ipSummary'],
     decide(f, push) {
       const L = f.ctx.limits;
       const type = f.s.event.type;
@@ -216,7 +209,7 @@ export const RULES: readonly Rule[] = [
       // so an address's completed sign-ups count as its population there too (bounded lower).
       const scale =
         type === '$registration'
-          ? (limit: number) => Math.max(scaledLimit(limit, num(f.read('ipSignups')), L.householdSize, L.maxSignupScale), ipScaled(f, limit))
+          ? (limit: number) => Math.max(scaledLimit(limit, f.summary('ipSummary').s, L.householdSize, L.maxSignupScale), ipScaled(f, limit))
           : (limit: number) => ipScaled(f, limit);
       const tiers = scaledTiers(base, scale);
       tiered(f, push, { name: 'high_activity_ip', detail: 'attempts', count: num(f.read('attempts')), tiers, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} ${type} attempts from this IP in ${minutes(L.windowMs)}${tiers.challenge === base.challenge ? '' : ` (limit ${tiers.challenge} for the people this address has shown)`}`);
@@ -225,19 +218,19 @@ export const RULES: readonly Rule[] = [
   {
     name: 'failed logins per IP',
     signals: ['failed_logins_ip'],
-    reads: ['ipFailures', 'ipPopulation'],
+    reads: ['ipSummary'],
     decide(f, push) {
       const L = f.ctx.limits;
       const tiers = scaledTiers(L.failedLoginsPerIp, (limit) => ipScaled(f, limit));
-      tiered(f, push, { name: 'failed_logins_ip', detail: 'failures', count: num(f.read('ipFailures')), tiers, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} failed logins from this IP in ${minutes(L.windowMs)}`);
+      tiered(f, push, { name: 'failed_logins_ip', detail: 'failures', count: f.s.login ? f.summary('ipSummary').f : undefined, tiers, challengeWeight: 0.6, codes: [5, 6] }, (n) => `${n} failed logins from this IP in ${minutes(L.windowMs)}`);
     },
   },
   {
     name: 'credential stuffing per IP',
     signals: ['credential_stuffing'],
-    reads: ['ipFailedAccounts', 'ipResolvedAccounts', 'ipPopulation'],
+    reads: ['ipSummary'],
     decide(f, push) {
-      const count = unresolved(f, 'ipFailedAccounts', 'ipResolvedAccounts');
+      const count = f.s.login ? f.summary('ipSummary').u : undefined;
       if (count === undefined || count < ipScaled(f, f.ctx.limits.failedAccountsPerIp)) return;
       push({ name: 'credential_stuffing', weight: f.ctx.weights.credential_stuffing, code: 10, reason: `failed logins on ${count} different accounts from this IP, not followed by a success`, details: { failedAccounts: count } });
     },
@@ -245,7 +238,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'accounts per IP',
     signals: ['multiple_accounts_ip'],
-    reads: ['ipAccounts', 'ipPopulation'],
+    reads: ['ipAccounts', 'ipSummary'],
     decide(f, push) {
       const tiers = scaledTiers(f.ctx.limits.accountsPerIp, (limit) => ipScaled(f, limit));
       tiered(f, push, { name: 'multiple_accounts_ip', detail: 'accounts', count: num(f.read('ipAccounts')), tiers, challengeWeight: 0.6, codes: [5, 10] }, (n) => `${n} different accounts tried from this IP`);
@@ -254,10 +247,10 @@ export const RULES: readonly Rule[] = [
   {
     name: 'credential stuffing per range',
     signals: ['credential_stuffing_range'],
-    reads: ['netFailedAccounts', 'netResolvedAccounts'],
+    reads: ['netSummary'],
     decide(f, push) {
       const L = f.ctx.limits;
-      const count = unresolved(f, 'netFailedAccounts', 'netResolvedAccounts');
+      const count = f.summary('netSummary').u;
       if (count === undefined || count < L.failedAccountsPerRange) return;
       push({
         name: 'credential_stuffing_range',
@@ -281,9 +274,9 @@ export const RULES: readonly Rule[] = [
   {
     name: 'credential stuffing per device',
     signals: ['credential_stuffing_device'],
-    reads: ['deviceFailedAccounts', 'deviceResolvedAccounts'],
+    reads: ['deviceSummary'],
     decide(f, push) {
-      const count = unresolved(f, 'deviceFailedAccounts', 'deviceResolvedAccounts');
+      const count = f.summary('deviceSummary').u;
       if (count === undefined || count < f.ctx.limits.failedAccountsPerDevice) return;
       push({ name: 'credential_stuffing_device', weight: f.ctx.weights.credential_stuffing_device, code: 10, reason: `failed logins on ${count} different accounts from this device, not followed by a success`, details: { failedAccounts: count } });
     },
@@ -309,9 +302,9 @@ export const RULES: readonly Rule[] = [
   {
     name: 'failed logins per account',
     signals: ['high_activity_account'],
-    reads: ['accountFailures', 'familiarity'],
+    reads: ['accountSummary', 'familiarity'],
     decide(f, push) {
-      const failures = num(f.read('accountFailures'));
+      const failures = f.summary('accountSummary').f;
       // Attacks on an account from elsewhere must not challenge its owner at home or on their own device.
       if (failures === undefined || failures < f.ctx.limits.failedLoginsPerAccount || f.familiar()) return;
       push({ name: 'high_activity_account', weight: f.ctx.weights.high_activity_account, code: 4, cap: 'challenge', reason: `${failures} failed logins on this account in ${minutes(f.ctx.limits.windowMs)}`, details: { accountFailures: failures } });
@@ -335,9 +328,9 @@ export const RULES: readonly Rule[] = [
   {
     name: 'new networks per account',
     signals: ['multiple_networks_account'],
-    reads: ['accountNewNetworks', 'familiarity'],
+    reads: ['accountSummary', 'familiarity'],
     decide(f, push) {
-      const networks = num(f.read('accountNewNetworks'));
+      const networks = f.summary('accountSummary').n;
       if (networks === undefined || networks < f.ctx.limits.networksPerAccount || f.familiar()) return;
       push({
         name: 'multiple_networks_account',
@@ -391,7 +384,7 @@ export const RULES: readonly Rule[] = [
   {
     name: 'reset requests per IP',
     signals: ['reset_enumeration'],
-    reads: ['resetAccounts', 'ipPopulation'],
+    reads: ['resetAccounts', 'ipSummary'],
     decide(f, push) {
       // Many accounts asking for a reset from one address is enumeration, not forgetfulness:
       // a challenge first (a household shares an IP), refused from the block tier.
