@@ -14,8 +14,9 @@ export interface Tiers {
  * otherwise. Limits marked *scaled* grow with the population a shared network (an
  * office NAT, a carrier's CGNAT address) has shown: `× (1 + population / householdSize)`,
  * at most `× maxPopulationScale`, where the population is the number of distinct
- * accounts that logged in successfully from that address on a returning device (one
- * that kept Vigil's device cookie) in `populationWindowMs`.
+ * accounts that logged in successfully from that address in `populationWindowMs`, but
+ * no more than the distinct devices they did it from (one client logging into many
+ * accounts is one person).
  */
 export interface VelocityLimits {
   /** Length of the sliding window, ms. Default 15 minutes. */
@@ -75,8 +76,8 @@ export interface VelocityLimits {
   maxPopulationScale: number;
   /**
    * The most sign-ups per IP are multiplied by the sign-ups that address completed
-   * (sign-ups come from new devices, so they have no returning-device population yet;
-   * the returning-device population scales them too, up to `maxPopulationScale`).
+   * (people signing up have not logged in from there yet; the login population scales
+   * them too, up to `maxPopulationScale`).
    * Default 6.
    */
   maxSignupScale: number;

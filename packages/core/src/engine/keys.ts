@@ -27,8 +27,10 @@ export const KEYS = {
   resolvedAccounts: (scope: string) => `v:${scope}:fres`,
   /** The pending failure of an account in a scope (value): a later success there resolves it. */
   pendingFailure: (scope: string, acct: string) => `p:${scope}:${acct}`,
-  /** Distinct accounts that succeeded in a scope on a returning device: its population (distinct, long window). */
+  /** Distinct accounts that logged in successfully in a scope: with the next, its population (distinct, long window). */
   population: (scope: string) => `v:${scope}:pop`,
+  /** Distinct devices (or, without a device cookie, accounts) of those successes (distinct, long window). */
+  populationDevices: (scope: string) => `v:${scope}:popdev`,
   /** What learning concluded about a scope (`ip:…`, `net:…`, `dev:…`, `acct:…`): one value a decision reads (see `engine/summary.ts`). */
   summary: (scope: string) => `v:${scope}:sum`,
   /** Distinct accounts tried from a device (distinct). */

@@ -50,22 +50,30 @@ function devicesWith(current: StoreResult | undefined, event: ProviderEvent): st
  * appended after its writes in the same batch, and how to turn their results into the
  * summary values to store.
  */
+const SMALLER_OF_NEXT = -1;
+
 function summarise(s: Subject, L: VelocityLimits, now: number): { reads: StoreOp[]; values(results: readonly StoreResult[]): StoreOp[] } {
   const W = L.windowMs;
   const reads: StoreOp[] = [];
+  // A field is a count, or a count minus another (`minus`), or (SMALLER_OF_NEXT) the
+  // smaller of its count and the next read's.
   const plan: { key: string; ttlMs: number; fields: [field: 'f' | 'u' | 'p' | 's' | 'n', slot: number, minus?: number][] }[] = [];
   const count = (op: StoreOp) => reads.push(op) - 1;
   const unresolvedOf = (scope: string) => [count({ type: 'distinct', key: KEYS.failedAccounts(scope), windowMs: W }), count({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W })] as const;
   if (s.ip !== undefined) {
     const scope = scopes.ip(s.ip);
     const [failed, resolved] = unresolvedOf(scope);
+    // The population is the smaller of the distinct accounts and the distinct devices that
+    // succeeded: one client logging into many accounts is one person, not a crowd.
+    const accounts = count({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs });
+    count({ type: 'distinct', key: KEYS.populationDevices(scope), windowMs: L.populationWindowMs });
     plan.push({
       key: KEYS.summary(scope),
       ttlMs: Math.max(W, L.populationWindowMs),
       fields: [
         ['f', count({ type: 'count', key: KEYS.ipFailures(s.ip), windowMs: W })],
         ['u', failed, resolved],
-        ['p', count({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs })],
+        ['p', accounts, SMALLER_OF_NEXT],
         ['s', count({ type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: W })],
       ],
     });
@@ -93,7 +101,8 @@ function summarise(s: Subject, L: VelocityLimits, now: number): { reads: StoreOp
       return plan.map(({ key, ttlMs, fields }) => {
         const summary: Summary = { t: now };
         for (const [field, slot, minus] of fields) {
-          const value = Number(results[slot] ?? 0) - (minus === undefined ? 0 : Number(results[minus] ?? 0));
+          const at = (i: number) => Number(results[i] ?? 0);
+          const value = minus === undefined ? at(slot) : minus === SMALLER_OF_NEXT ? Math.min(at(slot), at(slot + 1)) : at(slot) - at(minus);
           if (value > 0) summary[field] = value;
         }
         return { type: 'set', key, value: JSON.stringify(summary), ttlMs } as StoreOp;
@@ -120,9 +129,8 @@ async function writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], no
  *   site-wide when the login was unfamiliar), and stays *pending* there.
  * - A success (or sign-up) resolves the account's pending failures where it happened (a
  *   typo then the right password is not stuffing), makes the account familiar on this
- *   network and this device, records the device for the user, and adds the account to
- *   the population of the address when the device is returning (a browser that kept
- *   the cookie).
+ *   network and this device, records the device for the user, and adds the account and
+ *   its device to the population of the address.
  * - An unfamiliar failure re-evaluates attack mode from distinct accounts (repeated
  *   logins of a few accounts cannot dilute it); when on, it stays on for a window.
  */
@@ -209,7 +217,11 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     ops.push({ type: 'delete', key: KEYS.pendingFailure(scope, account) });
   });
   // A browser that kept the cookie and logs in successfully is one of the people behind this address.
-  if (s.returningDevice !== undefined && s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.population(scopes.ip(s.ip)), windowMs: L.populationWindowMs, member: account });
+  if (s.ip !== undefined) {
+    ops.push({ type: 'distinct', key: KEYS.population(scopes.ip(s.ip)), windowMs: L.populationWindowMs, member: account });
+    // A client without Vigil's cookie (an app, a cookie-less browser) stands for itself by its account.
+    ops.push({ type: 'distinct', key: KEYS.populationDevices(scopes.ip(s.ip)), windowMs: L.populationWindowMs, member: s.device ?? `a:${account}` });
+  }
   if (!familiar) {
     ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W, member: account });
     if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.accountNewNetworks(account), windowMs: W, member: s.ip });
