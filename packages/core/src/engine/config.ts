@@ -36,7 +36,7 @@ export interface VelocityLimits {
   /**
    * Unresolved failed accounts (as for `failedAccountsPerIp`) in one IPv4 /24 or IPv6 /48
    * neighbourhood: rotating inside a range is seen. Challenge only (neighbours share a
-   * range), and not scaled: people resolve their failures.
+   * range). Scaled by the range's population.
    */
   failedAccountsPerRange: number;
   /** Distinct accounts tried from one device (Vigil's device cookie): a challenge from `challenge`, code 10 from `block`. */

@@ -27,6 +27,8 @@ export const KEYS = {
   resolvedAccounts: (scope: string) => `v:${scope}:fres`,
   /** The pending failure of an account in a scope (value): a later success there resolves it. */
   pendingFailure: (scope: string, acct: string) => `p:${scope}:${acct}`,
+  /** The account a device failed on last (value, one window): its next success elsewhere is a mistyped email. */
+  deviceLastFailure: (dev: string) => `p:devlast:${dev}`,
   /** Distinct accounts that logged in successfully in a scope: with the next, its population (distinct, long window). */
   population: (scope: string) => `v:${scope}:pop`,
   /** Distinct devices (or, without a device cookie, accounts) of those successes (distinct, long window). */

@@ -79,8 +79,15 @@ function summarise(s: Subject, L: VelocityLimits, now: number): { reads: StoreOp
     });
   }
   if (s.login) {
-    for (const scope of [s.net === undefined ? undefined : scopes.net(s.net), s.device === undefined ? undefined : scopes.dev(s.device)]) {
-      if (scope === undefined) continue;
+    if (s.net !== undefined) {
+      const scope = scopes.net(s.net);
+      const [failed, resolved] = unresolvedOf(scope);
+      const accounts = count({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs });
+      count({ type: 'distinct', key: KEYS.populationDevices(scope), windowMs: L.populationWindowMs });
+      plan.push({ key: KEYS.summary(scope), ttlMs: Math.max(W, L.populationWindowMs), fields: [['u', failed, resolved], ['p', accounts, SMALLER_OF_NEXT]] });
+    }
+    if (s.device !== undefined) {
+      const scope = scopes.dev(s.device);
       const [failed, resolved] = unresolvedOf(scope);
       plan.push({ key: KEYS.summary(scope), ttlMs: W, fields: [['u', failed, resolved]] });
     }
@@ -159,6 +166,9 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
       familiar = s.ip === undefined || isFamiliar(parseFamiliarity(value, now, L.familiarForMs), s.ip, s.returningDevice);
     }
     ops.push({ type: 'hit', key: KEYS.accountFailures(account), windowMs: W });
+    // A person who mistyped their email fails on an account that is not theirs, then
+    // succeeds on their own from the same browser: remember which account failed last.
+    if (s.device !== undefined) ops.push({ type: 'set', key: KEYS.deviceLastFailure(s.device), value: account, ttlMs: W });
     for (const scope of failureScopes(s, familiar)) {
       ops.push({ type: 'distinct', key: KEYS.failedAccounts(scope), windowMs: W, member: account });
       ops.push({ type: 'set', key: KEYS.pendingFailure(scope, account), value: '1', ttlMs: 2 * W });
@@ -188,6 +198,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   const pendingScopes = account === undefined || registration ? [] : [...failureScopes(s, true), scopes.site];
   const reads: StoreOp[] = pendingScopes.map((scope) => ({ type: 'get', key: KEYS.pendingFailure(scope, account as string) }));
   if (account !== undefined) reads.push({ type: 'get', key: KEYS.familiarity(account) });
+  const lastFailureSlot = s.device !== undefined && account !== undefined && !registration ? reads.push({ type: 'get', key: KEYS.deviceLastFailure(s.device) }) - 1 : -1;
   const recordDevice = s.device !== undefined && userKey !== undefined;
   if (recordDevice) reads.push({ type: 'get', key: KEYS.userDevices(userKey as string) });
   const current = await run(reads, now);
@@ -216,11 +227,21 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     ops.push({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W, member: account });
     ops.push({ type: 'delete', key: KEYS.pendingFailure(scope, account) });
   });
-  // A browser that kept the cookie and logs in successfully is one of the people behind this address.
-  if (s.ip !== undefined) {
-    ops.push({ type: 'distinct', key: KEYS.population(scopes.ip(s.ip)), windowMs: L.populationWindowMs, member: account });
+  // The same browser failed on another account just before: a mistyped email, resolved
+  // where it happened (once: the marker goes). Not site-wide, where only the account's
+  // own success resolves it.
+  const mistyped = lastFailureSlot < 0 ? undefined : current[lastFailureSlot];
+  if (typeof mistyped === 'string' && mistyped !== account) {
+    for (const scope of failureScopes(s, true)) ops.push({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W, member: mistyped });
+  }
+  if (lastFailureSlot >= 0 && typeof mistyped === 'string') ops.push({ type: 'delete', key: KEYS.deviceLastFailure(s.device as string) });
+  // Whoever logs in successfully from an address is one of the people behind it (and
+  // behind its range).
+  for (const scope of [s.ip === undefined ? undefined : scopes.ip(s.ip), s.net === undefined ? undefined : scopes.net(s.net)]) {
+    if (scope === undefined) continue;
+    ops.push({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs, member: account });
     // A client without Vigil's cookie (an app, a cookie-less browser) stands for itself by its account.
-    ops.push({ type: 'distinct', key: KEYS.populationDevices(scopes.ip(s.ip)), windowMs: L.populationWindowMs, member: s.device ?? `a:${account}` });
+    ops.push({ type: 'distinct', key: KEYS.populationDevices(scope), windowMs: L.populationWindowMs, member: s.device ?? `a:${account}` });
   }
   if (!familiar) {
     ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W, member: account });

@@ -251,7 +251,7 @@ export const RULES: readonly Rule[] = [
     decide(f, push) {
       const L = f.ctx.limits;
       const count = f.summary('netSummary').u;
-      if (count === undefined || count < L.failedAccountsPerRange) return;
+      if (count === undefined || count < scaledLimit(L.failedAccountsPerRange, f.summary('netSummary').p, L.householdSize, L.maxPopulationScale)) return;
       push({
         name: 'credential_stuffing_range',
         weight: f.ctx.weights.credential_stuffing_range,
