@@ -239,15 +239,15 @@ describe('Redis trouble is not an outage', () => {
   });
 
   // As at Redis' maxmemory, where reads answer and writes fail: here every decision's
-  // batch meets an error reply (a clobbered site-wide counter) while each outcome's
-  // familiarity read is answered, so Redis alternates between failing and answering.
+  // batch meets an error reply (its IP's clobbered attempt counter) while each outcome's
+  // batches are answered, so Redis alternates between failing and answering.
   // That used to be one incident (two lines) per flap, plus a VIGIL_W_LOG_FAILED per outcome.
   it('Redis flapping (every other batch fails) is one incident per logger, not one per flap', async () => {
     const logger = recordingLogger();
     const store = new RedisStore({ url: REDIS_URL, prefix, logger });
     const vigil = createVigil({ mode: 'blocking', timeout: VIGIL_TIMEOUT, routes: LOGIN_ROUTES, logger, onChallenge, provider: localProvider({ store, secret: SECRET }) });
     try {
-      await admin.set(store.layout.counter('v:site:unfamiliar'), 'not a hash');
+      await admin.set(store.layout.counter('v:ip:198.51.100.20:ev:$login'), 'not a hash');
       for (let i = 0; i < 200; i++) {
         const decision = await attempt(vigil);
         expectStoreFailover(decision);
@@ -280,7 +280,21 @@ describe('Redis trouble is not an outage', () => {
 
 describe('Redis down without a fallback: signals from the request alone keep deciding', () => {
   const PYTHON = { host: 'shop.example', 'user-agent': 'python-requests/2.31', accept: '*/*', 'accept-encoding': 'gzip, deflate', connection: 'keep-alive' };
-  const VELOCITY = ['high_activity_ip', 'failed_logins_ip', 'credential_stuffing', 'multiple_accounts_ip', 'high_activity_account', 'unfamiliar_login_during_attack'];
+  // What a login from a new client (a device cookie issued on this request) cannot be
+  // scored on without the store: per IP, range, device and account, attack mode, new device.
+  const VELOCITY = [
+    'high_activity_ip',
+    'failed_logins_ip',
+    'credential_stuffing',
+    'multiple_accounts_ip',
+    'credential_stuffing_range',
+    'multiple_accounts_device',
+    'multiple_networks_device',
+    'high_activity_account',
+    'unfamiliar_login_during_attack',
+    'multiple_networks_account',
+    'new_device',
+  ];
 
   async function unreachable(failover: 'allow' | 'deny', run: (vigil: Vigil) => Promise<void>): Promise<void> {
     const port = await closedPort();

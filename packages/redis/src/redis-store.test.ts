@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createVigil, localProvider, MemoryStore, type StoreOp, VigilConfigError } from '@vigil/core';
+import { createVigil, DEFAULT_LIMITS, localProvider, MemoryStore, type StoreOp, VigilConfigError } from '@vigil/core';
 import { runStoreContract } from '@vigil/core/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -192,7 +192,9 @@ describe('key layout', () => {
         } else if (kind === 'd:') {
           expect(type).toBe('string'); // a HyperLogLog
           expect(await admin.pfcount(key)).toBeGreaterThan(0);
-          expect(ttl).toBeLessThanOrEqual(2 * windowMs + CLOCK_SKEW_MS);
+          // Two windows of its own: the decision's, or a population's (a day by default).
+          const population = /:pop(dev)?:\d+$/.test(key);
+          expect(ttl).toBeLessThanOrEqual(2 * (population ? DEFAULT_LIMITS.populationWindowMs : windowMs) + CLOCK_SKEW_MS);
           expect(ttl).toBeGreaterThan(0);
         } else {
           expect(kind).toBe('v:');
@@ -292,10 +294,14 @@ describe('options and lifecycle', () => {
       expect(noSecret.message).toContain('while the store ("redis") is shared');
       expect(noSecret.message).toContain('Pass the same `secret` to every instance, e.g. from an environment variable');
       const provider = localProvider({ store, secret: SECRET });
-      for (const deviceCookie of [true as const, { secret: '' }]) {
-        expect(configError(() => createVigil({ provider, deviceCookie }))).toMatchObject({ code: 'VIGIL_E_SECRET_REQUIRED', option: 'deviceCookie.secret' });
+      // The device cookie (on by default) is keyed from the engine's secret, or its own.
+      expect(configError(() => createVigil({ provider, deviceCookie: { secret: '' } }))).toMatchObject({ code: 'VIGIL_E_SECRET_REQUIRED', option: 'deviceCookie.secret' });
+      for (const deviceCookie of [undefined, true as const, { secret: 'device-secret-0123456789' }]) {
+        expect(() => createVigil({ provider, ...(deviceCookie === undefined ? {} : { deviceCookie }) })).not.toThrow();
       }
-      expect(() => createVigil({ provider, deviceCookie: { secret: 'device-secret-0123456789' } })).not.toThrow();
+      // A provider over the shared store with no key of its own: the cookie needs a secret.
+      const keyless = { name: 'keyless', store, filter: async () => ({ risk: 0 }), risk: async () => ({ risk: 0 }), log: async () => undefined };
+      expect(configError(() => createVigil({ provider: keyless }))).toMatchObject({ code: 'VIGIL_E_SECRET_REQUIRED', option: 'deviceCookie.secret' });
     } finally {
       await store.close();
     }

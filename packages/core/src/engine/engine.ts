@@ -47,7 +47,6 @@ export function createEngine(o: EngineOptions): Engine {
   const indexOf = Object.fromEntries(reads.map((name, i) => [name, i])) as Partial<Record<ReadName, number>>;
   // Per rule, the indexes of its reads: when the batch fails, a rule that needed one is skipped.
   const ruleReads = rules.map((rule) => rule.reads.map((name) => indexOf[name] as number));
-  const signalsOfRead = reads.map((name) => [...new Set(rules.filter((rule) => rule.reads.includes(name)).flatMap((rule) => rule.signals.filter((n) => weights[n] > 0)))]);
 
   const accountKey = (event: ProviderEvent): string | undefined => {
     const { email, username, phone, id } = event.user;
@@ -162,13 +161,19 @@ export function createEngine(o: EngineOptions): Engine {
         return parsed;
       },
     };
+    const silenced: SignalName[] = [];
     for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r] as Rule;
       // When the batch failed, the rules that need no store still decide.
-      if (failed && (ruleReads[r] as number[]).some((i) => (slots[i] as number) >= 0)) continue;
-      (rules[r] as Rule).decide(facts, push);
+      if (failed && (ruleReads[r] as number[]).length > 0) {
+        const reads = ruleReads[r] as number[];
+        if (rule.applies ? rule.applies(s) : reads.every((i) => (slots[i] as number) >= 0)) silenced.push(...rule.signals.filter((n) => weights[n] > 0));
+        continue;
+      }
+      rule.decide(facts, push);
     }
     if (failed) {
-      const degraded = [...new Set(slots.flatMap((slot, i) => (slot >= 0 ? (signalsOfRead[i] as SignalName[]) : [])))];
+      const degraded = [...new Set(silenced)];
       throw new VigilStoreError((failure as Error).cause ?? failure, { ...verdictOf(signals), degraded });
     }
     // The outcome of this same request needs it: remember it, so learning skips a read.

@@ -101,6 +101,12 @@ export interface Rule {
   readonly name: string;
   readonly signals: readonly SignalName[];
   readonly reads: readonly ReadName[];
+  /**
+   * Whether the rule can decide about this subject, for rules whose reads do not say it
+   * alone (default: every one of its reads applies). Rules that apply and need the store
+   * are the ones a failed batch silences (`Verdict.degraded`).
+   */
+  applies?(s: Subject): boolean;
   decide(f: Facts, push: (signal: Signal) => void): void;
 }
 
@@ -219,6 +225,7 @@ export const RULES: readonly Rule[] = [
     name: 'failed logins per IP',
     signals: ['failed_logins_ip'],
     reads: ['ipSummary'],
+    applies: (s) => s.login,
     decide(f, push) {
       const L = f.ctx.limits;
       const tiers = scaledTiers(L.failedLoginsPerIp, (limit) => ipScaled(f, limit));
@@ -229,6 +236,7 @@ export const RULES: readonly Rule[] = [
     name: 'credential stuffing per IP',
     signals: ['credential_stuffing'],
     reads: ['ipSummary'],
+    applies: (s) => s.login,
     decide(f, push) {
       const count = f.s.login ? f.summary('ipSummary').u : undefined;
       if (count === undefined || count < ipScaled(f, f.ctx.limits.failedAccountsPerIp)) return;
@@ -314,6 +322,7 @@ export const RULES: readonly Rule[] = [
     name: 'attack mode',
     signals: ['unfamiliar_login_during_attack'],
     reads: ['familiarity'],
+    applies: (s) => s.login && s.account !== undefined,
     decide(f, push) {
       if (!f.s.login || f.s.account === undefined || !f.attack() || f.familiar()) return;
       push({
@@ -346,6 +355,7 @@ export const RULES: readonly Rule[] = [
     name: 'block lists',
     signals: ['blocked_user', 'reported_device'],
     reads: ['blockedUser', 'reportedDevice'],
+    applies: (s) => s.event.user.id !== undefined || s.returningDevice !== undefined,
     decide(f, push) {
       if (typeof f.read('blockedUser') === 'string') push({ name: 'blocked_user', weight: f.ctx.weights.blocked_user, deny: true, reason: 'the user is blocked' });
       if (typeof f.read('reportedDevice') === 'string') push({ name: 'reported_device', weight: f.ctx.weights.reported_device, deny: true, reason: 'the device was reported' });
@@ -355,6 +365,7 @@ export const RULES: readonly Rule[] = [
     name: 'new device',
     signals: ['new_device'],
     reads: ['familiarity', 'approvedDevice'],
+    applies: (s) => s.device !== undefined && s.account !== undefined,
     decide(f, push) {
       const device = f.s.device;
       if (device === undefined || f.s.account === undefined || typeof f.read('approvedDevice') === 'string') return;
