@@ -80,11 +80,6 @@ export function createEngine(o: EngineOptions): Engine {
     return s;
   };
 
-  // Attack mode is one flag for the whole site: read from the store at most once a second
-  // (a fleet sees another instance's flag within that), set here as soon as learn sets it.
-  const attack = { on: false, checkedAt: Number.NEGATIVE_INFINITY };
-  const ATTACK_RECHECK_MS = 1000;
-
   // Familiarity read by a decision, for the outcome of the same request: keyed by the
   // request's context object, which the outcome event shares. A WeakMap: nothing to bound.
   const familiarByRequest = new WeakMap<object, boolean>();
@@ -111,7 +106,8 @@ export function createEngine(o: EngineOptions): Engine {
         ops.push(op);
       }
     }
-    const attackSlot = attackRule && s.login && s.account !== undefined && event.timestamp - attack.checkedAt >= ATTACK_RECHECK_MS ? ops.push({ type: 'get', key: KEYS.siteAttack() }) - 1 : -1;
+    // Attack mode is one flag for the whole site, read by every login with an account.
+    const attackSlot = attackRule && s.login && s.account !== undefined ? ops.push({ type: 'get', key: KEYS.siteAttack() }) - 1 : -1;
     const signals: Signal[] = [];
     const push = (signal: Signal) => {
       if (signal.weight > 0) signals.push(signal);
@@ -126,10 +122,6 @@ export function createEngine(o: EngineOptions): Engine {
         failed = true;
         failure = error;
       }
-    }
-    if (attackSlot >= 0 && !failed) {
-      attack.on = typeof results[attackSlot] === 'string';
-      attack.checkedAt = event.timestamp;
     }
     const read = (name: ReadName): StoreResult | undefined => {
       const index = indexOf[name];
@@ -151,7 +143,7 @@ export function createEngine(o: EngineOptions): Engine {
         familiar ??= isFamiliar(facts.familiarity(), s.ip, s.returningDevice);
         return familiar;
       },
-      attack: () => attack.on,
+      attack: () => attackSlot >= 0 && !failed && typeof results[attackSlot] === 'string',
       summary: (name) => {
         let parsed = summaries[name];
         if (parsed === undefined) {
@@ -190,7 +182,7 @@ export function createEngine(o: EngineOptions): Engine {
   const learn = async (event: ProviderEvent): Promise<void> => {
     if (event.type !== '$login' && event.type !== '$registration') return;
     const s = subjectOf(event);
-    const turnedOn = await learnOutcome(
+    await learnOutcome(
       {
         limits,
         run,
@@ -200,10 +192,6 @@ export function createEngine(o: EngineOptions): Engine {
       event,
       s,
     );
-    if (turnedOn) {
-      attack.on = true;
-      attack.checkedAt = event.timestamp;
-    }
   };
 
   return { rules, score, learn, accountKey };
