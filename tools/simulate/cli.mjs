@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkTargets, summarize, table } from './src/report.mjs';
-import { simulate, startServer } from './src/run.mjs';
+import { checkTargets, eachTable, table } from './src/report.mjs';
+import { simulate, simulateEach, withServer } from './src/run.mjs';
 import { whyTable } from './src/why.mjs';
 import { ATTACK_SCENARIOS, PEOPLE_SCENARIOS, SCENARIO_ALIASES, SCENARIOS } from './src/scenarios.mjs';
 
@@ -27,6 +26,10 @@ options:
   --think      think time unit in ms (default 5; scaled down from human seconds)
   --env K=V    with --serve: an environment variable for the example app (repeatable),
                e.g. --env VIGIL_DEVICE_SECRET=0123456789abcdef (the Express example's device cookie)
+  --each       with --serve: every attack in --scenario on its own, next to the people
+               in --scenario (a fresh app each time, monitoring then blocking); one
+               row per attack. A mix can hide a weak rule: one attack trips site-wide
+               attack mode and the others are caught by it
   --why        with --serve and the Express app: log every decision's reasons (in a
                harness around the unchanged example) and print, per population of
                people, which rules challenged or blocked them
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     think: { type: 'string', default: '5' },
     env: { type: 'string', multiple: true, default: [] },
     why: { type: 'boolean', default: false },
+    each: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -71,6 +75,10 @@ for (const pair of values.env) {
   }
   appEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
 }
+if (values.each && !values.serve) {
+  console.error('--each needs --serve');
+  process.exit(2);
+}
 if (values.why && (!values.serve || values.app !== 'express')) {
   console.error('--why needs --serve and --app express');
   process.exit(2);
@@ -84,18 +92,21 @@ async function main() {
     if (values.json) console.log(JSON.stringify(run.summary, null, 2));
     return;
   }
+  if (values.each) {
+    const attacks = scenarios.filter((s) => ATTACK_SCENARIOS.includes(s));
+    const people = scenarios.filter((s) => PEOPLE_SCENARIOS.includes(s));
+    const started = Date.now();
+    const results = await simulateEach({ ...options, app: values.app, env: appEnv, attacks, people });
+    console.log(eachTable(results, `${values.app}: each attack on its own next to ${people.length ? people.join(', ') : 'no people'} — seed ${seed}, ${((Date.now() - started) / 1000).toFixed(0)} s`));
+    if (values.json) console.log(JSON.stringify(results, null, 2));
+    return;
+  }
   const results = {};
   const why = {};
   const logs = values.why ? mkdtempSync(join(tmpdir(), 'vigil-why-')) : undefined;
   for (const mode of ['monitoring', 'blocking']) {
     if (logs) why[mode] = join(logs, `${mode}.jsonl`);
-    const { url, child } = await startServer(mode, logs ? 'express-why' : values.app, logs ? { ...appEnv, VIGIL_SIM_DECISIONS: why[mode] } : appEnv);
-    try {
-      results[mode] = await simulate(url, options);
-    } finally {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
+    results[mode] = await withServer(mode, logs ? 'express-why' : values.app, logs ? { ...appEnv, VIGIL_SIM_DECISIONS: why[mode] } : appEnv, (url) => simulate(url, options));
     const run = results[mode];
     console.log(`${table(run.summary, `${values.app}, ${mode} mode — seed ${seed}, ${run.seconds.toFixed(1)} s${run.errors ? `, ${run.errors} HTTP errors` : ''}`, run)}\n`);
   }

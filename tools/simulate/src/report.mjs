@@ -257,3 +257,30 @@ export function agreement(blocking, monitoring) {
   }
   return { scripted, disagreements };
 }
+
+/**
+ * One row per attack run on its own (simulateEach): what got through in blocking mode,
+ * the takeovers in monitoring → blocking, what the people next to it went through, and
+ * the attack's own target.
+ */
+export function eachTable(results, title) {
+  const lines = [
+    `### ${title}`,
+    '',
+    '| attack, on its own | attempts | allowed | stopped | takeovers (monitoring → blocking) | accounts created | people locked out / refused at sign-up | people friction | people blocked | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+  ];
+  for (const [name, runs] of Object.entries(results)) {
+    const b = runs.blocking?.summary ?? {};
+    const m = runs.monitoring?.summary;
+    const s = b[name];
+    if (!s) continue;
+    const folks = people(b).filter(([n]) => n !== MAY_BE_CHALLENGED).map(([, x]) => x);
+    const ok = attackMeetsTarget(name, s);
+    const through = name === 'dilution' ? `${s.allowed} (+ ${s.cover?.succeeded ?? 0} own-account logins)` : `${s.allowed}`;
+    lines.push(
+      `| ${name} | ${s.requests} | ${through} | ${pct(s.challenged + s.blocked, s.requests)} | ${m?.[name] ? `${m[name].takeovers} → ` : ''}${s.takeovers} | ${s.accountsCreated} | ${sum(folks, 'lockedOut')} / ${sum(folks, 'refusedAtSignup')} | ${pct(sum(folks, 'challenged'), sum(folks, 'requests'))} | ${sum(folks, 'blocked')} | ${ok === undefined ? '–' : ok ? '✅' : '❌'} |`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -60,3 +60,29 @@ export async function startServer(mode, app = 'express', extraEnv = {}) {
 }
 
 
+
+/** Runs `fn(url)` against a fresh example app in `mode`, then stops the app. */
+export async function withServer(mode, app, env, fn) {
+  const { url, child } = await startServer(mode, app, env);
+  try {
+    return await fn(url);
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await once(child, 'exit');
+  }
+}
+
+/**
+ * Every attack on its own: for each of `attacks`, a fresh app per mode sees the `people`
+ * scenarios and that one attack, nothing else. A mix can hide a weak rule (one attack
+ * trips site-wide attack mode and the others are caught by it); this cannot. Resolves
+ * `{ [attack]: { monitoring, blocking } }` (runs as `simulate` returns them).
+ */
+export async function simulateEach({ app = 'express', env = {}, attacks, people, modes = ['monitoring', 'blocking'], ...opts }) {
+  const out = {};
+  for (const attack of attacks) {
+    out[attack] = {};
+    for (const mode of modes) out[attack][mode] = await withServer(mode, app, env, (url) => simulate(url, { ...opts, scenarios: [...people, attack] }));
+  }
+  return out;
+}
