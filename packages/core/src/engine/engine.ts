@@ -2,7 +2,7 @@ import type { ProviderEvent, Verdict } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
 import { type IdentifierHasher, ipCountingKey, normalizeIdentifier } from './identifiers.js';
 import type { IpRangeSet } from './ip-ranges.js';
-import { KEYS, neighbourhoodKey } from './keys.js';
+import { neighbourhoodKey } from './keys.js';
 import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';
 import { learnOutcome } from './learn.js';
 import { readSummary, type Summary } from './summary.js';
@@ -39,7 +39,6 @@ export interface Engine {
 export function createEngine(o: EngineOptions): Engine {
   const { weights, limits, hasher, run } = o;
   const rules = RULES.filter((rule) => rule.signals.some((name) => weights[name] > 0));
-  const attackRule = weights.unfamiliar_login_during_attack > 0;
   // Each rule's reads once, in a fixed order: a batch is built by walking this list, and
   // a read's result is found by its index in it.
   const reads = [...new Set(rules.flatMap((rule) => rule.reads))];
@@ -106,8 +105,6 @@ export function createEngine(o: EngineOptions): Engine {
         ops.push(op);
       }
     }
-    // Attack mode is one flag for the whole site, read by every login with an account.
-    const attackSlot = attackRule && s.login && s.account !== undefined ? ops.push({ type: 'get', key: KEYS.siteAttack() }) - 1 : -1;
     const signals: Signal[] = [];
     const push = (signal: Signal) => {
       if (signal.weight > 0) signals.push(signal);
@@ -143,7 +140,7 @@ export function createEngine(o: EngineOptions): Engine {
         familiar ??= isFamiliar(facts.familiarity(), s.ip, s.returningDevice);
         return familiar;
       },
-      attack: () => attackSlot >= 0 && !failed && typeof results[attackSlot] === 'string',
+      attack: () => typeof read('siteAttack') === 'string',
       summary: (name) => {
         let parsed = summaries[name];
         if (parsed === undefined) {

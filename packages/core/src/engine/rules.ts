@@ -62,6 +62,8 @@ export const READS = {
   deviceNetworks: (s, L) => (s.device === undefined || !s.login ? undefined : { type: 'distinct', key: KEYS.deviceNetworks(s.device), windowMs: L.windowMs, member: s.ip }),
   deviceSummary: (s) => (s.returningDevice === undefined || !s.login ? undefined : { type: 'get', key: KEYS.summary(scopes.dev(s.returningDevice)) }),
   accountSummary: (s) => (s.account === undefined || !s.login ? undefined : { type: 'get', key: KEYS.summary(scopes.acct(s.account)) }),
+  // Attack mode is one flag for the whole site (set by learn), read by every login with an account.
+  siteAttack: (s) => (s.account === undefined || !s.login ? undefined : { type: 'get', key: KEYS.siteAttack() }),
   // Any event with an account: logins decide from it, and new_device applies to every event.
   familiarity: (s) => (s.account === undefined ? undefined : { type: 'get', key: KEYS.familiarity(s.account) }),
   blockedUser: (s) => (s.event.user.id === undefined ? undefined : { type: 'get', key: KEYS.blockedUser(s.event.user.id) }),
