@@ -323,10 +323,9 @@ export const RULES: readonly Rule[] = [
   {
     name: 'attack mode',
     signals: ['unfamiliar_login_during_attack'],
-    reads: ['familiarity'],
-    applies: (s) => s.login && s.account !== undefined,
+    reads: ['siteAttack', 'familiarity'],
     decide(f, push) {
-      if (!f.s.login || f.s.account === undefined || !f.attack() || f.familiar()) return;
+      if (!f.attack() || f.familiar()) return;
       push({
         name: 'unfamiliar_login_during_attack',
         weight: f.ctx.weights.unfamiliar_login_during_attack,
