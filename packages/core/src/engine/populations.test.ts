@@ -44,8 +44,8 @@ async function run(seed: number, attacks: boolean) {
   let ids = 0;
   const tallies = new Map<string, Tally>();
   const tally = (kind: string) => {
-    let t = tallies.get(kind);
-    if (!t) tallies.set(kind, (t = { requests: 0, challenged: 0, blocked: 0, through: 0 }));
+    const t = tallies.get(kind) ?? { requests: 0, challenged: 0, blocked: 0, through: 0 };
+    tallies.set(kind, t);
     return t;
   };
   const device = () => `dev${(ids++).toString(36).padStart(8, '0')}`;
@@ -60,7 +60,7 @@ async function run(seed: number, attacks: boolean) {
       name: 'r',
       requestId: String(ids++),
       timestamp: clock,
-      context: { ip: o.ip, headers: HEADERS, userAgent: CHROME, protocol: 'https' },
+      context: { ip: o.ip, headers: HEADERS, userAgent: CHROME, protocol: 'https', ja3: undefined, resourceType: 'text/html', channel: undefined, method: 'POST', path: '/login' },
       user: { email: o.email },
       ...(o.device === undefined ? {} : { deviceId: o.device, ...(o.fresh ? { deviceFresh: true } : {}) }),
     };
