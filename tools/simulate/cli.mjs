@@ -21,7 +21,7 @@ options:
                  people:  ${PEOPLE_SCENARIOS.join(', ')}
                  attacks: ${ATTACK_SCENARIOS.join(', ')}
   --seed       integer seed (default 1); same seed, same traffic
-  --scale      multiply every scenario's size (default 1)
+  --scale      multiply the crowds (default 1; the issue's shapes keep their size, see README)
   --concurrency  clients in flight (default 16)
   --think      think time unit in ms (default 5; scaled down from human seconds)
   --env K=V    with --serve: an environment variable for the example app (repeatable),
