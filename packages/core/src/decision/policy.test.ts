@@ -175,6 +175,72 @@ describe('applyPolicy resolution order', () => {
   });
 });
 
+describe('applyPolicy: risk decides for the embedded engine (riskDecides)', () => {
+  type Row = [string, Verdict, Partial<PolicyOptions>, 'allow' | 'challenge' | 'deny', 'block' | 'captcha' | 'none', RegExp];
+  it.each<Row>([
+    // Issue 13: a datacenter_ip weight of 0.01 is a knob that works: allowed whatever its code's group.
+    ['datacenter_ip at 0.01 (code 13, captcha group)', { risk: 0.01, threatCode: 13, riskDecides: true }, {}, 'allow', 'captcha', /^allowed: risk 0.01 < challenge threshold 0.6$/],
+    ['datacenter_ip at 0.7', { risk: 0.7, threatCode: 13, riskDecides: true }, {}, 'challenge', 'captcha', /^risk 0.7 ≥ challenge threshold 0.6$/],
+    ['a block-group code below the challenge threshold', { risk: 0.3, threatCode: 10, riskDecides: true }, {}, 'allow', 'block', /^allowed: risk 0.3 < challenge threshold 0.6$/],
+    ['a block-group code between the thresholds', { risk: 0.6, threatCode: 3, riskDecides: true }, {}, 'challenge', 'block', /challenge threshold/],
+    ['a block-group code at the deny threshold', { risk: 0.9, threatCode: 10, riskDecides: true }, {}, 'deny', 'block', /^risk 0.9 ≥ deny threshold 0.9$/],
+    ['no code, risk 0.95', { risk: 0.95, riskDecides: true }, {}, 'deny', 'none', /^risk 0.95 ≥ deny threshold 0.9$/],
+    ['no code, risk 0.59', { risk: 0.59, riskDecides: true }, {}, 'allow', 'none', /^allowed$/],
+    // What softens a deny: a code in the captcha group, or the verdict's cap.
+    ['a captcha-group code softens a deny', { risk: 0.95, threatCode: 5, riskDecides: true }, {}, 'challenge', 'captcha', /^risk 0.95 ≥ deny threshold 0.9, and threat code 5 is in the captcha group$/],
+    ['cap softens a deny', { risk: 0.95, threatCode: 10, cap: 'challenge', riskDecides: true }, {}, 'challenge', 'block', /^risk 0.95 ≥ deny threshold 0.9, and its strongest signal may only challenge$/],
+    ['cap at risk 1, no code', { risk: 1, cap: 'challenge', riskDecides: true }, {}, 'challenge', 'none', /may only challenge/],
+    ['cap changes nothing below the deny threshold', { risk: 0.3, threatCode: 11, cap: 'challenge', riskDecides: true }, {}, 'allow', 'block', /^allowed/],
+    ['cap between the thresholds: a challenge', { risk: 0.7, threatCode: 11, cap: 'challenge', riskDecides: true }, {}, 'challenge', 'block', /challenge threshold/],
+    // The provider's own action still comes first; the cap does not soften a deny list.
+    ['a provider deny (deny list) with risk 1', { risk: 1, action: 'deny', riskDecides: true }, {}, 'deny', 'none', /provider action deny/],
+    ['a provider deny at low risk', { risk: 0.2, action: 'deny', riskDecides: true }, {}, 'deny', 'none', /provider action deny/],
+    // Custom thresholds and lists are honoured.
+    ['custom thresholds', { risk: 0.5, threatCode: 13, riskDecides: true }, { thresholds: { deny: 0.5, challenge: 0.2 } }, 'challenge', 'captcha', /deny threshold 0.5, and threat code 13 is in the captcha group/],
+    ['custom thresholds, code out of the groups', { risk: 0.5, threatCode: 8, riskDecides: true }, { thresholds: { deny: 0.5, challenge: 0.2 } }, 'deny', 'none', /^risk 0.5 ≥ deny threshold 0.5$/],
+    ['a code moved to the captcha group softens', { risk: 0.95, threatCode: 10, riskDecides: true }, { threatCodes: compileThreatCodes({ block: [2, 3], captcha: [10] }) }, 'challenge', 'captcha', /captcha group/],
+  ])('%s', (_label, verdict, overrides, conclusion, group, reason) => {
+    const result = applyPolicy(verdict, options(overrides));
+    expect(result.verdict).toBe(conclusion);
+    expect(result.threatGroup).toBe(group);
+    expect(result.reason).toMatch(reason);
+    expect(result.wouldAction).toBe(conclusion === 'deny' ? 'block' : conclusion);
+  });
+
+  it('remote verdicts (no riskDecides) keep the threat-code-group semantics', () => {
+    // The same verdicts without riskDecides: the code's group decides first.
+    expect(applyPolicy({ risk: 0.01, threatCode: 13 }, options()).verdict).toBe('challenge');
+    expect(applyPolicy({ risk: 0.3, threatCode: 10 }, options()).verdict).toBe('deny');
+    expect(applyPolicy({ risk: 0.95, threatCode: 5 }, options()).verdict).toBe('challenge');
+    expect(applyPolicy({ risk: 0.95 }, options()).verdict).toBe('deny');
+    // riskDecides: false is no riskDecides.
+    expect(applyPolicy({ risk: 0.01, threatCode: 13, riskDecides: false }, options()).verdict).toBe('challenge');
+  });
+
+  it('a cap never lets a verdict block, whoever sent it', () => {
+    expect(applyPolicy({ risk: 0, threatCode: 10, cap: 'challenge' }, options())).toMatchObject({ verdict: 'challenge', reason: 'threat code 10 is in the block group, capped at challenge' });
+    expect(applyPolicy({ risk: 0.95, cap: 'challenge' }, options())).toMatchObject({ verdict: 'challenge', reason: 'risk 0.95 ≥ deny threshold 0.9, capped at challenge' });
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.option(fc.integer({ min: 0, max: 21 }), { nil: undefined }), fc.boolean(), (risk, threatCode, riskDecides) => {
+        const verdict: Verdict = { risk, cap: 'challenge', riskDecides, ...(threatCode === undefined ? {} : { threatCode }) };
+        expect(applyPolicy(verdict, options()).verdict).not.toBe('deny');
+      }),
+    );
+  });
+
+  it('with riskDecides, the action grows with risk alone (monotone), whatever the code (property)', () => {
+    const rank = { allow: 0, challenge: 1, deny: 2 } as const;
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.option(fc.integer({ min: 0, max: 21 }), { nil: undefined }), (a, b, threatCode) => {
+        const [low, high] = a <= b ? [a, b] : [b, a];
+        const at = (risk: number) => applyPolicy({ risk, riskDecides: true, ...(threatCode === undefined ? {} : { threatCode }) }, options()).verdict;
+        expect(rank[at(low)]).toBeLessThanOrEqual(rank[at(high)]);
+        if (low < 0.6) expect(at(low)).toBe('allow');
+      }),
+    );
+  });
+});
+
 describe('applyPolicy without a challenge handler', () => {
   it.each<[string, Verdict]>([
     ['provider challenge', { risk: 0, action: 'challenge' }],
@@ -225,6 +291,8 @@ describe('applyPolicy modes', () => {
       risk: fc.double({ min: 0, max: 1, noNaN: true }),
       action: fc.constantFrom<Verdict['action']>('allow', 'challenge', 'deny', undefined),
       threatCode: fc.option(fc.integer({ min: -5, max: 50 }), { nil: undefined }),
+      riskDecides: fc.constantFrom(true, false, undefined),
+      cap: fc.constantFrom<Verdict['cap']>('challenge', undefined),
     },
     { requiredKeys: ['risk'] },
   ) as fc.Arbitrary<Verdict>;
@@ -287,10 +355,16 @@ describe('applyPolicy modes', () => {
         const result = applyPolicy(verdict, opts);
         const group = verdict.threatCode === undefined ? 'none' : opts.threatCodes.block.has(verdict.threatCode) ? 'block' : opts.threatCodes.captcha.has(verdict.threatCode) ? 'captcha' : 'none';
         let expected: 'allow' | 'challenge' | 'deny';
+        const capped = verdict.cap === 'challenge';
         if (verdict.action === 'deny' || verdict.action === 'challenge') expected = verdict.action;
-        else if (group === 'block') expected = 'deny';
+        else if (verdict.riskDecides === true) {
+          // Risk decides; the captcha group and the cap only soften a deny.
+          if (verdict.risk >= 0.9) expected = capped || group === 'captcha' ? 'challenge' : 'deny';
+          else if (verdict.risk >= 0.6) expected = 'challenge';
+          else expected = 'allow';
+        } else if (group === 'block') expected = capped ? 'challenge' : 'deny';
         else if (group === 'captcha') expected = 'challenge';
-        else if (verdict.risk >= 0.9) expected = 'deny';
+        else if (verdict.risk >= 0.9) expected = capped ? 'challenge' : 'deny';
         else if (verdict.risk >= 0.6) expected = 'challenge';
         else expected = 'allow';
         expect(result.verdict).toBe(expected);

@@ -5,17 +5,18 @@ import { combineSignals, type Signal } from './signals.js';
 const sig = (name: Signal['name'], weight: number, extra: Partial<Signal> = {}): Signal => ({ name, weight, reason: `${name} fired`, ...extra });
 
 describe('combineSignals', () => {
-  it('no signals → risk 0, no code, no action', () => {
-    expect(combineSignals([])).toEqual({ risk: 0, threatCode: undefined, action: undefined, signals: {}, reasons: [] });
+  it('no signals → risk 0, no code, no action, no cap', () => {
+    expect(combineSignals([])).toStrictEqual({ risk: 0, threatCode: undefined, action: undefined, cap: undefined, signals: {}, reasons: [] });
     expect(combineSignals([], 0.5).risk).toBe(0);
   });
 
   it('one signal → its weight and its code', () => {
     const score = combineSignals([sig('datacenter_ip', 0.4, { code: 13 })]);
-    expect(score).toEqual({
+    expect(score).toStrictEqual({
       risk: 0.4,
       threatCode: 13,
       action: undefined,
+      cap: undefined,
       signals: { datacenter_ip: { weight: 0.4, code: 13 } },
       reasons: ['datacenter_ip fired'],
     });
@@ -67,15 +68,31 @@ describe('combineSignals', () => {
     expect(combineSignals([sig('high_activity_account', 0.75, { cap: 'challenge', code: 4 }), sig('blocked_user', 0.1, { deny: true })]).action).toBe('deny');
   });
 
-  it('challenge cap: only when the strongest signal is capped', () => {
+  it("challenge cap: cap 'challenge' (never an action) only when the strongest signal is capped", () => {
     const capped = sig('missing_headers', 0.7, { code: 11, cap: 'challenge' });
-    expect(combineSignals([capped]).action).toBe('challenge');
-    expect(combineSignals([capped, sig('datacenter_ip', 0.4, { code: 13 })]).action).toBe('challenge');
+    // The cap limits what the policy may do; it is no action of its own: risk still decides.
+    expect(combineSignals([capped])).toMatchObject({ cap: 'challenge', action: undefined, risk: 0.7, threatCode: 11 });
+    expect(combineSignals([capped, sig('datacenter_ip', 0.4, { code: 13 })])).toMatchObject({ cap: 'challenge', action: undefined, risk: 0.82, threatCode: 11 });
     // A stronger uncapped signal takes over: the cap no longer applies.
     const strong = sig('high_activity_ip', 0.9, { code: 6 });
     const score = combineSignals([capped, strong]);
+    expect(score.cap).toBeUndefined();
     expect(score.action).toBeUndefined();
     expect(score.threatCode).toBe(6);
+    // On a tie the first is the strongest, cap and all.
+    expect(combineSignals([capped, sig('datacenter_ip', 0.7, { code: 13 })]).cap).toBe('challenge');
+    expect(combineSignals([sig('datacenter_ip', 0.7, { code: 13 }), capped]).cap).toBeUndefined();
+    // Uncapped signals alone: no cap.
+    expect(combineSignals([sig('datacenter_ip', 0.4), sig('proxy_ip', 0.4)]).cap).toBeUndefined();
+  });
+
+  it('a deny wins over a cap: no cap with a deny, whatever the strongest signal', () => {
+    const score = combineSignals([sig('high_activity_account', 0.75, { cap: 'challenge', code: 4 }), sig('blocked_user', 0.1, { deny: true })]);
+    expect(score).toMatchObject({ action: 'deny', cap: undefined, threatCode: 4 });
+  });
+
+  it('a zero-weight capped signal never caps', () => {
+    expect(combineSignals([sig('missing_headers', 0, { cap: 'challenge' }), sig('datacenter_ip', 0.4)]).cap).toBeUndefined();
   });
 
   it('approved-device scaling multiplies the risk, leaves code and deny alone', () => {

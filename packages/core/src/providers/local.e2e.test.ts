@@ -143,6 +143,33 @@ describe('end to end: the embedded engine through createVigil (blocking mode)', 
     expect(attackBlocked).toBe(true);
   });
 
+  it('an address whose logins are only challenged is never blocked as stuffing (issue 13: attack mode no longer cascades)', async () => {
+    const v = blockingVigil({ provider: localProvider({ limits: { attackMinFailures: 10, failedAccountsPerIp: 5, accountsPerIp: { challenge: 20, block: 60 } } }) });
+    // Someone who logged in from the carrier address before the attack.
+    const regular = await v.protect(login('203.0.113.150', 'regular@example.com'));
+    v.logOutcome(regular, 200);
+    await settle();
+    // Distributed stuffing elsewhere turns attack mode on.
+    for (let i = 1; i <= 10; i++) {
+      const attack = await v.protect(login(`198.51.${100 + i}.9`, `victim${i}@example.com`));
+      v.logOutcome(attack, 401);
+      await settle();
+    }
+    // Forty subscribers behind the carrier NAT, all unfamiliar there: challenged, and a
+    // challenge never reaches the app, so it never answers.
+    const decisions: Decision[] = [];
+    for (let i = 1; i <= 15; i++) decisions.push(await v.protect(login('203.0.113.150', `subscriber${i}@example.com`)));
+    // The regular, familiar there, is not challenged.
+    expect((await v.protect(login('203.0.113.150', 'regular@example.com'))).action).toBe('allow');
+    for (let i = 16; i <= 59; i++) decisions.push(await v.protect(login('203.0.113.150', `subscriber${i}@example.com`)));
+    expect(decisions.map((d) => d.action)).toEqual(decisions.map(() => 'challenge'));
+    expect(decisions.some((d) => d.signals !== undefined && 'credential_stuffing' in d.signals)).toBe(false);
+    expect(decisions[0]?.signals).toHaveProperty('unfamiliar_login_during_attack');
+    // Past accountsPerIp.challenge every login there is challenged (accounts tried count,
+    // answered or not), but never blocked below accountsPerIp.block.
+    expect((await v.protect(login('203.0.113.150', 'regular@example.com'))).action).toBe('challenge');
+  });
+
   it('an HTTP client is blocked at the first attempt (code 3), a Chrome UA without Sec-Fetch-* is challenged (code 11)', async () => {
     const v = blockingVigil();
     const curl = await v.protect(login('198.51.100.26', 'a@example.com', { 'user-agent': 'curl/8.4.0', accept: '*/*' }));

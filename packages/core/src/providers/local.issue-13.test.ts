@@ -140,3 +140,28 @@ describe('issue 13: mobile apps', () => {
     expect(() => localProvider({ clients: value as never })).toThrow(expect.objectContaining({ code: 'VIGIL_E_OPTION_VALUE', option: 'clients', value }));
   });
 });
+
+describe('issue 13: weights are knobs (risk decides for the embedded engine)', () => {
+  const fromDataCenter = (weight?: number, extra: Partial<VigilConfig> = {}) =>
+    vigilWith({ datacenterRanges: ['203.0.113.0/24'], ...(weight === undefined ? {} : { weights: { datacenter_ip: weight } }) }, extra).protect(chromiumFormPost('https://app.example.com', 'https', true));
+
+  it('a datacenter_ip weight of 0.01 lets a data-center login through, labelled with its code', async () => {
+    const decision = await fromDataCenter(0.01);
+    expect(decision).toMatchObject({ action: 'allow', verdict: 'allow', threatCode: 13, risk: 0.01 });
+    expect(decision.signals).toHaveProperty('datacenter_ip');
+  });
+
+  it('the default weight (0.6) challenges; 0.95 is softened to a challenge by its code (13, captcha group) unless the code leaves that group; 0 removes the signal', async () => {
+    expect(await fromDataCenter()).toMatchObject({ action: 'challenge', threatCode: 13, risk: 0.6 });
+    expect(await fromDataCenter(0.95)).toMatchObject({ action: 'challenge', threatCode: 13, risk: 0.95, threatGroup: 'captcha' });
+    expect(await fromDataCenter(0.95, { threatCodes: { captcha: [4, 5, 14, 15, 17] } })).toMatchObject({ action: 'block', threatCode: 13, threatGroup: 'none' });
+    const off = await fromDataCenter(0);
+    expect(off).toMatchObject({ action: 'allow', risk: 0 });
+    expect(off.signals).toEqual({});
+  });
+
+  it('thresholds are knobs too: the same 0.6 is allowed under a challenge threshold of 0.7', async () => {
+    const vigil = vigilWith({ datacenterRanges: ['203.0.113.0/24'] }, { thresholds: { challenge: 0.7, deny: 0.95 } });
+    expect((await vigil.protect(chromiumFormPost('https://app.example.com', 'https', true))).action).toBe('allow');
+  });
+});
