@@ -499,6 +499,36 @@ describe('rule: credential stuffing per IP', () => {
   });
 });
 
+describe('rule: credential stuffing per IP: mistyped emails', () => {
+  const limits: LimitOptions = { failedAccountsPerIp: 3, householdSize: 1000 };
+  const only = { credential_stuffing: 0.95, credential_stuffing_device: 0.95 };
+
+  it('a person who mistyped their email (a failure on an account not theirs), then got in on the same browser, is no stuffing', async () => {
+    const h = harness({ only, limits });
+    for (let i = 0; i < 4; i++) {
+      await h.fail({ device: `browser-${i}`, user: `typo${i}@exmaple.com` });
+      await h.succeed({ device: `browser-${i}`, user: `person${i}@example.com` });
+    }
+    expect(names(await h.score({ user: 'next@example.com' }))).toEqual([]);
+  });
+
+  // FAILS with the engine as of 33b62b8: the mistyped-email resolution can be replayed. A
+  // script pairs each stuffing attempt with a login to an account it owns, on the cookie
+  // it was just issued: every victim's failure is "resolved" at the IP, range and device,
+  // so credential stuffing (and the device rule) never fire from that address, and the
+  // address is only stopped by failed_logins_ip's tiers (×10 the attempts) or attack mode.
+  // Expected: a browser's own success resolves at most one mistyped account (per window),
+  // and only one that failed in that scope.
+  it('cannot be replayed: a script pairing each stuffing failure with a success on its own account is still stuffing', async () => {
+    const h = harness({ only, limits });
+    for (let i = 0; i < 3; i++) {
+      await h.fail({ device: `jar-${i}`, fresh: true, user: `victim${i}@example.com` });
+      await h.succeed({ device: `jar-${i}`, user: 'owned@example.com' });
+    }
+    expect(names(await h.score({ user: 'victim9@example.com' }))).toEqual(['credential_stuffing']);
+  });
+});
+
 describe('rule: accounts per IP', () => {
   const limits: LimitOptions = { accountsPerIp: { challenge: 3, block: 5 } };
   const only = { multiple_accounts_ip: 0.9 };
