@@ -598,6 +598,21 @@ describe('rule: credential stuffing per range', () => {
     expect(names(await h.score({ ip: '198.51.100.250', user: 'next@example.com' }))).toEqual([]);
   });
 
+  it('scales with the range’s population (a campus /24): people on their own browsers across the range lift it', async () => {
+    const h = harness({ only, limits });
+    // 4 people (householdSize 4) on 4 addresses of the /24: × 2, from 8.
+    for (let i = 0; i < 4; i++) await h.report({ ip: `198.51.100.${50 + i}`, device: `laptop-${i}`, user: `student${i}@example.com` }, true);
+    for (let i = 1; i <= 7; i++) await h.fail({ ip: `198.51.100.${i}`, user: `victim${i}@example.com` });
+    expect(names(await h.score({ ip: '198.51.100.200', user: 'next@example.com' }))).toEqual([]);
+    await h.fail({ ip: '198.51.100.8', user: 'victim8@example.com' });
+    expect((await h.score({ ip: '198.51.100.200', user: 'next@example.com' })).signals).toMatchObject({ credential_stuffing_range: { failedAccounts: 8 } });
+    // One client logging into many accounts is one person there too: × 1.25, from 5.
+    const one = harness({ only, limits });
+    for (let i = 0; i < 4; i++) await one.report({ ip: `198.51.100.${50 + i}`, device: 'one-jar', user: `student${i}@example.com` }, true);
+    for (let i = 1; i <= 5; i++) await one.fail({ ip: `198.51.100.${i}`, user: `victim${i}@example.com` });
+    expect(names(await one.score({ ip: '198.51.100.200', user: 'next@example.com' }))).toEqual(['credential_stuffing_range']);
+  });
+
   it('a stronger per-IP signal lifts the cap', async () => {
     const h = harness({ only, limits: { ...limits, failedAccountsPerIp: 4 } });
     for (let i = 1; i <= 4; i++) await h.fail({ ip: '198.51.100.1', user: `victim${i}@example.com` });
