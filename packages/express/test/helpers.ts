@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryStore, type Provider, type ProviderEvent, type Store, type StoreOp, type StoreResult, type Verdict } from '@vigil/core';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { type VigilExpressOptions, type VigilMiddleware, vigil } from '../src/index.js';
 
 export { RecordingStore, recordingProvider } from '@vigil/core/testing';
@@ -83,6 +83,9 @@ afterEach(async () => {
     ),
   );
 });
+
+/** Vigil's device cookie (on by default) as a Set-Cookie line, for `toEqual` lists of cookies. */
+export const DEVICE_COOKIE = expect.stringMatching(/^vigil_did=[0-9a-f]{32}\.[\w-]+; Path=\/; Max-Age=34560000; HttpOnly; SameSite=Lax(; Secure)?$/);
 
 /** The value (`name=value`) of the cookie `name` among a response's Set-Cookie headers. */
 export function cookieOf(setCookie: string[] | string | undefined, name: string): string | undefined {

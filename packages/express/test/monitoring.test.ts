@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VigilExpressOptions, VigilMiddleware } from '../src/index.js';
-import { cookieOf, FIREFOX, FIREFOX_API, guard, LOGIN_ROUTE, RecordingStore } from './helpers.js';
+import { cookieOf, DEVICE_COOKIE, FIREFOX, FIREFOX_API, guard, LOGIN_ROUTE, listen, RecordingStore, recordingProvider } from './helpers.js';
 
 // Real providers only: the embedded engine over a recording MemoryStore, and Castle's
 // client talking to the fake Castle from @vigil/core/testing.
@@ -308,6 +308,147 @@ describe('the device cookie', () => {
     await middleware.approveDevice(id);
     expect(((await middleware.getDevicesForUser('u-1')) as DeviceRecord[])[0]).toMatchObject({ id, reported: false, approved: true });
     expect(await middleware.getDevicesForUser('u-unknown')).toEqual([]);
+  });
+});
+
+describe('the device cookie, on by default (issue 13): every protected outcome, never elsewhere, never twice', () => {
+  // The verdict each test email gets from the recording provider.
+  const VERDICTS: Record<string, { risk: number }> = { 'allow@example.com': { risk: 0 }, 'block@example.com': { risk: 1 }, 'challenge@example.com': { risk: 0.7 } };
+
+  /**
+   * A real Express app: a cookie set by a middleware before Vigil, the app-wide
+   * middleware protecting POST /login (whose handler sets its own session cookie), an
+   * unprotected GET /account that sets one too, and an onChallenge hand-off that answers
+   * 429 with a cookie of its own unless the body says the CAPTCHA was passed.
+   */
+  function outcomesApp(options: VigilExpressOptions = {}) {
+    const { provider, calls } = recordingProvider((event) => VERDICTS[String(event.user.email)] ?? { risk: 0 });
+    const middleware = guard({
+      routes: [LOGIN_ROUTE],
+      provider,
+      onChallenge: ({ request: info, proceed, raw: { res } }) => {
+        if ((info.body as { captcha?: string } | undefined)?.captcha === 'passed') return proceed();
+        res.cookie('captcha', 'pending').status(429).json({ challenge: true });
+      },
+      ...options,
+    });
+    const app = express();
+    app.use(express.json());
+    app.use((_req, res, next) => {
+      res.cookie('before', '1');
+      next();
+    });
+    app.use(middleware);
+    app.post('/login', (req, res) => {
+      res.cookie('sid', 'app-session').json({ action: req.vigil?.action, wouldAction: req.vigil?.wouldAction });
+    });
+    app.get('/account', (_req, res) => {
+      res.cookie('sid', 'account').json({});
+    });
+    return { app, calls, middleware };
+  }
+  const login = (app: express.Express, email: string, extra: Record<string, unknown> = {}, cookie?: string) => {
+    const r = request(app).post('/login').set(FIREFOX_API);
+    return (cookie ? r.set('cookie', cookie) : r).send({ email, password: 'pw', ...extra });
+  };
+  const BEFORE = 'before=1; Path=/';
+  const SESSION = 'sid=app-session; Path=/';
+
+  it('blocking mode: allow, block, redirect, the challenge hand-off and a passed challenge each carry exactly one, with the app’s own cookies', async () => {
+    const { app } = outcomesApp({ mode: 'blocking' });
+    const allowed = await login(app, 'allow@example.com').expect(200);
+    expect(allowed.headers['set-cookie']).toEqual([BEFORE, DEVICE_COOKIE, SESSION]);
+    const blocked = await login(app, 'block@example.com').expect(403);
+    expect(blocked.body.blocked).toBe(true);
+    expect(blocked.headers['set-cookie']).toEqual([BEFORE, DEVICE_COOKIE]);
+    const challenged = await login(app, 'challenge@example.com').expect(429);
+    expect(challenged.headers['set-cookie']).toEqual([BEFORE, DEVICE_COOKIE, 'captcha=pending; Path=/']);
+    const passed = await login(app, 'challenge@example.com', { captcha: 'passed' }).expect(200);
+    expect(passed.headers['set-cookie']).toEqual([BEFORE, DEVICE_COOKIE, SESSION]);
+
+    const { app: redirecting } = outcomesApp({ mode: 'blocking', redirectUrl: '/sorry' });
+    const redirected = await login(redirecting, 'block@example.com').expect(302);
+    expect(redirected.headers.location).toBe('/sorry');
+    expect(redirected.headers['set-cookie']).toEqual([BEFORE, DEVICE_COOKIE]);
+  });
+
+  it('monitoring mode: every request goes on to the route, with the cookie, whatever would have happened', async () => {
+    const { app } = outcomesApp();
+    for (const email of ['allow@example.com', 'block@example.com', 'challenge@example.com']) {
+      const res = await login(app, email).expect(200);
+      expect(res.body.action).toBe('allow');
+      expect(res.headers['set-cookie']).toEqual([BEFORE, DEVICE_COOKIE, SESSION]);
+    }
+  });
+
+  it('a returning device (valid cookie) gets none; a forged one a new one; unprotected, unknown and excluded paths never', async () => {
+    const { app } = outcomesApp({ mode: 'blocking', uriExclusion: ['/login/health'] });
+    app.post('/login/health', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const first = await login(app, 'allow@example.com').expect(200);
+    const cookie = cookieOf(first.headers['set-cookie'], 'vigil_did') as string;
+    expect((await login(app, 'allow@example.com', {}, `a=1; ${cookie}`).expect(200)).headers['set-cookie']).toEqual([BEFORE, SESSION]);
+    expect((await login(app, 'block@example.com', {}, cookie).expect(403)).headers['set-cookie']).toEqual([BEFORE]);
+    const forged = await login(app, 'allow@example.com', {}, `${cookie.slice(0, -2)}xx`).expect(200);
+    expect(forged.headers['set-cookie']).toEqual([BEFORE, DEVICE_COOKIE, SESSION]);
+    expect(cookieOf(forged.headers['set-cookie'], 'vigil_did')).not.toBe(cookie);
+
+    expect((await request(app).get('/account').set(FIREFOX_API).expect(200)).headers['set-cookie']).toEqual([BEFORE, 'sid=account; Path=/']);
+    expect((await request(app).get('/login').set(FIREFOX_API).expect(404)).headers['set-cookie']).toEqual([BEFORE]);
+    expect((await request(app).post('/nowhere').set(FIREFOX_API).send({}).expect(404)).headers['set-cookie']).toEqual([BEFORE]);
+  });
+
+  it('per-route middleware sets it too, and once only when the app-wide middleware already decided the request', async () => {
+    const { provider, calls } = recordingProvider();
+    const perRoute = guard({ provider });
+    const app = express();
+    app.use(express.json());
+    app.post('/signup', perRoute.protect('$registration', { user: { email: 'body.email' } }), (_req, res) => {
+      res.cookie('sid', 'new').status(201).json({});
+    });
+    const both = guard({ routes: [LOGIN_ROUTE], provider });
+    app.use(both);
+    app.post('/login', both.protect('$login'), (_req, res) => {
+      res.json({});
+    });
+    expect((await request(app).post('/signup').set(FIREFOX_API).send({ email: 'ann@example.com' }).expect(201)).headers['set-cookie']).toEqual([DEVICE_COOKIE, 'sid=new; Path=/']);
+    expect((await request(app).post('/login').set(FIREFOX_API).send({ email: 'ann@example.com' }).expect(200)).headers['set-cookie']).toEqual([DEVICE_COOKIE]);
+    expect(calls.filter).toHaveLength(2);
+  });
+
+  it('deviceCookie: false: no cookie and no device id, in any outcome', async () => {
+    const { app, calls } = outcomesApp({ mode: 'blocking', deviceCookie: false });
+    expect((await login(app, 'allow@example.com').expect(200)).headers['set-cookie']).toEqual([BEFORE, SESSION]);
+    expect((await login(app, 'block@example.com').expect(403)).headers['set-cookie']).toEqual([BEFORE]);
+    expect((await login(app, 'challenge@example.com').expect(429)).headers['set-cookie']).toEqual([BEFORE, 'captcha=pending; Path=/']);
+    expect(calls.filter.map((e) => e.deviceId)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('the provider gets the id (deviceFresh on a first visit, on the decision and on the logged outcome), never the cookie; raw headers over a listening server', async () => {
+    const { app, calls } = outcomesApp({ mode: 'blocking' });
+    const base = await listen(app);
+    const post = (cookie?: string) =>
+      fetch(`${base}/login`, { method: 'POST', headers: { ...FIREFOX_API, 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, body: JSON.stringify({ email: 'allow@example.com', password: 'pw' }) });
+    const first = await post();
+    expect(first.status).toBe(200);
+    const lines = first.headers.getSetCookie();
+    expect(lines).toEqual([BEFORE, DEVICE_COOKIE, SESSION]);
+    const cookie = (lines[1] as string).split(';')[0] as string;
+    const [id, signature] = cookie.slice('vigil_did='.length).split('.') as [string, string];
+    expect((await post(cookie)).headers.getSetCookie()).toEqual([BEFORE, SESSION]);
+    await expect.poll(() => calls.log.length).toBe(2);
+    expect(calls.filter.map((e) => [e.deviceId, e.deviceFresh])).toEqual([
+      [id, true],
+      [id, undefined],
+    ]);
+    expect(calls.log.map((e) => [e.status, e.deviceId, e.deviceFresh])).toEqual([
+      ['$succeeded', id, true],
+      ['$succeeded', id, undefined],
+    ]);
+    const seen = JSON.stringify([calls.filter, calls.log]);
+    expect(seen).not.toContain(signature);
+    expect(seen).not.toContain('vigil_did');
   });
 });
 

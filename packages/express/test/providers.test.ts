@@ -6,7 +6,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type VigilExpressOptions, VigilUnsupportedError, verifyWebhook, WebhookVerificationError } from '../src/index.js';
-import { FIREFOX, FIREFOX_API, guard, LOGIN_ROUTE, listen } from './helpers.js';
+import { DEVICE_COOKIE, FIREFOX, FIREFOX_API, guard, LOGIN_ROUTE, listen } from './helpers.js';
 
 // Remote providers through real Express apps: Castle's and CHEQ's clients from
 // @vigil/core, talking over loopback HTTP to the fakes of @vigil/core/testing.
@@ -176,7 +176,8 @@ describe('CHEQ through Express (fake CHEQ RTI)', () => {
       cheq.verdict = { isInvalid: false, threatTypeCode: 0, setCookie: CHEQ_COOKIE };
       const res = await request(appWith({ mode, provider: provider() })).post('/login').set(FIREFOX_API).send({}).expect(200);
       expect(res.body.action).toBe('allow');
-      expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', CHEQ_COOKIE, 'sid=app-session; Path=/']);
+      // CHEQ's cookie, then Vigil's own device cookie, between what the app set before and after.
+      expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', CHEQ_COOKIE, DEVICE_COOKIE, 'sid=app-session; Path=/']);
     });
 
     it('on invalid traffic (threat code 3, a block code)', async () => {
@@ -185,12 +186,12 @@ describe('CHEQ through Express (fake CHEQ RTI)', () => {
       if (mode === 'monitoring') {
         expect(res.status).toBe(200);
         expect(res.body).toMatchObject({ action: 'allow', wouldAction: 'block' });
-        expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', CHEQ_COOKIE, 'sid=app-session; Path=/']);
+        expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', CHEQ_COOKIE, DEVICE_COOKIE, 'sid=app-session; Path=/']);
       } else {
         // Vigil's block response keeps what the app set before it, and carries CHEQ's cookie.
         expect(res.status).toBe(403);
         expect(res.body.blocked).toBe(true);
-        expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', CHEQ_COOKIE]);
+        expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', CHEQ_COOKIE, DEVICE_COOKIE]);
       }
     });
   });

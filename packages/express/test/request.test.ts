@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
-import { BROWSER_ACCEPT, guard, LOGIN_ROUTE, loginApp, recordingProvider } from './helpers.js';
+import { BROWSER_ACCEPT, DEVICE_COOKIE, guard, LOGIN_ROUTE, loginApp, recordingProvider } from './helpers.js';
 
 describe('client IP', () => {
   const forwarded = '203.0.113.9, 198.51.100.1';
@@ -37,7 +37,7 @@ describe("a verdict's response headers", () => {
       }),
     );
     const res = await request(app).post('/login').send({ password: 'right' }).expect(200);
-    expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', 'rti=abc; Path=/; HttpOnly', 'rti_seen=1; Path=/']);
+    expect(res.headers['set-cookie']).toEqual(['before=1; Path=/', 'rti=abc; Path=/; HttpOnly', 'rti_seen=1; Path=/', DEVICE_COOKIE]);
     expect(res.headers['x-provider']).toBe('yes');
   });
 
@@ -49,8 +49,8 @@ describe("a verdict's response headers", () => {
     app.post('/login', middleware.protect('$login', { user: { email: 'body.email' } }), (_req, res) => {
       res.cookie('sid', '2').json({ ok: true });
     });
-    expect((await request(app).post('/login').send({ email: 'ann@example.com' }).expect(200)).headers['set-cookie']).toEqual(['rti=abc', 'sid=2; Path=/']);
-    expect((await request(app).post('/login').send({ email: 'bot@example.com' }).expect(403)).headers['set-cookie']).toEqual(['rti=abc']);
+    expect((await request(app).post('/login').send({ email: 'ann@example.com' }).expect(200)).headers['set-cookie']).toEqual(['rti=abc', DEVICE_COOKIE, 'sid=2; Path=/']);
+    expect((await request(app).post('/login').send({ email: 'bot@example.com' }).expect(403)).headers['set-cookie']).toEqual(['rti=abc', DEVICE_COOKIE]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { VigilProviderError } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
 import type { FastifyRaw } from '../src/index.js';
-import { API, BROWSER, eventually, LOGIN_ROUTE, loginApp, recordingProvider } from './helpers.js';
+import { API, BROWSER, DEVICE_COOKIE, eventually, LOGIN_ROUTE, loginApp, recordingProvider } from './helpers.js';
 
 const RISKY = { risk: 0.95, threatCode: 3, reasons: ['scripted'] };
 
@@ -245,7 +245,8 @@ describe('response headers from the verdict', () => {
       });
     });
     const res = await app.inject({ method: 'POST', url: '/session', payload: {}, headers: BROWSER });
-    expect(res.headers['set-cookie']).toEqual(['vigil_d=abc; Path=/; HttpOnly', 'sid=1; Path=/']);
+    // The verdict's cookie, then Vigil's own device cookie, then the handler's.
+    expect(res.headers['set-cookie']).toEqual(['vigil_d=abc; Path=/; HttpOnly', DEVICE_COOKIE, 'sid=1; Path=/']);
   });
 
   it('are appended to headers an earlier hook set, and ride on block responses too', async () => {
@@ -258,7 +259,7 @@ describe('response headers from the verdict', () => {
     });
     const res = await app.inject({ method: 'POST', url: '/login', payload: {}, headers: API });
     expect(res.statusCode).toBe(403);
-    expect(res.headers['set-cookie']).toEqual(['early=1', 'vigil_d=abc; Path=/; HttpOnly']);
+    expect(res.headers['set-cookie']).toEqual(['early=1', 'vigil_d=abc; Path=/; HttpOnly', DEVICE_COOKIE]);
     expect(res.headers['x-vigil']).toEqual(['early', 'seen']);
   });
 });

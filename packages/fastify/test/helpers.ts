@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import { MemoryStore, type Provider, type ProviderEvent, type Store, type StoreOp, type StoreResult, type Verdict } from '@vigil/core';
 import Fastify, { type FastifyInstance, type FastifyPluginCallback, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { type VigilFastifyOptions, vigil } from '../src/index.js';
 
 export { RecordingStore, recordingProvider } from '@vigil/core/testing';
@@ -89,6 +89,9 @@ export function recordHooks(app: FastifyInstance): Map<string, Record<string, st
   });
   return routes;
 }
+
+/** Vigil's device cookie (on by default) as a Set-Cookie line, for `toEqual` lists of cookies. */
+export const DEVICE_COOKIE = expect.stringMatching(/^vigil_did=[0-9a-f]{32}\.[\w-]+; Path=\/; Max-Age=34560000; HttpOnly; SameSite=Lax(; Secure)?$/);
 
 /** The Set-Cookie values of a response, in order. */
 export function setCookies(res: { headers: Record<string, unknown> }): string[] {

@@ -3,7 +3,7 @@ import { startFakeCastle } from '@vigil/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type VigilFastifyOptions, vigil } from '../src/index.js';
-import { BROWSER, deviceCookieOf, fastify, RecordingStore, recordHooks, setCookies } from './helpers.js';
+import { BROWSER, DEVICE_COOKIE, deviceCookieOf, fastify, RecordingStore, recordHooks, recordingProvider, setCookies } from './helpers.js';
 
 // Issue 8, through Fastify: tracking, identify (on routes without any Vigil hook too),
 // the admin operations, the device cookie, and what reaches the store. Every provider
@@ -337,6 +337,125 @@ describe('the device cookie', () => {
     expect(cookies.map((c) => c.split('=')[0])).toEqual(['early', 'vigil_did', 'sid', 'raw']);
     expect(cookies).toContain('sid=1; Path=/; HttpOnly');
     expect(cookies).toContain('raw=1; Path=/');
+  });
+});
+
+describe('the device cookie, on by default (issue 13): every protected outcome, never elsewhere, never twice', () => {
+  // The verdict each test email gets from the recording provider.
+  const VERDICTS: Record<string, { risk: number }> = { 'allow@example.com': { risk: 0 }, 'block@example.com': { risk: 1 }, 'challenge@example.com': { risk: 0.7 } };
+  const EARLY = 'early=1; Path=/';
+  const SESSION = 'sid=1; Path=/; HttpOnly';
+
+  /**
+   * A real Fastify app, the device cookie left to its default: an onRequest hook of the
+   * app sets a cookie before Vigil, POST /login (protected) sets a session cookie, GET
+   * /magic is protected (and so its HEAD), GET /account has no Vigil hook; onChallenge
+   * answers 429 with a cookie of its own unless the body says the CAPTCHA was passed.
+   */
+  async function outcomesApp(options: Partial<VigilFastifyOptions> = {}) {
+    const { provider, calls } = recordingProvider((event) => VERDICTS[String(event.user.email)] ?? { risk: 0 });
+    const app = fastify();
+    await app.register(vigil, {
+      provider,
+      routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }, { method: 'GET', path: '/magic', event: '$login' }],
+      onChallenge: ({ request: info, proceed, raw: { reply } }) => {
+        if ((info.body as { captcha?: string } | undefined)?.captcha === 'passed') return proceed();
+        reply.header('set-cookie', 'captcha=pending; Path=/').code(429).send({ challenge: true });
+      },
+      ...options,
+    });
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.header('set-cookie', EARLY);
+    });
+    app.post('/login', async (request, reply) => {
+      reply.header('set-cookie', SESSION);
+      return { action: request.vigil.action };
+    });
+    app.get('/magic', async () => ({ magic: true }));
+    app.get('/account', async (_request, reply) => {
+      reply.header('set-cookie', 'sid=account; Path=/');
+      return {};
+    });
+    return { app, calls };
+  }
+  const post = (app: FastifyInstance, email: string, extra: Record<string, unknown> = {}, cookie?: string) =>
+    app.inject({ method: 'POST', url: '/login', payload: { email, password: 'pw', ...extra }, headers: { ...FETCH, ...(cookie ? { cookie } : {}) } });
+
+  it('blocking mode: allow, block, redirect, the challenge hand-off and a passed challenge each carry exactly one, with the app’s own cookies', async () => {
+    const { app } = await outcomesApp({ mode: 'blocking' });
+    const allowed = await post(app, 'allow@example.com');
+    expect([allowed.statusCode, setCookies(allowed)]).toEqual([200, [EARLY, DEVICE_COOKIE, SESSION]]);
+    const blocked = await post(app, 'block@example.com');
+    expect([blocked.statusCode, blocked.json().blocked, setCookies(blocked)]).toEqual([403, true, [EARLY, DEVICE_COOKIE]]);
+    const challenged = await post(app, 'challenge@example.com');
+    expect([challenged.statusCode, setCookies(challenged)]).toEqual([429, [EARLY, DEVICE_COOKIE, 'captcha=pending; Path=/']]);
+    const passed = await post(app, 'challenge@example.com', { captcha: 'passed' });
+    expect([passed.statusCode, setCookies(passed)]).toEqual([200, [EARLY, DEVICE_COOKIE, SESSION]]);
+
+    const { app: redirecting } = await outcomesApp({ mode: 'blocking', redirectUrl: '/sorry' });
+    const redirected = await post(redirecting, 'block@example.com');
+    expect([redirected.statusCode, redirected.headers.location, setCookies(redirected)]).toEqual([302, '/sorry', [EARLY, DEVICE_COOKIE]]);
+  });
+
+  it('monitoring mode: every request goes on to the route, with the cookie, whatever would have happened', async () => {
+    const { app } = await outcomesApp();
+    for (const email of ['allow@example.com', 'block@example.com', 'challenge@example.com']) {
+      const res = await post(app, email);
+      expect([res.statusCode, res.json().action, setCookies(res)]).toEqual([200, 'allow', [EARLY, DEVICE_COOKIE, SESSION]]);
+    }
+  });
+
+  it('a protected GET and the HEAD Fastify adds for it carry it; a returning device gets none, a forged cookie a new one; unhooked and unknown routes never', async () => {
+    const { app } = await outcomesApp({ mode: 'blocking' });
+    for (const method of ['GET', 'HEAD'] as const) {
+      expect(setCookies(await app.inject({ method, url: '/magic', headers: FETCH }))).toEqual([EARLY, DEVICE_COOKIE]);
+    }
+    const first = deviceCookieOf(await post(app, 'allow@example.com'));
+    const cookie = `vigil_did=${first?.value}`;
+    expect(setCookies(await post(app, 'allow@example.com', {}, `a=1; ${cookie}`))).toEqual([EARLY, SESSION]);
+    expect(setCookies(await post(app, 'block@example.com', {}, cookie))).toEqual([EARLY]);
+    const forged = await post(app, 'allow@example.com', {}, `${cookie.slice(0, -2)}xx`);
+    expect(setCookies(forged)).toEqual([EARLY, DEVICE_COOKIE, SESSION]);
+    expect(deviceCookieOf(forged)?.id).not.toBe(first?.id);
+
+    expect(setCookies(await app.inject({ method: 'GET', url: '/account', headers: FETCH }))).toEqual([EARLY, 'sid=account; Path=/']);
+    const missing = await app.inject({ method: 'POST', url: '/nowhere', payload: {}, headers: FETCH });
+    expect([missing.statusCode, setCookies(missing)]).toEqual([404, [EARLY]]);
+  });
+
+  it('deviceCookie: false: no cookie and no device id, in any outcome', async () => {
+    const { app, calls } = await outcomesApp({ mode: 'blocking', deviceCookie: false });
+    expect(setCookies(await post(app, 'allow@example.com'))).toEqual([EARLY, SESSION]);
+    expect(setCookies(await post(app, 'block@example.com'))).toEqual([EARLY]);
+    expect(setCookies(await post(app, 'challenge@example.com'))).toEqual([EARLY, 'captcha=pending; Path=/']);
+    expect(calls.filter.map((e) => e.deviceId)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('the provider gets the id (deviceFresh on a first visit, on the decision and on the logged outcome), never the cookie; raw headers over a listening server', async () => {
+    const { app, calls } = await outcomesApp({ mode: 'blocking' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const send = (cookie?: string) =>
+      fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { ...FETCH, 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, body: JSON.stringify({ email: 'allow@example.com' }) });
+    const first = await send();
+    expect(first.status).toBe(200);
+    const lines = first.headers.getSetCookie();
+    expect(lines).toEqual([EARLY, DEVICE_COOKIE, SESSION]);
+    const cookie = (lines[1] as string).split(';')[0] as string;
+    const [id, signature] = cookie.slice('vigil_did='.length).split('.') as [string, string];
+    expect((await send(cookie)).headers.getSetCookie()).toEqual([EARLY, SESSION]);
+    await expect.poll(() => calls.log.length).toBe(2);
+    expect(calls.filter.map((e) => [e.deviceId, e.deviceFresh])).toEqual([
+      [id, true],
+      [id, undefined],
+    ]);
+    expect(calls.log.map((e) => [e.status, e.deviceId, e.deviceFresh])).toEqual([
+      ['$succeeded', id, true],
+      ['$succeeded', id, undefined],
+    ]);
+    const seen = JSON.stringify([calls.filter, calls.log]);
+    expect(seen).not.toContain(signature);
+    expect(seen).not.toContain('vigil_did');
   });
 });
 

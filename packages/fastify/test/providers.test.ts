@@ -6,7 +6,7 @@ import { startFakeCastle, startFakeCheq } from '@vigil/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type VigilFastifyOptions, VigilUnsupportedError, vigil, WebhookVerificationError } from '../src/index.js';
-import { BROWSER, fastify, formBodies, setCookies } from './helpers.js';
+import { BROWSER, DEVICE_COOKIE, fastify, formBodies, setCookies } from './helpers.js';
 
 // Issue 7, through Fastify: the remote providers against the fake vendors of
 // @vigil/core/testing (real HTTP servers speaking Castle v1 and CHEQ RTI v1).
@@ -136,7 +136,7 @@ describe('CHEQ through Fastify', () => {
       const app = await cheqApp({ mode });
       const res = await app.inject({ method: 'POST', url: '/login', payload: { email: 'a@example.com' }, headers: FETCH });
       expect(res.statusCode).toBe(200);
-      expect(setCookies(res)).toEqual([CHEQ_COOKIE, 'sid=1; Path=/; HttpOnly']);
+      expect(setCookies(res)).toEqual([CHEQ_COOKIE, DEVICE_COOKIE, 'sid=1; Path=/; HttpOnly']);
     });
 
     it('appends it on invalid traffic too: with the app’s cookies in monitoring mode, on the 403 in blocking mode', async () => {
@@ -149,10 +149,10 @@ describe('CHEQ through Fastify', () => {
       const res = await app.inject({ method: 'POST', url: '/login', payload: { email: 'a@example.com' }, headers: FETCH });
       if (mode === 'monitoring') {
         expect(res.statusCode).toBe(200);
-        expect(setCookies(res)).toEqual(['early=1; Path=/', CHEQ_COOKIE, 'sid=1; Path=/; HttpOnly']);
+        expect(setCookies(res)).toEqual(['early=1; Path=/', CHEQ_COOKIE, DEVICE_COOKIE, 'sid=1; Path=/; HttpOnly']);
       } else {
         expect([res.statusCode, res.json().blocked]).toEqual([403, true]);
-        expect(setCookies(res)).toEqual(['early=1; Path=/', CHEQ_COOKIE]);
+        expect(setCookies(res)).toEqual(['early=1; Path=/', CHEQ_COOKIE, DEVICE_COOKIE]);
       }
     });
 

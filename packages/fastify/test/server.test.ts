@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { API, BROWSER, formBodies, eventually, LOGIN_ROUTE, loginApp, recordingProvider } from './helpers.js';
+import { API, BROWSER, DEVICE_COOKIE, formBodies, eventually, LOGIN_ROUTE, loginApp, recordingProvider } from './helpers.js';
 
 interface Answer {
   status: number;
@@ -36,7 +36,7 @@ describe('a real listening server', () => {
 
     const form = await post(port, '/login', 'email=a%40example.com&password=right', { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' });
     expect(form.status).toBe(200);
-    expect(form.headers['set-cookie']).toEqual(['vigil_d=1; Path=/']);
+    expect(form.headers['set-cookie']).toEqual(['vigil_d=1; Path=/', DEVICE_COOKIE]);
     expect(JSON.parse(form.body).vigil).toMatchObject({ action: 'allow', ip: '127.0.0.1' });
 
     // Through a loopback proxy (trusted by default) the client is the forwarded address.

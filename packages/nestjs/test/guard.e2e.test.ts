@@ -4,7 +4,7 @@ import type { Decision } from '@vigil/core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Protect, SkipVigil, type VigilChallengeContext, VigilDecision, VigilGuard, VigilModule, type VigilModuleOptions } from '../src/index.js';
-import { BROWSER_ACCEPT, createApp, PLATFORMS, recordingProvider, summary, waitFor } from './helpers.js';
+import { BROWSER_ACCEPT, createApp, DEVICE_COOKIE, PLATFORMS, recordingProvider, summary, waitFor } from './helpers.js';
 
 const order: string[] = [];
 
@@ -282,9 +282,107 @@ describe.each(PLATFORMS)('VigilGuard on %s', (platform) => {
   it("appends the verdict's response headers to the app's own, on allowed and blocked answers", async () => {
     const allowed = await request(blocking.getHttpServer()).post('/cookie').set('x-test-set', 'vigil_device=abc; Path=/').send({});
     expect(allowed.status).toBe(200);
-    expect(allowed.headers['set-cookie']).toEqual(['vigil_device=abc; Path=/', 'app=1; Path=/']);
+    // The verdict's cookie, then Vigil's own device cookie, then the handler's.
+    expect(allowed.headers['set-cookie']).toEqual(['vigil_device=abc; Path=/', DEVICE_COOKIE, 'app=1; Path=/']);
     const blocked = await request(blocking.getHttpServer()).post('/cookie').set('x-test-set', 'vigil_device=abc; Path=/').set('x-test-risk', '0.95').send({});
     expect(blocked.status).toBe(403);
-    expect(blocked.headers['set-cookie']).toEqual(['vigil_device=abc; Path=/']);
+    expect(blocked.headers['set-cookie']).toEqual(['vigil_device=abc; Path=/', DEVICE_COOKIE]);
+  });
+});
+
+describe.each(PLATFORMS)('the device cookie, on by default, through VigilGuard on %s (issue 13)', (platform) => {
+  const blockingProvider = recordingProvider();
+  let blocking: INestApplication;
+  let monitoring: INestApplication;
+  let redirecting: INestApplication;
+  let off: INestApplication;
+
+  beforeAll(async () => {
+    // No deviceCookie option: the default.
+    blocking = await createApp(platform, appModule({ ...BASE, mode: 'blocking', failover: 'deny', provider: blockingProvider }));
+    monitoring = await createApp(platform, appModule({ ...BASE, mode: 'monitoring', provider: recordingProvider() }));
+    redirecting = await createApp(platform, appModule({ ...BASE, mode: 'blocking', redirectUrl: '/blocked', redirectStatus: 303, provider: recordingProvider() }));
+    off = await createApp(platform, appModule({ ...BASE, mode: 'blocking', provider: recordingProvider(), deviceCookie: false }));
+  });
+  afterAll(async () => {
+    await Promise.all([blocking?.close(), monitoring?.close(), redirecting?.close(), off?.close()]);
+  });
+
+  const post = (app: INestApplication, path: string, risk: string, body: Record<string, unknown> = {}, cookie?: string) => {
+    const req = request(app.getHttpServer()).post(path).set('accept', 'application/json').set('x-test-risk', risk);
+    return (cookie ? req.set('cookie', cookie) : req).send(body);
+  };
+  const cookiesOf = (res: { headers: Record<string, unknown> }) => [res.headers['set-cookie'] ?? []].flat();
+
+  it('blocking mode: allowed, refused by the handler, blocked, redirected, challenged (each way onChallenge answers), failed over: exactly one each time', async () => {
+    const cases: [string, Promise<request.Response>, number, unknown[]][] = [
+      ['allowed, with the handler’s cookie', post(blocking, '/cookie', '0'), 200, [DEVICE_COOKIE, 'app=1; Path=/']],
+      ['allowed', post(blocking, '/login', '0', { password: 'right' }), 200, [DEVICE_COOKIE]],
+      ['refused by the handler (an exception filter writes the 401)', post(blocking, '/login', '0', { password: 'wrong' }), 401, [DEVICE_COOKIE]],
+      ['blocked', post(blocking, '/login', '0.95', { password: 'right' }), 403, [DEVICE_COOKIE]],
+      ['challenged: onChallenge answers', post(blocking, '/login', '0.7', { password: 'right' }), 403, [DEVICE_COOKIE]],
+      ['challenged: onChallenge proceeds', post(blocking, '/login', '0.7', { password: 'right', captcha: 'passed' }), 200, [DEVICE_COOKIE]],
+      ['challenged: onChallenge throws an HttpException', post(blocking, '/login', '0.7', { challenge: 'throw' }), 403, [DEVICE_COOKIE]],
+      ['challenged: onChallenge neither answers nor proceeds', post(blocking, '/login', '0.7', { challenge: 'ignore' }), 403, [DEVICE_COOKIE]],
+      ['failed over (deny)', post(blocking, '/login', 'hang', { password: 'right' }), 403, [DEVICE_COOKIE]],
+      ['redirected', post(redirecting, '/login', '0.95', { password: 'right' }), 303, [DEVICE_COOKIE]],
+      ['a route of the routes list', post(blocking, '/configured', '0'), 200, [DEVICE_COOKIE]],
+      ['a class-level @Protect()', post(blocking, '/class/inherit', '0'), 200, [DEVICE_COOKIE]],
+      ['a @Protect() route under uriExclusion (the framework chose it)', post(blocking, '/excluded/login', '0'), 200, [DEVICE_COOKIE]],
+    ];
+    for (const [what, pending, status, cookies] of cases) {
+      const res = await pending;
+      expect([what, res.status, cookiesOf(res)]).toEqual([what, status, cookies]);
+    }
+  });
+
+  it('monitoring mode: every request goes on to the handler, with the cookie, whatever would have happened', async () => {
+    for (const risk of ['0', '0.7', '0.95']) {
+      const res = await post(monitoring, '/login', risk, { password: 'right' });
+      expect([risk, res.status, cookiesOf(res)]).toEqual([risk, 200, [DEVICE_COOKIE]]);
+    }
+  });
+
+  it('none where the guard leaves the request alone, none for a returning device, a new one for a forged cookie', async () => {
+    expect(cookiesOf(await request(blocking.getHttpServer()).get('/open'))).toEqual([]);
+    for (const path of ['/class/skip', '/skipped/configured', '/nowhere']) {
+      expect([path, cookiesOf(await post(blocking, path, '0'))]).toEqual([path, []]);
+    }
+    const first = await post(blocking, '/login', '0', { password: 'right' });
+    const cookie = (cookiesOf(first)[0] as string).split(';')[0] as string;
+    expect(cookiesOf(await post(blocking, '/cookie', '0', {}, `a=1; ${cookie}`))).toEqual(['app=1; Path=/']);
+    expect(cookiesOf(await post(blocking, '/login', '0.95', {}, cookie))).toEqual([]);
+    const forged = await post(blocking, '/login', '0', { password: 'right' }, `${cookie.slice(0, -2)}xx`);
+    expect(cookiesOf(forged)).toEqual([DEVICE_COOKIE]);
+    expect(cookiesOf(forged)[0]).not.toContain(cookie);
+  });
+
+  it('deviceCookie: false: none in any outcome', async () => {
+    expect(cookiesOf(await post(off, '/cookie', '0'))).toEqual(['app=1; Path=/']);
+    expect(cookiesOf(await post(off, '/login', '0.95'))).toEqual([]);
+    expect(cookiesOf(await post(off, '/login', '0.7', { password: 'right' }))).toEqual([]);
+  });
+
+  it('the provider gets the id, with deviceFresh on a first visit (decision and logged outcome), never the cookie', async () => {
+    const attempts = blockingProvider.attempts.length;
+    const logs = blockingProvider.logs.length;
+    const first = await post(blocking, '/login', '0', { password: 'right' });
+    const cookie = (cookiesOf(first)[0] as string).split(';')[0] as string;
+    const [id, signature] = cookie.slice('vigil_did='.length).split('.') as [string, string];
+    await post(blocking, '/login', '0', { password: 'wrong' }, cookie).expect(401);
+    await waitFor(() => blockingProvider.logs.length >= logs + 2);
+    const decided = blockingProvider.attempts.slice(attempts);
+    const logged = blockingProvider.logs.slice(logs);
+    expect(decided.map((e) => [e.deviceId, e.deviceFresh])).toEqual([
+      [id, true],
+      [id, undefined],
+    ]);
+    expect(logged.map((e) => [e.status, e.deviceId, e.deviceFresh])).toEqual([
+      ['$succeeded', id, true],
+      ['$failed', id, undefined],
+    ]);
+    const seen = JSON.stringify([decided, logged]);
+    expect(seen).not.toContain(signature);
+    expect(seen).not.toContain('vigil_did');
   });
 });

@@ -3,6 +3,7 @@ import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-ex
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { type Decision, MemoryStore, type Provider, type ProviderEvent, type Store, type StoreOp, type Verdict } from '@vigil/core';
+import { expect } from 'vitest';
 
 export const PLATFORMS = ['express', 'fastify'] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -44,6 +45,9 @@ export async function createApp(platform: Platform, metadata: ModuleMetadata, lo
   return app;
 }
 
+
+/** Vigil's device cookie (on by default) as a Set-Cookie line, for `toEqual` lists of cookies. */
+export const DEVICE_COOKIE = expect.stringMatching(/^vigil_did=[0-9a-f]{32}\.[\w-]+; Path=\/; Max-Age=34560000; HttpOnly; SameSite=Lax(; Secure)?$/);
 
 /** The Set-Cookie lines of a supertest response (always an array). */
 export function setCookies(res: { headers: Record<string, unknown> }): string[] {

@@ -20,7 +20,7 @@ import { startFakeCastle, startFakeCheq } from '@vigil/core/testing';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Protect, SkipVigil, VigilDecision, VigilGuard, type VigilHandle, VigilModule, type VigilModuleOptions, VigilService } from '../src/index.js';
-import { createApp, FIREFOX, PLATFORMS, setCookies } from './helpers.js';
+import { createApp, DEVICE_COOKIE, FIREFOX, PLATFORMS, setCookies } from './helpers.js';
 
 const JSON_ACCEPT = 'application/json';
 
@@ -186,32 +186,33 @@ describe.each(PLATFORMS)('CHEQ through Nest on %s', (platform) => {
     cheq.verdict = { isInvalid: false, threatTypeCode: 0, setCookie: CHEQ_COOKIE };
     const valid = await request(monitoring.getHttpServer()).post('/login').set(FIREFOX).send({});
     expect([valid.status, valid.body.action]).toEqual([200, 'allow']);
-    expect(setCookies(valid)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE, APP_COOKIE]);
+    // CHEQ's cookie, then Vigil's own device cookie, between the middleware's and the handler's.
+    expect(setCookies(valid)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE, DEVICE_COOKIE, APP_COOKIE]);
     cheq.verdict = { isInvalid: true, threatTypeCode: 2, setCookie: CHEQ_COOKIE };
     const invalid = await request(monitoring.getHttpServer()).post('/login').set(FIREFOX).send({});
     expect(invalid.status).toBe(200);
     expect(invalid.body).toEqual({ action: 'allow', wouldAction: 'block', threatCode: 2 });
-    expect(setCookies(invalid)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE, APP_COOKIE]);
+    expect(setCookies(invalid)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE, DEVICE_COOKIE, APP_COOKIE]);
   });
 
   it("appends CHEQ's setCookie in blocking mode, on allowed answers and on the block", async () => {
     cheq.verdict = { isInvalid: false, threatTypeCode: 0, setCookie: CHEQ_COOKIE };
     const valid = await request(blocking.getHttpServer()).post('/login').set(FIREFOX).send({});
     expect(valid.status).toBe(200);
-    expect(setCookies(valid)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE, APP_COOKIE]);
+    expect(setCookies(valid)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE, DEVICE_COOKIE, APP_COOKIE]);
     cheq.verdict = { isInvalid: true, threatTypeCode: 2, setCookie: CHEQ_COOKIE };
     const blocked = await request(blocking.getHttpServer()).post('/login').set(FIREFOX).set('accept', JSON_ACCEPT).send({});
     expect(blocked.status).toBe(403);
     expect(blocked.body).toMatchObject({ blocked: true });
-    // The handler never ran: its cookie is not there; the middleware's and CHEQ's are.
-    expect(setCookies(blocked)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE]);
+    // The handler never ran: its cookie is not there; the middleware's, CHEQ's and Vigil's are.
+    expect(setCookies(blocked)).toEqual([MIDDLEWARE_COOKIE, CHEQ_COOKIE, DEVICE_COOKIE]);
   });
 
   it("keeps CHEQ's cookie when a handler's @Header('Set-Cookie') would replace it", async () => {
     cheq.verdict = { isInvalid: false, threatTypeCode: 0, setCookie: CHEQ_COOKIE };
     const res = await request(blocking.getHttpServer()).post('/decorated').set(FIREFOX).send({});
     expect(res.status).toBe(200);
-    expect(setCookies(res)).toEqual(expect.arrayContaining([CHEQ_COOKIE, 'decorated=1; Path=/']));
+    expect(setCookies(res)).toEqual(expect.arrayContaining([CHEQ_COOKIE, DEVICE_COOKIE, 'decorated=1; Path=/']));
   });
 });
 

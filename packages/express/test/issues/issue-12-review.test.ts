@@ -3,7 +3,7 @@
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { guard, recordingProvider } from '../helpers.js';
+import { DEVICE_COOKIE, guard, recordingProvider } from '../helpers.js';
 
 const CLIENT = { 'user-agent': 'python-requests/2.31.0', accept: 'application/json' };
 
@@ -20,7 +20,8 @@ describe('issue 12 review', () => {
     await request(app).get('/magic/abc').set(CLIENT).expect(403);
     const head = await request(app).head('/magic/abc').set(CLIENT);
     expect(head.status).toBe(403);
-    expect(head.headers['set-cookie']).toBeUndefined();
+    // Vigil's device cookie only: the GET handler, which sets the session cookie, never ran.
+    expect(head.headers['set-cookie']).toEqual([DEVICE_COOKIE]);
     expect(ran).toEqual([]);
     expect(calls.filter.map((e) => e.context.method)).toEqual(['GET', 'HEAD']);
   });
