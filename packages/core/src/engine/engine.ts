@@ -167,7 +167,7 @@ export function createEngine(o: EngineOptions): Engine {
     }
     // The outcome of this same request needs it: remember it, so learning skips a read.
     if (s.login && read('familiarity') !== undefined) familiarByRequest.set(event.context, facts.familiar());
-    const approved = typeof read('approvedDevice') === 'string';
+    const approved = weights.approved_device > 0 && typeof read('approvedDevice') === 'string';
     const verdict = verdictOf(signals, approved ? 1 - weights.approved_device : 1);
     if (approved) {
       verdict.signals = { ...verdict.signals, approved_device: { weight: weights.approved_device } };

@@ -55,6 +55,7 @@ const ARGS: Record<string, fc.Arbitrary<string[]>> = {
   deviceNetworks: fc.tuple(device),
   accountFailures: fc.tuple(hash),
   accountNewNetworks: fc.tuple(hash),
+  accountTypoResolved: fc.tuple(hash),
   siteUnfamiliarSucceeded: fc.constant([]),
   siteAttack: fc.constant([]),
   familiarity: fc.tuple(hash),

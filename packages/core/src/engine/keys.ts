@@ -41,6 +41,8 @@ export const KEYS = {
   deviceNetworks: (dev: string) => `v:dev:${dev}:net`,
   /** Failed logins on an account, from anywhere (counter; reset by a success). */
   accountFailures: (acct: string) => `v:acct:${acct}:fail`,
+  /** Set while an account's success has resolved another account's failure as a mistyped email (once per window). */
+  accountTypoResolved: (acct: string) => `p:typo:${acct}`,
   /** Distinct networks an account succeeded from while unfamiliar there (distinct). */
   accountNewNetworks: (acct: string) => `v:acct:${acct}:unet`,
   /** Distinct accounts of logins from unfamiliar networks and devices, site-wide, that succeeded (distinct). */

@@ -168,7 +168,8 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     ops.push({ type: 'hit', key: KEYS.accountFailures(account), windowMs: W });
     // A person who mistyped their email fails on an account that is not theirs, then
     // succeeds on their own from the same browser: remember which account failed last.
-    if (s.device !== undefined) ops.push({ type: 'set', key: KEYS.deviceLastFailure(s.device), value: account, ttlMs: W });
+    // With where it failed: only there can the owner's own success resolve it.
+    if (s.device !== undefined) ops.push({ type: 'set', key: KEYS.deviceLastFailure(s.device), value: JSON.stringify([account, s.ip ?? null, s.net ?? null]), ttlMs: W });
     for (const scope of failureScopes(s, familiar)) {
       ops.push({ type: 'distinct', key: KEYS.failedAccounts(scope), windowMs: W, member: account });
       ops.push({ type: 'set', key: KEYS.pendingFailure(scope, account), value: '1', ttlMs: 2 * W });
@@ -199,6 +200,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   const reads: StoreOp[] = pendingScopes.map((scope) => ({ type: 'get', key: KEYS.pendingFailure(scope, account as string) }));
   if (account !== undefined) reads.push({ type: 'get', key: KEYS.familiarity(account) });
   const lastFailureSlot = s.device !== undefined && account !== undefined && !registration ? reads.push({ type: 'get', key: KEYS.deviceLastFailure(s.device) }) - 1 : -1;
+  if (lastFailureSlot >= 0) reads.push({ type: 'get', key: KEYS.accountTypoResolved(account as string) });
   const recordDevice = s.device !== undefined && userKey !== undefined;
   if (recordDevice) reads.push({ type: 'get', key: KEYS.userDevices(userKey as string) });
   const current = await run(reads, now);
@@ -229,12 +231,18 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   });
   // The same browser failed on another account just before: a mistyped email, resolved
   // where it happened (once: the marker goes). Not site-wide, where only the account's
-  // own success resolves it.
-  const mistyped = lastFailureSlot < 0 ? undefined : current[lastFailureSlot];
-  if (typeof mistyped === 'string' && mistyped !== account) {
-    for (const scope of failureScopes(s, true)) ops.push({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W, member: mistyped });
+  // own success resolves it. One account resolves one typo per window: a script that
+  // pairs each stuffing attempt with a login to the account it owns resolves nothing more.
+  const typo = lastFailureSlot < 0 ? undefined : parseLastFailure(current[lastFailureSlot]);
+  if (typo !== undefined && typo.account !== account && typeof current[lastFailureSlot + 1] !== 'string') {
+    for (const scope of failureScopes(s, true)) {
+      if (!typoFailedIn(scope, typo, s)) continue;
+      ops.push({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W, member: typo.account });
+      ops.push({ type: 'delete', key: KEYS.pendingFailure(scope, typo.account) });
+    }
+    ops.push({ type: 'set', key: KEYS.accountTypoResolved(account), value: '1', ttlMs: W });
   }
-  if (lastFailureSlot >= 0 && typeof mistyped === 'string') ops.push({ type: 'delete', key: KEYS.deviceLastFailure(s.device as string) });
+  if (typo !== undefined) ops.push({ type: 'delete', key: KEYS.deviceLastFailure(s.device as string) });
   // Whoever logs in successfully from an address is one of the people behind it (and
   // behind its range).
   for (const scope of [s.ip === undefined ? undefined : scopes.ip(s.ip), s.net === undefined ? undefined : scopes.net(s.net)]) {
@@ -249,4 +257,30 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   }
   await writeAndSummarise(deps, s, ops, now);
   return false;
+}
+
+interface LastFailure {
+  account: string;
+  ip: string | null;
+  net: string | null;
+}
+
+/** The device's last failed login (account, address, range), or undefined for anything else. */
+function parseLastFailure(value: StoreResult | undefined): LastFailure | undefined {
+  if (typeof value !== 'string' || value.length > 4096) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') return undefined;
+    const text = (x: unknown) => (typeof x === 'string' ? x : null);
+    return { account: parsed[0], ip: text(parsed[1]), net: text(parsed[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a scope of this success is one the mistyped login failed in (the device's always is). */
+function typoFailedIn(scope: string, typo: LastFailure, s: Subject): boolean {
+  if (s.ip !== undefined && scope === scopes.ip(s.ip)) return typo.ip === s.ip;
+  if (s.net !== undefined && scope === scopes.net(s.net)) return typo.net === s.net;
+  return true;
 }

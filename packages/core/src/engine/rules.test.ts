@@ -512,19 +512,23 @@ describe('rule: credential stuffing per IP: mistyped emails', () => {
     expect(names(await h.score({ user: 'next@example.com' }))).toEqual([]);
   });
 
-  // FAILS with the engine as of 33b62b8: the mistyped-email resolution can be replayed. A
-  // script pairs each stuffing attempt with a login to an account it owns, on the cookie
-  // it was just issued: every victim's failure is "resolved" at the IP, range and device,
-  // so credential stuffing (and the device rule) never fire from that address, and the
-  // address is only stopped by failed_logins_ip's tiers (×10 the attempts) or attack mode.
-  // Expected: a browser's own success resolves at most one mistyped account (per window),
-  // and only one that failed in that scope.
+  // A script pairing each stuffing attempt with a login to an account it owns, on the
+  // cookie it was just issued, once had every victim's failure "resolved" at the IP, range
+  // and device. An account's success resolves one mistyped account per window, and only
+  // where that failure happened: of four victims, one is resolved, three still count.
   it('cannot be replayed: a script pairing each stuffing failure with a success on its own account is still stuffing', async () => {
     const h = harness({ only, limits });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       await h.fail({ device: `jar-${i}`, fresh: true, user: `victim${i}@example.com` });
       await h.succeed({ device: `jar-${i}`, user: 'owned@example.com' });
     }
+    expect(names(await h.score({ user: 'victim9@example.com' }))).toEqual(['credential_stuffing']);
+  });
+  it('a typo is resolved only where it failed: a success elsewhere resolves nothing at its own address', async () => {
+    const h = harness({ only, limits });
+    await h.fail({ ip: '198.51.100.7', device: 'laptop', user: 'typo@exmaple.com' });
+    await h.succeed({ ip: '203.0.113.10', device: 'laptop', user: 'me@example.com' });
+    for (let i = 0; i < 3; i++) await h.fail({ device: `jar-${i}`, fresh: true, user: `victim${i}@example.com` });
     expect(names(await h.score({ user: 'victim9@example.com' }))).toEqual(['credential_stuffing']);
   });
 });
@@ -1014,7 +1018,9 @@ describe('a weight of 0 removes a rule: from engine.rules, from the batch, from 
     'failed logins per account': { event: LOGIN, options: { limits: { failedLoginsPerAccount: 1 } }, fire: (h) => h.report({ ip: spreadIp(1), user: 'alice@example.com' }, false) },
     'attack mode': { event: LOGIN, options: { limits: { attackMinFailures: 1 } }, fire: (h) => h.report({ ip: spreadIp(1), user: 'victim@example.com' }, false) },
     'new networks per account': { event: LOGIN, options: { limits: { networksPerAccount: 1 } }, fire: (h) => h.report({ ip: spreadIp(1), user: 'alice@example.com' }, true) },
-    'block lists': { event: LOGIN, fire: (h) => h.set(KEYS.blockedUser('u-alice')) },
+    'blocked user': { event: LOGIN, fire: (h) => h.set(KEYS.blockedUser('u-alice')) },
+    'reported device': { event: LOGIN, fire: (h) => h.set(KEYS.reportedDevice('dev-e')) },
+    'approved device': { event: LOGIN, fire: (h) => h.set(KEYS.approvedDevice('dev-e')) },
     'new device': { event: LOGIN, fire: (h) => h.report({ ip: spreadIp(1), device: 'dev-other', user: 'alice@example.com' }, true) },
     'sign-ups per mailbox': {
       event: { ...LOGIN, type: '$registration', user: 'alice@gmail.com' },

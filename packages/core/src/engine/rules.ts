@@ -353,14 +353,28 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    name: 'block lists',
-    signals: ['blocked_user', 'reported_device'],
-    reads: ['blockedUser', 'reportedDevice'],
-    applies: (s) => s.event.user.id !== undefined || s.returningDevice !== undefined,
+    name: 'blocked user',
+    signals: ['blocked_user'],
+    reads: ['blockedUser'],
     decide(f, push) {
       if (typeof f.read('blockedUser') === 'string') push({ name: 'blocked_user', weight: f.ctx.weights.blocked_user, deny: true, reason: 'the user is blocked' });
+    },
+  },
+  {
+    name: 'reported device',
+    signals: ['reported_device'],
+    reads: ['reportedDevice'],
+    decide(f, push) {
       if (typeof f.read('reportedDevice') === 'string') push({ name: 'reported_device', weight: f.ctx.weights.reported_device, deny: true, reason: 'the device was reported' });
     },
+  },
+  {
+    // The engine itself scales the risk of an approved device (× 1 − its weight, after the
+    // signals): this rule only asks for the read, whatever new_device weighs.
+    name: 'approved device',
+    signals: ['approved_device'],
+    reads: ['approvedDevice'],
+    decide() {},
   },
   {
     name: 'new device',
