@@ -199,9 +199,8 @@ describe('simulator', () => {
     expect(checkTargets(blocking.summary, monitoring.summary).length).toBeGreaterThanOrEqual(15);
   }, 60_000);
 
-  // The issue 13 targets. Today's engine fails several (that is what the simulator
-  // shows); the engine rewrite enables this with VIGIL_SIM_TARGETS=1.
-  it.skipIf(process.env.VIGIL_SIM_TARGETS !== '1')('in blocking mode, the small mix meets the issue 13 targets', async () => {
+  // The issue 13 targets, met by the detection v2 engine on the small mix.
+  it('in blocking mode, the small mix meets the issue 13 targets', async () => {
     const { monitoring, blocking } = await both();
     const lines: string[] = checkTargets(blocking.summary, monitoring.summary);
     const report = `${table(blocking.summary, 'blocking', blocking)}\n\n${lines.join('\n')}`;
@@ -210,7 +209,9 @@ describe('simulator', () => {
 
   // A mix can hide a weak rule (the rotating stuffing trips site-wide attack mode, which
   // then catches the dilution too): the attacks whose rule the issue names, each alone
-  // next to the home users, blocking mode.
+  // next to the home users, blocking mode. Behind VIGIL_SIM_TARGETS=1: at this small scale
+  // the dilution alone gets 11 of 40 through (attack mode needs attackMinFailures
+  // unresolved accounts first), the one open target of issue 13.
   it.skipIf(process.env.VIGIL_SIM_TARGETS !== '1')('in blocking mode, each of those attacks on its own meets its target, and home users are not hurt', async () => {
     const attacks = ['stuffing-few-ips', 'one-jar', 'dilution', 'alias-signups', 'reset-flood', 'ipv6-range'];
     const results = await simulateEach({ ...OPTIONS, app: 'express', attacks, people: ['home'], modes: ['blocking'] });
