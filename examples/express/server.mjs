@@ -40,8 +40,9 @@ function bearer(token) {
 
 /**
  * Builds the app from environment variables: `VIGIL_MODE` (monitoring | blocking),
- * `VIGIL_REDIRECT_URL`, `VIGIL_SECRET`, `REDIS_URL`, `VIGIL_DEVICE_SECRET` (turns the
- * device cookie on), `VIGIL_ADMIN_TOKEN` (mounts the admin API). Resolves
+ * `VIGIL_REDIRECT_URL`, `VIGIL_SECRET`, `REDIS_URL`, `VIGIL_DEVICE_SECRET` (a secret of
+ * the device cookie's own; by default it is keyed by the engine's secret),
+ * `VIGIL_ADMIN_TOKEN` (mounts the admin API). Resolves
  * `{ app, vigil }`; call `vigil.close()` when done.
  */
 export async function createApp(env = process.env) {
@@ -52,8 +53,8 @@ export async function createApp(env = process.env) {
     ...vigilOptionsFromEnv(env),
     routes: [...PROTECTED_ROUTES],
     ...(provider ? { provider } : {}),
-    // The signed device cookie on protected responses, when a secret is given (every
-    // instance needs the same one).
+    // The signed device cookie is on by default, keyed by the engine's secret; a secret of
+    // its own when one is given (every instance needs the same one).
     ...(env.VIGIL_DEVICE_SECRET ? { deviceCookie: { secret: env.VIGIL_DEVICE_SECRET } } : {}),
     // Not console itself: its debug() would print every decision.
     logger: { warn: console.warn, error: console.error },

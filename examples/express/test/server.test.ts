@@ -159,13 +159,20 @@ describe('user monitoring: identify on login, the admin API, the device cookie',
     await request(without).get('/admin/blocked-users').set(ADMIN).expect(404);
   });
 
-  it('with VIGIL_DEVICE_SECRET, protected responses carry the signed device cookie', async () => {
+  it('protected responses carry the signed device cookie by default, keyed by VIGIL_DEVICE_SECRET when given', async () => {
+    const COOKIE = /^vigil_did=[\w-]+\.[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/;
     const app = await start({ VIGIL_MODE: 'blocking', VIGIL_DEVICE_SECRET: 'device-secret-for-the-tests' });
     const res = await request(app).post('/api/login').set(API).set('x-forwarded-for', client()).send(ALICE).expect(200);
-    expect(res.headers['set-cookie']).toEqual([expect.stringMatching(/^vigil_did=[\w-]+\.[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/)]);
+    expect(res.headers['set-cookie']).toEqual([expect.stringMatching(COOKIE)]);
+    // Unprotected routes never get it.
     expect((await request(app).get('/').expect(200)).headers['set-cookie']).toBeUndefined();
-    const without = await start({ VIGIL_MODE: 'blocking' });
-    expect((await request(without).post('/api/login').set(API).set('x-forwarded-for', client()).send(ALICE).expect(200)).headers['set-cookie']).toBeUndefined();
+    const byDefault = await start({ VIGIL_MODE: 'blocking' });
+    const first = await request(byDefault).post('/api/login').set(API).set('x-forwarded-for', client()).send(ALICE).expect(200);
+    expect(first.headers['set-cookie']).toEqual([expect.stringMatching(COOKIE)]);
+    // A cookie signed with another secret is not this app's: it is replaced.
+    const other = (res.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0] as string;
+    const again = await request(byDefault).post('/api/login').set(API).set('cookie', other).set('x-forwarded-for', client()).send(ALICE).expect(200);
+    expect((again.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0]).not.toBe(other);
   });
 });
 
