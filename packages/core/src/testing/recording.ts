@@ -96,3 +96,18 @@ export function recordingProvider(verdict: Verdict | ((event: ProviderEvent) => 
   };
   return { provider, calls };
 }
+
+/**
+ * What a {@link recordingProvider} saw of the device cookie: per decision
+ * `[deviceId, deviceFresh]`, per logged outcome `[status, deviceId, deviceFresh]`, and
+ * whether any event carried the cookie itself (its name or its `signature`), which it
+ * never may: the provider gets the id only.
+ */
+export function deviceTrail(calls: { filter: ProviderEvent[]; log: ProviderEvent[] }, signature: string) {
+  const seen = JSON.stringify([calls.filter, calls.log]);
+  return {
+    decisions: calls.filter.map((e) => [e.deviceId, e.deviceFresh]),
+    outcomes: calls.log.map((e) => [e.status, e.deviceId, e.deviceFresh]),
+    cookieSeen: seen.includes(signature) || seen.includes('vigil_did'),
+  };
+}
