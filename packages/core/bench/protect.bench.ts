@@ -34,6 +34,16 @@ const unmatched: RequestInfo = { ...base, method: 'GET', url: '/products/42', pa
 const excluded: RequestInfo = { ...base, method: 'GET', url: '/static/app.css', path: '/static/app.css' };
 const matched: RequestInfo = { ...base, method: 'POST', url: '/login', path: '/login' };
 
+// The engine's cases take a new request object each call, as a server does: a device
+// cookie is issued once per request object, so reusing one would hide that cost.
+const first = await engine.protect({ ...matched });
+const cookie = String(first.responseHeaders?.['set-cookie'] ?? '').split(';')[0] as string;
+if (!cookie.includes('=')) throw new Error('bench: the engine issued no device cookie');
+/** A returning browser: its device cookie, its network, its account. */
+const returning = (): RequestInfo => ({ ...matched, headers: { ...headers, cookie: `sid=abc; ${cookie}` } });
+/** A client without cookies: every request a new device (a bot's, or a first visit). */
+const fresh = (): RequestInfo => ({ ...matched, headers: { ...headers } });
+
 describe('vigil.protect()', () => {
   bench('unmatched route', async () => {
     await vigil.protect(unmatched);
@@ -44,8 +54,19 @@ describe('vigil.protect()', () => {
   bench('matched route, instant provider', async () => {
     await vigil.protect(matched);
   });
-  bench('matched route, embedded engine + MemoryStore', async () => {
-    await engine.protect(matched);
+  bench('matched route, embedded engine + MemoryStore, returning browser', async () => {
+    await engine.protect(returning());
+  });
+  bench('matched route, embedded engine + MemoryStore, no cookie (new device)', async () => {
+    await engine.protect(fresh());
+  });
+  bench('decision and outcome (login 200), returning browser', async () => {
+    const decision = await engine.protect(returning());
+    await engine.logOutcome(decision, 200);
+  });
+  bench('decision and outcome (login 200), no cookie (new device)', async () => {
+    const decision = await engine.protect(fresh());
+    await engine.logOutcome(decision, 200);
   });
   bench('vigil.match() alone, unmatched (what adapters call first)', () => {
     vigil.match(unmatched);

@@ -162,11 +162,18 @@ export function parseAddress(raw: string): Address | undefined {
   const v4 = parseDottedQuad(token);
   // A strict dotted quad is already canonical: the token itself is the text.
   if (v4 >= 0) return { v4, text: token };
-  if (token.includes(':') && ipaddr.IPv6.isValid(token)) {
-    let v6 = ipaddr.IPv6.parse(token);
-    if (v6.isIPv4MappedAddress()) {
-      const [a, b, c, d] = v6.toIPv4Address().octets as [number, number, number, number];
-      const num = ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
+  if (token.includes(':')) {
+    // One parse (isValid would parse it a first time), and the mapped range read from
+    // the parts: ipaddr's own check walks every special range of the address space.
+    let v6: ipaddr.IPv6;
+    try {
+      v6 = ipaddr.IPv6.parse(token);
+    } catch {
+      return undefined;
+    }
+    const p = v6.parts;
+    if (p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0xffff) {
+      const num = (p[6] as number) * 65536 + (p[7] as number);
       return { v4: num, text: v4Text(num) };
     }
     // A zone index (`fe80::1%eth0`) names an interface of the sender's host: it is not
@@ -216,7 +223,8 @@ const WILDCARD_GENERIC =
 interface CompiledTrust {
   /** [network, mask] pairs as uint32. */
   v4: [number, number][];
-  v6: [ipaddr.IPv6, number][];
+  /** [network parts, prefix length] pairs. */
+  v6: [number[], number][];
   patterns: RegExp[];
   /** `trustedProxies: ['unix']`: a peer with no (or no readable) address is a proxy. */
   unknownPeer?: boolean;
@@ -227,7 +235,7 @@ function addRange(trust: CompiledTrust, addr: Address, bits: number): void {
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
     trust.v4.push([(addr.v4 & mask) >>> 0, mask]);
   } else {
-    trust.v6.push([addr.v6, bits]);
+    trust.v6.push([addr.v6.parts, bits]);
   }
 }
 
@@ -302,12 +310,23 @@ function compileTrust(entries: unknown, option: string, presetRanges: readonly s
   return trust;
 }
 
+/** Whether the first `bits` bits of two IPv6 addresses (as 16-bit parts) are the same. */
+function inV6Range(parts: number[], range: number[], bits: number): boolean {
+  let left = bits;
+  for (let i = 0; i < 8 && left > 0; i++, left -= 16) {
+    const shift = left >= 16 ? 0 : 16 - left;
+    if ((parts[i] as number) >> shift !== (range[i] as number) >> shift) return false;
+  }
+  return true;
+}
+
 function isTrusted(addr: Address, trust: CompiledTrust): boolean {
   if (addr.v4 !== undefined) {
     const num = addr.v4;
     for (const [network, mask] of trust.v4) if (((num & mask) >>> 0) === network) return true;
   } else {
-    for (const [range, bits] of trust.v6) if (addr.v6.match(range, bits)) return true;
+    const parts = addr.v6.parts;
+    for (const [range, bits] of trust.v6) if (inV6Range(parts, range, bits)) return true;
   }
   for (const pattern of trust.patterns) if (pattern.test(addr.text)) return true;
   return false;

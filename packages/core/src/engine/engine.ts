@@ -1,8 +1,9 @@
+import { parseAddress } from '../context/ip.js';
 import type { ProviderEvent, Verdict } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
-import { type IdentifierHasher, ipCountingKey, normalizeIdentifier } from './identifiers.js';
+import { countingKeyOf, type IdentifierHasher, normalizeIdentifier } from './identifiers.js';
 import type { IpRangeSet } from './ip-ranges.js';
-import { neighbourhoodKey } from './keys.js';
+import { neighbourhoodOf } from './keys.js';
 import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';
 import { learnOutcome } from './learn.js';
 import { readSummary, type Summary } from './summary.js';
@@ -64,9 +65,10 @@ export function createEngine(o: EngineOptions): Engine {
     const account = accountKey(event);
     const s: Subject = { event, login };
     if (velocity) {
-      s.ip = ipCountingKey(ip);
-      const net = neighbourhoodKey(ip);
-      if (net !== undefined) s.net = net;
+      // One parse for both keys; what does not parse is counted as it came, with no neighbourhood.
+      const addr = parseAddress(ip);
+      s.ip = addr ? countingKeyOf(addr) : ip;
+      if (addr) s.net = neighbourhoodOf(addr);
     }
     if (account !== undefined) s.account = account;
     if (event.deviceId !== undefined) {

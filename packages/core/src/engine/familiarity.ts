@@ -7,9 +7,9 @@
  */
 export interface Familiarity {
   /** Networks: counting key → minute last seen. */
-  n: Record<string, number>;
+  n: Map<string, number>;
   /** Devices: device id → minute last seen. */
-  d: Record<string, number>;
+  d: Map<string, number>;
 }
 
 /** Most networks, and most devices, one account's record keeps. */
@@ -18,23 +18,33 @@ const MAX_JSON = 8192;
 
 const minute = (ms: number) => Math.floor(ms / 60_000);
 
-function entries(value: unknown, oldest: number): Record<string, number> {
-  const out: Record<string, number> = Object.create(null);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return out;
-  for (const [key, at] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof at === 'number' && Number.isFinite(at) && at >= oldest) out[key] = at;
+const seenAt = (at: unknown, oldest: number): at is number => typeof at === 'number' && Number.isFinite(at) && at >= oldest;
+
+/**
+ * One list of a stored record: `[[key, minute], ...]`, or the object form records had
+ * before (`{ key: minute }`), read the same. A Map, not an object: random ids as
+ * property names cost V8 a dictionary object and a string-table entry each.
+ */
+function entries(value: unknown, oldest: number): Map<string, number> {
+  const out = new Map<string, number>();
+  if (Array.isArray(value)) {
+    for (const entry of value) {
+      if (Array.isArray(entry) && typeof entry[0] === 'string' && seenAt(entry[1], oldest)) out.set(entry[0], entry[1]);
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, at] of Object.entries(value as Record<string, unknown>)) if (seenAt(at, oldest)) out.set(key, at);
   }
   return out;
 }
 
 /** Reads a stored record; anything unreadable, absent or expired is an empty one. */
 export function parseFamiliarity(value: unknown, now: number, familiarForMs: number): Familiarity {
-  if (typeof value !== 'string' || value.length > MAX_JSON) return { n: Object.create(null), d: Object.create(null) };
+  if (typeof value !== 'string' || value.length > MAX_JSON) return { n: new Map(), d: new Map() };
   let parsed: { n?: unknown; d?: unknown };
   try {
     parsed = JSON.parse(value) as typeof parsed;
   } catch {
-    return { n: Object.create(null), d: Object.create(null) };
+    return { n: new Map(), d: new Map() };
   }
   const oldest = minute(now - familiarForMs);
   return { n: entries(parsed?.n, oldest), d: entries(parsed?.d, oldest) };
@@ -42,22 +52,29 @@ export function parseFamiliarity(value: unknown, now: number, familiarForMs: num
 
 /** Whether the record knows this network or this device. */
 export function isFamiliar(record: Familiarity, network: string | undefined, device: string | undefined): boolean {
-  return (network !== undefined && record.n[network] !== undefined) || (device !== undefined && record.d[device] !== undefined);
+  return (network !== undefined && record.n.has(network)) || (device !== undefined && record.d.has(device));
 }
 
-function keepRecent(list: Record<string, number>): Record<string, number> {
-  const keys = Object.keys(list);
-  if (keys.length <= MAX_FAMILIAR) return list;
-  const kept = keys.sort((a, b) => (list[b] as number) - (list[a] as number)).slice(0, MAX_FAMILIAR);
-  return Object.fromEntries(kept.map((k) => [k, list[k] as number]));
+/** The list with `key` seen at `at`, as stored pairs, keeping the {@link MAX_FAMILIAR} most recent (the oldest entries make room). */
+function visited(list: Map<string, number>, key: string | undefined, at: number): [string, number][] {
+  const out: [string, number][] = [];
+  for (const entry of list) if (entry[0] !== key) out.push(entry);
+  if (key !== undefined) out.push([key, at]);
+  if (out.length <= MAX_FAMILIAR) return out;
+  // The most recent first, the one just seen before any other of its minute.
+  return out
+    .map((entry, i) => ({ entry, i }))
+    .sort((a, b) => b.entry[1] - a.entry[1] || b.i - a.i)
+    .slice(0, MAX_FAMILIAR)
+    .map(({ entry }) => entry);
 }
 
-/** The record with this network and device added (or refreshed), as the value to store. */
-export function withVisit(record: Familiarity, network: string | undefined, device: string | undefined, now: number): string {
+/**
+ * The record with this network and device added (or refreshed), as the value to store;
+ * `undefined` when the record already says so (both seen this minute): nothing to write.
+ */
+export function withVisit(record: Familiarity, network: string | undefined, device: string | undefined, now: number): string | undefined {
   const at = minute(now);
-  const n = { ...record.n };
-  const d = { ...record.d };
-  if (network !== undefined) n[network] = at;
-  if (device !== undefined) d[device] = at;
-  return JSON.stringify({ n: keepRecent(n), d: keepRecent(d) });
+  if ((network === undefined || record.n.get(network) === at) && (device === undefined || record.d.get(device) === at)) return undefined;
+  return JSON.stringify({ n: visited(record.n, network, at), d: visited(record.d, device, at) });
 }

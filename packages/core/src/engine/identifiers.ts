@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { BoundedMap } from '../stores/bounded-map.js';
-import { parseAddress } from '../context/ip.js';
+import { type ParsedIp, parseAddress } from '../context/ip.js';
 
 /**
  * Keys identifiers (emails, usernames, phones) by HMAC-SHA-256 with a secret, so a
@@ -42,7 +42,11 @@ export function normalizeIdentifier(value: string): string {
  */
 export function ipCountingKey(ip: string): string {
   const addr = parseAddress(ip);
-  if (!addr) return ip;
+  return addr ? countingKeyOf(addr) : ip;
+}
+
+/** {@link ipCountingKey} of an address already parsed. */
+export function countingKeyOf(addr: ParsedIp): string {
   if (addr.v4 !== undefined) return addr.text;
   const p = addr.v6.parts;
   return `${p[0]?.toString(16)}:${p[1]?.toString(16)}:${p[2]?.toString(16)}:${p[3]?.toString(16)}::/64`;

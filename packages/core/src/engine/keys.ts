@@ -1,4 +1,4 @@
-import { parseAddress } from '../context/ip.js';
+import { type ParsedIp, parseAddress } from '../context/ip.js';
 
 /**
  * Every key the embedded engine reads or writes, in one table. Arguments are already
@@ -79,7 +79,11 @@ export const scopes = {
  */
 export function neighbourhoodKey(ip: string): string | undefined {
   const addr = parseAddress(ip);
-  if (!addr) return undefined;
+  return addr ? neighbourhoodOf(addr) : undefined;
+}
+
+/** {@link neighbourhoodKey} of an address already parsed. */
+export function neighbourhoodOf(addr: ParsedIp): string {
   if (addr.v4 !== undefined) {
     const text = addr.text;
     return `${text.slice(0, text.lastIndexOf('.'))}.0/24`;

@@ -3,7 +3,8 @@ import type { StoreOp, StoreResult } from '../stores/types.js';
 import type { VelocityLimits } from './config.js';
 import { isFamiliar, parseFamiliarity, withVisit } from './familiarity.js';
 import { KEYS, scopes } from './keys.js';
-import { parseDevices, type Subject } from './rules.js';
+import { DEVICE_TTL_MS, devicesWith } from './devices.js';
+import type { Subject } from './rules.js';
 import type { Summary } from './summary.js';
 
 /** What learning needs from the engine. */
@@ -16,81 +17,63 @@ export interface LearnDeps {
   signupMember(event: ProviderEvent): string | undefined;
 }
 
-const MAX_DEVICES_PER_USER = 20;
-const DEVICE_TTL_MS = 400 * 24 * 60 * 60_000;
-
-/** The scopes whose unresolved failures count: the IP, its neighbourhood, the device, and the site for unfamiliar logins. */
-function failureScopes(s: Subject, familiar: boolean): string[] {
+/**
+ * The scopes whose unresolved failures count: the IP, its neighbourhood, the device, and
+ * the site for unfamiliar logins. `onlyWithHistory`: leave out a device issued on this
+ * request, which has failed nowhere yet (what a success resolves).
+ */
+function failureScopes(s: Subject, familiar: boolean, onlyWithHistory = false): string[] {
   const out: string[] = [];
   if (s.ip !== undefined) out.push(scopes.ip(s.ip));
   if (s.net !== undefined) out.push(scopes.net(s.net));
-  if (s.device !== undefined) out.push(scopes.dev(s.device));
+  if (s.device !== undefined && !(onlyWithHistory && s.returningDevice === undefined)) out.push(scopes.dev(s.device));
   if (!familiar) out.push(scopes.site);
   return out;
 }
 
-/** The user's device list with this event's device added or refreshed (metadata for `getDevicesForUser`). */
-function devicesWith(current: StoreResult | undefined, event: ProviderEvent): string {
-  const devices = parseDevices(current);
-  const now = new Date(event.timestamp).toISOString();
-  let device = devices.find((d) => d.id === event.deviceId);
-  if (!device) {
-    device = { id: event.deviceId as string, firstSeen: now, lastSeen: now, ips: [], userAgent: event.context.userAgent?.slice(0, 512) };
-    devices.unshift(device);
-  }
-  device.lastSeen = now;
-  if (event.context.ip !== undefined) device.ips = [event.context.ip, ...device.ips.filter((ip) => ip !== event.context.ip)].slice(0, 5);
-  if (event.context.userAgent !== undefined) device.userAgent = event.context.userAgent.slice(0, 512);
-  devices.sort((a, b) => (a.lastSeen < b.lastSeen ? 1 : -1));
-  return JSON.stringify(devices.slice(0, MAX_DEVICES_PER_USER));
-}
-
 /**
- * The count reads that summarise each scope an outcome touched (see `engine/summary.ts`),
- * appended after its writes in the same batch, and how to turn their results into the
- * summary values to store.
+ * The counts that summarise each scope an outcome touched (see `engine/summary.ts`), and
+ * how to turn them into the summary values to store. A count the outcome's own writes
+ * already return (a `hit` or a `distinct` on the same key and window, later in no reset)
+ * is taken from them; the others are reads appended after the writes in the same batch.
+ * `device`: whether to summarise the device (not after a success on a device issued on
+ * this request: nothing of it can have changed but what the writes did, nothing to resolve).
  */
-const SMALLER_OF_NEXT = -1;
-
-function summarise(s: Subject, L: VelocityLimits, now: number): { reads: StoreOp[]; values(results: readonly StoreResult[]): StoreOp[] } {
+function summarise(s: Subject, L: VelocityLimits, now: number, ops: readonly StoreOp[], device: boolean): { reads: StoreOp[]; values(results: readonly StoreResult[]): StoreOp[] } {
   const W = L.windowMs;
   const reads: StoreOp[] = [];
-  // A field is a count, or a count minus another (`minus`), or (SMALLER_OF_NEXT) the
-  // smaller of its count and the next read's.
-  const plan: { key: string; ttlMs: number; fields: [field: 'f' | 'u' | 'p' | 's' | 'n', slot: number, minus?: number][] }[] = [];
-  const count = (op: StoreOp) => reads.push(op) - 1;
-  const unresolvedOf = (scope: string) => [count({ type: 'distinct', key: KEYS.failedAccounts(scope), windowMs: W }), count({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W })] as const;
+  // Where each key's count already sits in the batch.
+  const written = new Map<string, { slot: number; windowMs: number }>();
+  ops.forEach((op, slot) => {
+    if (op.type === 'hit' || op.type === 'distinct') written.set(op.key, { slot, windowMs: op.windowMs });
+    else if (op.type === 'reset' || op.type === 'delete') written.delete(op.key);
+  });
+  // A field is a count, a count minus another (`minus`), or the smaller of two (`min`).
+  type Field = [field: 'f' | 'u' | 'p' | 's' | 'n', slot: number, other?: { minus: number } | { min: number }];
+  const plan: { key: string; ttlMs: number; fields: Field[] }[] = [];
+  const count = (op: Extract<StoreOp, { type: 'count' | 'distinct' }>) => {
+    const known = written.get(op.key);
+    if (known !== undefined && known.windowMs === op.windowMs) return known.slot;
+    return ops.length + reads.push(op) - 1;
+  };
+  const unresolved = (scope: string): Field => ['u', count({ type: 'distinct', key: KEYS.failedAccounts(scope), windowMs: W }), { minus: count({ type: 'distinct', key: KEYS.resolvedAccounts(scope), windowMs: W }) }];
+  // The population is the smaller of the distinct accounts and the distinct devices that
+  // succeeded: one client logging into many accounts is one person, not a crowd.
+  const population = (scope: string): Field => ['p', count({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs }), { min: count({ type: 'distinct', key: KEYS.populationDevices(scope), windowMs: L.populationWindowMs }) }];
   if (s.ip !== undefined) {
     const scope = scopes.ip(s.ip);
-    const [failed, resolved] = unresolvedOf(scope);
-    // The population is the smaller of the distinct accounts and the distinct devices that
-    // succeeded: one client logging into many accounts is one person, not a crowd.
-    const accounts = count({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs });
-    count({ type: 'distinct', key: KEYS.populationDevices(scope), windowMs: L.populationWindowMs });
     plan.push({
       key: KEYS.summary(scope),
       ttlMs: Math.max(W, L.populationWindowMs),
-      fields: [
-        ['f', count({ type: 'count', key: KEYS.ipFailures(s.ip), windowMs: W })],
-        ['u', failed, resolved],
-        ['p', accounts, SMALLER_OF_NEXT],
-        ['s', count({ type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: W })],
-      ],
+      fields: [['f', count({ type: 'count', key: KEYS.ipFailures(s.ip), windowMs: W })], unresolved(scope), population(scope), ['s', count({ type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: W })]],
     });
   }
   if (s.login) {
     if (s.net !== undefined) {
       const scope = scopes.net(s.net);
-      const [failed, resolved] = unresolvedOf(scope);
-      const accounts = count({ type: 'distinct', key: KEYS.population(scope), windowMs: L.populationWindowMs });
-      count({ type: 'distinct', key: KEYS.populationDevices(scope), windowMs: L.populationWindowMs });
-      plan.push({ key: KEYS.summary(scope), ttlMs: Math.max(W, L.populationWindowMs), fields: [['u', failed, resolved], ['p', accounts, SMALLER_OF_NEXT]] });
+      plan.push({ key: KEYS.summary(scope), ttlMs: Math.max(W, L.populationWindowMs), fields: [unresolved(scope), population(scope)] });
     }
-    if (s.device !== undefined) {
-      const scope = scopes.dev(s.device);
-      const [failed, resolved] = unresolvedOf(scope);
-      plan.push({ key: KEYS.summary(scope), ttlMs: W, fields: [['u', failed, resolved]] });
-    }
+    if (s.device !== undefined && device) plan.push({ key: KEYS.summary(scopes.dev(s.device)), ttlMs: W, fields: [unresolved(scopes.dev(s.device))] });
     if (s.account !== undefined) {
       plan.push({
         key: KEYS.summary(scopes.acct(s.account)),
@@ -105,11 +88,11 @@ function summarise(s: Subject, L: VelocityLimits, now: number): { reads: StoreOp
   return {
     reads,
     values(results) {
+      const at = (i: number) => Number(results[i] ?? 0);
       return plan.map(({ key, ttlMs, fields }) => {
         const summary: Summary = { t: now };
-        for (const [field, slot, minus] of fields) {
-          const at = (i: number) => Number(results[i] ?? 0);
-          const value = minus === undefined ? at(slot) : minus === SMALLER_OF_NEXT ? Math.min(at(slot), at(slot + 1)) : at(slot) - at(minus);
+        for (const [field, slot, other] of fields) {
+          const value = other === undefined ? at(slot) : 'min' in other ? Math.min(at(slot), at(other.min)) : at(slot) - at(other.minus);
           if (value > 0) summary[field] = value;
         }
         return { type: 'set', key, value: JSON.stringify(summary), ttlMs } as StoreOp;
@@ -118,12 +101,14 @@ function summarise(s: Subject, L: VelocityLimits, now: number): { reads: StoreOp
   };
 }
 
-/** Runs the outcome's writes with the reads that summarise its scopes, then stores the summaries (and returns the writes' results). */
-async function writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], now: number, extra: StoreOp[] = []): Promise<StoreResult[]> {
-  const summary = summarise(s, deps.limits, now);
-  const results = await deps.run([...ops, ...summary.reads], now);
-  const after = results.slice(ops.length);
-  await deps.run([...summary.values(after), ...extra], now);
+/**
+ * Runs the outcome's writes with the reads that summarise its scopes, then stores the
+ * summaries (and returns the writes' results). `device`: see {@link summarise}.
+ */
+async function writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], now: number, device = true): Promise<StoreResult[]> {
+  const summary = summarise(s, deps.limits, now, ops, device);
+  const results = await deps.run(summary.reads.length === 0 ? ops : [...ops, ...summary.reads], now);
+  await deps.run(summary.values(results), now);
   return results;
 }
 
@@ -196,31 +181,38 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   // Succeeded: a login or a sign-up. First what it updates: pending failures, the
   // familiarity record, the user's device list.
   const userKey = event.user.id ?? account;
-  const pendingScopes = account === undefined || registration ? [] : [...failureScopes(s, true), scopes.site];
+  // A device issued on this request has no history: nothing pending on it, no last failure.
+  const pendingScopes = account === undefined || registration ? [] : [...failureScopes(s, true, true), scopes.site];
   const reads: StoreOp[] = pendingScopes.map((scope) => ({ type: 'get', key: KEYS.pendingFailure(scope, account as string) }));
   if (account !== undefined) reads.push({ type: 'get', key: KEYS.familiarity(account) });
-  const lastFailureSlot = s.device !== undefined && account !== undefined && !registration ? reads.push({ type: 'get', key: KEYS.deviceLastFailure(s.device) }) - 1 : -1;
+  const lastFailureSlot = s.returningDevice !== undefined && account !== undefined && !registration ? reads.push({ type: 'get', key: KEYS.deviceLastFailure(s.returningDevice) }) - 1 : -1;
   if (lastFailureSlot >= 0) reads.push({ type: 'get', key: KEYS.accountTypoResolved(account as string) });
   const recordDevice = s.device !== undefined && userKey !== undefined;
   if (recordDevice) reads.push({ type: 'get', key: KEYS.userDevices(userKey as string) });
   const current = await run(reads, now);
 
   const ops: StoreOp[] = [];
-  if (recordDevice) ops.push({ type: 'set', key: KEYS.userDevices(userKey as string), value: devicesWith(current[current.length - 1], event), ttlMs: DEVICE_TTL_MS });
+  if (recordDevice) {
+    const value = devicesWith(current[current.length - 1], { id: s.device as string, at: now, ip: event.context.ip, userAgent: event.context.userAgent });
+    if (value !== undefined) ops.push({ type: 'set', key: KEYS.userDevices(userKey as string), value, ttlMs: DEVICE_TTL_MS });
+  }
+  // What a success changes on a device issued on this request is in the writes: no summary to recompute.
+  const device = s.returningDevice !== undefined;
   if (account === undefined) {
-    await writeAndSummarise(deps, s, ops, now);
+    await writeAndSummarise(deps, s, ops, now, device);
     return false;
   }
   const record = parseFamiliarity(current[pendingScopes.length], now, L.familiarForMs);
   const familiar = deps.familiarOf(event) ?? isFamiliar(record, s.ip, s.returningDevice);
   // A success (or a sign-up) makes its network and device familiar: the first login usually follows from there.
-  ops.push({ type: 'set', key: KEYS.familiarity(account), value: withVisit(record, s.ip, s.device, now), ttlMs: L.familiarForMs });
+  const visit = withVisit(record, s.ip, s.device, now);
+  if (visit !== undefined) ops.push({ type: 'set', key: KEYS.familiarity(account), value: visit, ttlMs: L.familiarForMs });
   if (registration) {
     if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.ipSignups(s.ip), windowMs: W, member: account });
     // One member per address created: resubmitting the same address is not another account.
     const member = deps.signupMember(event);
     if (s.signupMailbox !== undefined && member !== undefined) ops.push({ type: 'distinct', key: KEYS.mailboxSignups(s.signupMailbox), windowMs: L.signupsPerMailboxWindowMs, member });
-    await writeAndSummarise(deps, s, ops, now);
+    await writeAndSummarise(deps, s, ops, now, device);
     return false;
   }
   ops.push({ type: 'reset', key: KEYS.accountFailures(account) });
@@ -255,7 +247,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W, member: account });
     if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.accountNewNetworks(account), windowMs: W, member: s.ip });
   }
-  await writeAndSummarise(deps, s, ops, now);
+  await writeAndSummarise(deps, s, ops, now, device);
   return false;
 }
 

@@ -1,6 +1,5 @@
 import type { ProviderEvent } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
-import type { DeviceRecord } from '../tracking/users.js';
 import { scaledLimit, type Tiers, type VelocityLimits } from './config.js';
 import { isDisposableEmail, isValidEmail } from './email.js';
 import { type Familiarity, isFamiliar } from './familiarity.js';
@@ -384,7 +383,7 @@ export const RULES: readonly Rule[] = [
     decide(f, push) {
       const device = f.s.device;
       if (device === undefined || f.s.account === undefined || typeof f.read('approvedDevice') === 'string') return;
-      const known = Object.keys(f.familiarity().d).length;
+      const known = f.familiarity().d.size;
       if (known > 0 && !isFamiliar(f.familiarity(), undefined, device)) {
         push({ name: 'new_device', weight: f.ctx.weights.new_device, reason: 'a device this account has never logged in from', details: { knownDevices: known } });
       }
@@ -424,16 +423,3 @@ export const RULES: readonly Rule[] = [
     },
   },
 ];
-
-const MAX_DEVICES_JSON = 65_536;
-
-/** Reads a user's device list from the store; anything unreadable is an empty list. */
-export function parseDevices(value: StoreResult | undefined): Omit<DeviceRecord, 'approved' | 'reported'>[] {
-  if (typeof value !== 'string' || value.length > MAX_DEVICES_JSON) return [];
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    return Array.isArray(parsed) ? (parsed.filter((d) => d && typeof d === 'object' && typeof d.id === 'string') as Omit<DeviceRecord, 'approved' | 'reported'>[]) : [];
-  } catch {
-    return [];
-  }
-}

@@ -8,7 +8,7 @@ import { IdentifierHasher } from '../engine/identifiers.js';
 import { IpRangeSet } from '../engine/ip-ranges.js';
 import { KEYS } from '../engine/keys.js';
 import { type Clients, checkClients } from '../engine/native-apps.js';
-import { parseDevices } from '../engine/rules.js';
+import { parseDevices } from '../engine/devices.js';
 import type { SignalName } from '../engine/signals.js';
 import { VigilStoreError } from '../engine/store-error.js';
 import { MemoryStore } from '../stores/memory.js';

@@ -145,7 +145,7 @@ describe('issue 12 end to end: a blocked attacker stays blocked after a spray of
     // Another address of the attacker's /64, another account: still the same network's record.
     const after = await vigil.protect(login('2001:db8:dead:beef::2', 'victim99@example.com'));
     expect(after).toMatchObject({ action: 'block', threatCode: 10 });
-  });
+  }, 60_000);
 });
 
 // The review of the first fix: sprays the benchmark did not try, at the default bound

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { BoundedMap } from '../stores/bounded-map.js';
 import { getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
 import { checkKnownOptions } from '../config/options.js';
@@ -185,6 +186,10 @@ export function createDeviceCookies(options: DeviceCookieOptions | true = true, 
   const key = o.secret !== undefined ? Buffer.from(o.secret, 'utf8') : providerKey !== undefined ? Buffer.from(providerKey) : randomBytes(32);
   const sign = (id: string) => createHmac('sha256', key).update(`vigil-device:${id}`).digest().subarray(0, 18).toString('base64url');
   const maxAge = Math.floor(maxAgeDays * 86_400);
+  // A returning browser presents the same value on every request, and an HMAC costs
+  // microseconds: values already verified are remembered (bounded). Only a value that
+  // passed the check gets in, so a forged one is always checked.
+  const verified = new BoundedMap<string, string>(4096);
 
   return {
     name,
@@ -192,6 +197,8 @@ export function createDeviceCookies(options: DeviceCookieOptions | true = true, 
     read(req) {
       const value = readCookie(req, name);
       if (!value || value.length > 200) return undefined;
+      const known = verified.get(value);
+      if (known !== undefined) return known;
       const dot = value.lastIndexOf('.');
       if (dot <= 0) return undefined;
       const id = value.slice(0, dot);
@@ -200,6 +207,7 @@ export function createDeviceCookies(options: DeviceCookieOptions | true = true, 
       const given = Buffer.from(value.slice(dot + 1), 'utf8');
       const expected = Buffer.from(sign(id), 'utf8');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      verified.set(value, id);
       return id;
     },
     issue(req) {
