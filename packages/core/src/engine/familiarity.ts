@@ -5,11 +5,13 @@
  * `familiarForMs` are ignored and pruned on the next write; each list keeps its most
  * recent {@link MAX_FAMILIAR} entries.
  */
+import { BoundedMap } from '../stores/bounded-map.js';
+
 export interface Familiarity {
   /** Networks: counting key → minute last seen. */
-  n: Map<string, number>;
+  n: ReadonlyMap<string, number>;
   /** Devices: device id → minute last seen. */
-  d: Map<string, number>;
+  d: ReadonlyMap<string, number>;
 }
 
 /** Most networks, and most devices, one account's record keeps. */
@@ -37,9 +39,23 @@ function entries(value: unknown, oldest: number): Map<string, number> {
   return out;
 }
 
+// A decision and the outcome of the same request read the same value: parsed once. The
+// records handed out are never changed (withVisit builds a new value).
+const parsedRecords = new BoundedMap<string, Familiarity>(256);
+
 /** Reads a stored record; anything unreadable, absent or expired is an empty one. */
 export function parseFamiliarity(value: unknown, now: number, familiarForMs: number): Familiarity {
   if (typeof value !== 'string' || value.length > MAX_JSON) return { n: new Map(), d: new Map() };
+  const memoKey = `${minute(now - familiarForMs)}\0${value}`;
+  let record = parsedRecords.get(memoKey);
+  if (record === undefined) {
+    record = parseRecord(value, now, familiarForMs);
+    parsedRecords.set(memoKey, record);
+  }
+  return record;
+}
+
+function parseRecord(value: string, now: number, familiarForMs: number): Familiarity {
   let parsed: { n?: unknown; d?: unknown };
   try {
     parsed = JSON.parse(value) as typeof parsed;
@@ -56,11 +72,18 @@ export function isFamiliar(record: Familiarity, network: string | undefined, dev
 }
 
 /** The list with `key` seen at `at`, as stored pairs, keeping the {@link MAX_FAMILIAR} most recent (the oldest entries make room). */
-function visited(list: Map<string, number>, key: string | undefined, at: number): [string, number][] {
+function visited(list: ReadonlyMap<string, number>, key: string | undefined, at: number): [string, number][] {
   const out: [string, number][] = [];
   for (const entry of list) if (entry[0] !== key) out.push(entry);
   if (key !== undefined) out.push([key, at]);
   if (out.length <= MAX_FAMILIAR) return out;
+  if (out.length === MAX_FAMILIAR + 1) {
+    // The usual case, one over: the least recent goes (the earliest of them on a tie; never the one just seen, last).
+    let oldest = 0;
+    for (let i = 1; i < out.length - 1; i++) if ((out[i] as [string, number])[1] < (out[oldest] as [string, number])[1]) oldest = i;
+    out.splice(oldest, 1);
+    return out;
+  }
   // The most recent first, the one just seen before any other of its minute.
   return out
     .map((entry, i) => ({ entry, i }))
