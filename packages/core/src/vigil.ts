@@ -432,11 +432,20 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     getChannel: config.getChannel,
   } as ContextOptions);
   const { onChallenge, onDecision } = config;
-  // The device ids issued on a request still in flight, so that tracking and identify
-  // calls on that same request know its new device (and that it is new).
-  const issuedDevices = new WeakMap<object, string>();
-  const issuedTo = (req: RequestInfo): string | undefined => (typeof req === 'object' && req !== null ? issuedDevices.get(req) : undefined);
-  /** The request's device on an event: the id of a valid cookie, or the one issued on this request (`deviceFresh`). */
+  // The devices issued on a request still in flight, so that tracking and identify calls
+  // on that same request know its new device, and whether it is still new: once a login
+  // or sign-up outcome has been recorded with it (a failure, a success), it has a history
+  // in the store like any returning device.
+  type Issued = { id: string; recorded: boolean };
+  const issuedDevices = new WeakMap<object, Issued>();
+  const issuedTo = (req: RequestInfo): Issued | undefined => (typeof req === 'object' && req !== null ? issuedDevices.get(req) : undefined);
+  /** Marks `event` fresh while its issued device has no recorded outcome, and records a login's or sign-up's. */
+  const markIssued = (event: ProviderEvent, issued: Issued): void => {
+    if (issued.recorded) delete event.deviceFresh;
+    else event.deviceFresh = true;
+    if ((event.type === '$login' || event.type === '$registration') && (event.status === '$failed' || event.status === '$succeeded')) issued.recorded = true;
+  };
+  /** The request's device on an event: the id of a valid cookie, or the one issued on this request (`deviceFresh` until an outcome is recorded with it). */
   const setDevice = (event: ProviderEvent, req: RequestInfo): void => {
     if (deviceCookies === undefined) return;
     const presented = deviceCookies.read(req);
@@ -446,8 +455,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     }
     const issued = issuedTo(req);
     if (issued !== undefined) {
-      event.deviceId = issued;
-      event.deviceFresh = true;
+      event.deviceId = issued.id;
+      markIssued(event, issued);
     }
   };
   // The shared decisions of unprotected and excluded requests, in this instance's mode.
@@ -474,7 +483,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
 
   // Per-decision state for the after-response log, without putting it on the frozen
   // decision (the event holds raw identifiers that must not travel with it).
-  const pending = new WeakMap<Decision, { route: CompiledRoute; event: ProviderEvent }>();
+  // `issued`: the device issued on the decision's request, whose freshness its outcome follows.
+  const pending = new WeakMap<Decision, { route: CompiledRoute; event: ProviderEvent; issued: Issued | undefined }>();
   const inFlightLogs = new Set<Promise<unknown>>();
   const warned = new Set<string>();
   let forwardedForFromPublicPeer = 0;
@@ -653,19 +663,21 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     const routeClients = route.clients ?? clients;
     if (routeClients !== undefined) event.clients = routeClients;
     let deviceHeaders: Record<string, string> | undefined;
+    let issued: Issued | undefined;
     if (deviceCookies) {
       let deviceId = deviceCookies.read(req);
       if (deviceId === undefined) {
         // No valid cookie (none, tampered, or signed with another key): a new device,
         // issued once per request — a second decision on it reuses the id, adds no header.
-        deviceId = issuedTo(req);
-        if (deviceId === undefined) {
-          const issued = deviceCookies.issue(req);
-          deviceId = issued.id;
-          deviceHeaders = { 'set-cookie': issued.setCookie };
-          if (typeof req === 'object' && req !== null) issuedDevices.set(req, deviceId);
+        issued = issuedTo(req);
+        if (issued === undefined) {
+          const cookie = deviceCookies.issue(req);
+          issued = { id: cookie.id, recorded: false };
+          deviceHeaders = { 'set-cookie': cookie.setCookie };
+          if (typeof req === 'object' && req !== null) issuedDevices.set(req, issued);
         }
-        event.deviceFresh = true;
+        deviceId = issued.id;
+        markIssued(event, issued);
       }
       // Only the id reaches the provider: never the cookie's value, whose signature
       // would let whoever reads it present the device.
@@ -748,7 +760,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     stats.decisions++;
     const providerFailover = verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined;
     const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders, event.deviceId);
-    pending.set(decision, { route, event });
+    pending.set(decision, { route, event, issued });
     if (onDecision) {
       try {
         onDecision(decision, req);
@@ -879,6 +891,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       const outcome = state.route.outcome(status);
       if (!outcome) return;
       const event: ProviderEvent = { ...state.event, status: outcome, responseStatus: status, timestamp: Date.now() };
+      if (state.issued !== undefined) markIssued(event, state.issued);
       let logged: Promise<unknown>;
       try {
         logged = Promise.resolve(provider.log(event));

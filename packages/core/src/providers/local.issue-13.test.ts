@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
 import type { RouteDefinition } from '../routing/routes.js';
 import { createVigil, type VigilConfig } from '../vigil.js';
+import { MemoryStore } from '../stores/memory.js';
 import { type LocalProviderOptions, localProvider } from './local.js';
 
 const SECRET = 'test-secret-0123456789abcdef';
@@ -163,5 +164,53 @@ describe('issue 13: weights are knobs (risk decides for the embedded engine)', (
   it('thresholds are knobs too: the same 0.6 is allowed under a challenge threshold of 0.7', async () => {
     const vigil = vigilWith({ datacenterRanges: ['203.0.113.0/24'] }, { thresholds: { challenge: 0.7, deny: 0.95 } });
     expect((await vigil.protect(chromiumFormPost('https://app.example.com', 'https', true))).action).toBe('allow');
+  });
+});
+
+// A device issued on a request has no history until an outcome is recorded with it; after
+// one, a later outcome on the same request object must treat it like any device with a
+// history (what its failure left pending, its last failure) — not skip it as new.
+describe('issue 13: outcomes on the device issued on the same request', () => {
+  const setup = () => {
+    const store = new MemoryStore();
+    const vigil = createVigil({ mode: 'monitoring', routes: [LOGIN], provider: localProvider({ secret: SECRET, store }) });
+    const req = chromiumFormPost('https://app.example.com', 'https', true);
+    return { store, vigil, req };
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+  it('failed then succeeded on one account: nothing left pending on the device, its summary clean', async () => {
+    const { store, vigil, req } = setup();
+    const first = await vigil.protect(req);
+    const device = first.device?.id as string;
+    expect(device).toMatch(/^[0-9a-f]{32}$/);
+    vigil.logOutcome(first, 401);
+    await settle();
+    expect(await store.keys(`p:dev:${device}:`)).toHaveLength(1);
+    const second = await vigil.protect(req);
+    expect(second.device?.id).toBe(device);
+    vigil.logOutcome(second, 200);
+    await settle();
+    expect(await store.keys(`p:dev:${device}:`)).toEqual([]);
+    const [summary] = await store.execute([{ type: 'get', key: `v:dev:${device}:sum` }]);
+    expect(JSON.parse(String(summary))).not.toHaveProperty('u');
+    await vigil.close();
+  });
+
+  it('failed on one account then succeeded on another: a typo, resolved where it happened', async () => {
+    const { store, vigil, req } = setup();
+    const first = await vigil.protect(req);
+    const device = first.device?.id as string;
+    await vigil.trackLogin(req, { success: false, email: 'alce@example.com' });
+    expect(await store.keys(`p:devlast:${device}`)).toHaveLength(1);
+    expect(await store.keys('p:typo:')).toEqual([]);
+    await vigil.trackLogin(req, { success: true, email: 'alice@example.com' });
+    expect(await store.keys(`p:devlast:${device}`)).toEqual([]);
+    expect(await store.keys('p:typo:')).toHaveLength(1);
+    // The mistyped account is resolved on the device, the address and its range.
+    expect(await store.keys(`p:dev:${device}:`)).toEqual([]);
+    expect(await store.keys('p:ip:')).toEqual([]);
+    expect(await store.keys('p:net:')).toEqual([]);
+    await vigil.close();
   });
 });

@@ -75,8 +75,10 @@ export interface ProviderEvent {
   deviceId?: string;
   /**
    * True when Vigil issued `deviceId` on this very request (the client sent no valid
-   * device cookie): a first contact, not a returning device. Absent for a device the
-   * client presented.
+   * device cookie) and no outcome has been recorded with it yet: a first contact with no
+   * history anywhere. Absent for a device the client presented, and for an issued device
+   * after a login or sign-up outcome (failed or succeeded) on the same request was logged
+   * with it.
    */
   deviceFresh?: boolean;
   /** The client-side SDK's request token (Castle's `castle_request_token`), when the provider reads one. */

@@ -363,12 +363,15 @@ describe('ProviderEvent.deviceFresh: true when the id was issued on this very re
     expect(second.responseHeaders).toEqual({});
     expect(second.device).toEqual(first.device);
     expect(events[1]).toMatchObject({ deviceId: first.device?.id, deviceFresh: true });
-    await vigil.trackLogin(req, { success: true, userId: 'u-1' });
-    await vigil.trackSignup(req, { userId: 'u-1' });
     await vigil.trackCustom(req, 'seen');
     await vigil.identify(req, { id: 'u-1' });
-    expect(logs).toHaveLength(4);
+    await vigil.trackLogin(req, { success: true, userId: 'u-1' });
+    expect(logs).toHaveLength(3);
     for (const event of logs) expect(event).toMatchObject({ deviceId: first.device?.id, deviceFresh: true });
+    // Once an outcome was recorded with it, the device has a history: no longer fresh.
+    await vigil.trackSignup(req, { userId: 'u-1' });
+    expect(logs[3]?.deviceId).toBe(first.device?.id);
+    expect(logs[3]).not.toHaveProperty('deviceFresh');
     // Another request presenting the cookie: a returning device.
     const later = withCookie(pair(deviceCookieOf(first) as string));
     await vigil.trackLogin(later, { success: true, userId: 'u-1' });
@@ -378,6 +381,53 @@ describe('ProviderEvent.deviceFresh: true when the id was issued on this very re
     await vigil.trackLogin(request(), { success: false });
     expect(logs[5]).not.toHaveProperty('deviceId');
     expect(logs[5]).not.toHaveProperty('deviceFresh');
+  });
+});
+
+describe('an issued device stops being fresh once an outcome on its request was recorded with it', () => {
+  it('route outcomes, tracking calls and later decisions on the same request object', async () => {
+    const { provider, events, logs } = recording();
+    const vigil = createVigil({ routes: [LOGIN], provider });
+    const req = request();
+    const first = await vigil.protect(req);
+    const id = first.device?.id;
+    // An attempted event (identify, custom) is no outcome: still fresh after it.
+    await vigil.trackCustom(req, 'seen');
+    expect(logs[0]).toMatchObject({ deviceId: id, deviceFresh: true });
+    vigil.logOutcome(first, 401);
+    await settle();
+    expect(logs[1]).toMatchObject({ status: '$failed', deviceId: id, deviceFresh: true });
+    // The failure is in the store now: the next decision and outcome on this request see a device with a history.
+    const second = await vigil.protect(req);
+    expect(second.device?.id).toBe(id);
+    expect(events[1]).toMatchObject({ deviceId: id });
+    expect(events[1]).not.toHaveProperty('deviceFresh');
+    vigil.logOutcome(second, 200);
+    await vigil.trackLogin(req, { success: true });
+    await settle();
+    expect(logs.slice(2).map((e) => [e.status, e.deviceId, e.deviceFresh])).toEqual([
+      ['$succeeded', id, undefined],
+      ['$succeeded', id, undefined],
+    ]);
+    // The first decision's outcome logged again still follows the device, not the decision.
+    vigil.logOutcome(first, 200);
+    await settle();
+    expect(logs[4]).not.toHaveProperty('deviceFresh');
+  });
+
+  it('a tracking call recording the first outcome: the decision after it is not fresh', async () => {
+    const { provider, events, logs } = recording();
+    const vigil = createVigil({ routes: [LOGIN], provider });
+    const req = request();
+    const first = await vigil.protect(req);
+    await vigil.trackLogin(req, { success: false });
+    expect(logs[0]).toMatchObject({ status: '$failed', deviceId: first.device?.id, deviceFresh: true });
+    await vigil.protect(req);
+    expect(events[1]).not.toHaveProperty('deviceFresh');
+    // Another request without a cookie gets its own new device, fresh.
+    const other = await vigil.protect(request());
+    expect(other.device?.id).not.toBe(first.device?.id);
+    expect(events[2]).toMatchObject({ deviceId: other.device?.id, deviceFresh: true });
   });
 });
 
