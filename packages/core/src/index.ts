@@ -83,7 +83,21 @@ export {
   type UserIdentity,
 } from './routing/routes.js';
 export { compileField, type FieldSource, type FieldReader } from './routing/fields.js';
-export { compileOutcome, type OutcomeOptions, type OutcomeClassifier, type StatusMatcher } from './routing/outcome.js';
+export {
+  compileOutcome,
+  captureBody,
+  isSignedIn,
+  type HeaderOutcomeRule,
+  type JsonOutcomeRule,
+  type LocationMatcher,
+  type OutcomeAnswer,
+  type OutcomeClassifier,
+  type OutcomeOptions,
+  type OutcomeResponse,
+  type ResponseHeaders,
+  type StatusMatcher,
+  type ValueMatcher,
+} from './routing/outcome.js';
 export { silentLogger, compileLogger, type Logger } from './logging/logger.js';
 export {
   createIncidentTracker,

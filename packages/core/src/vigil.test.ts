@@ -445,8 +445,9 @@ describe('after the response: logOutcome', () => {
     const vigil = createVigil({ routes: [{ ...LOGIN, outcome: { failed: ['4xx'] } }], provider });
     const decision = await vigil.protect(request());
     vigil.logOutcome(decision, 200);
-    vigil.logOutcome(decision, 422);
-    vigil.logOutcome(decision, 500); // neither succeeded nor failed: not logged
+    const second = await vigil.protect(request());
+    vigil.logOutcome(second, 422);
+    vigil.logOutcome(await vigil.protect(request()), 500); // neither succeeded nor failed: not logged
     await vigil.close(); // waits for in-flight logs
     const logs = calls.filter((c) => c.method === 'log');
     expect(logs.map((c) => [c.event.status, c.event.responseStatus])).toEqual([
@@ -454,6 +455,7 @@ describe('after the response: logOutcome', () => {
       ['$failed', 422],
     ]);
     expect(logs[0]?.event.requestId).toBe(decision.requestId);
+    expect(logs[1]?.event.requestId).toBe(second.requestId);
     expect(vigil.outcomeOf(decision, 401)).toBe('$failed');
   });
 

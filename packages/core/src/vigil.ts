@@ -30,6 +30,7 @@ import { localProvider } from './providers/local.js';
 import { copyPlainData } from './providers/plain-data.js';
 import { type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
 import { type CompiledRoute, compileRoute, compileRouting, type RouteDefinition, type RoutingOptions } from './routing/routes.js';
+import type { OutcomeResponse } from './routing/outcome.js';
 
 /** What to do when the provider (or its store) fails or does not answer in time. */
 export type FailoverStrategy = 'allow' | 'deny' | 'challenge' | 'throw';
@@ -176,12 +177,17 @@ export interface Vigil {
   respond(decision: Decision, acceptHeader: string | undefined): RenderedResponse | undefined;
   /**
    * Logs the app's answer to a protected request (`$succeeded` / `$failed` from the
-   * route's `outcome`) to the provider, without waiting for it. Ignored for requests
-   * Vigil answered itself (block, redirect) and for unprotected ones.
+   * route's `outcome` rules over the status, or over the whole response an adapter read)
+   * to the provider, without waiting for it. Once per decision: later calls, and calls
+   * after an explicit `trackLogin`/`trackSignup` on the same request, are ignored (at
+   * debug level). Ignored for requests Vigil answered itself (block, redirect) and for
+   * unprotected ones.
    */
-  logOutcome(decision: Decision, status: number): void;
-  /** The outcome a status maps to for the decision's route. */
-  outcomeOf(decision: Decision, status: number): Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
+  logOutcome(decision: Decision, response: number | OutcomeResponse): void;
+  /** The outcome a status (or a finished response) maps to for the decision's route. */
+  outcomeOf(decision: Decision, response: number | OutcomeResponse): Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
+  /** True when the decision's route has a rule that reads the response body: adapters keep the body only then. */
+  needsResponseBody(decision: Decision): boolean;
   /** Releases the provider; resolves within `timeout` even if the provider hangs. */
   close(): Promise<void>;
   /** Reports a sign-up (for apps that prefer explicit calls to route outcomes). Never throws. */
@@ -211,6 +217,18 @@ export interface Vigil {
   getDevicesForUser(userId: string): Promise<unknown>;
 }
 
+/** What Vigil keeps of a decision until its outcome is logged. */
+interface Pending {
+  readonly route: CompiledRoute;
+  readonly event: ProviderEvent;
+  /** The device issued on the decision's request, whose freshness its outcome follows. */
+  readonly issued: { id: string; recorded: boolean } | undefined;
+  /** The request decided on: the outcome rules read it (redirect target, session cookie). */
+  readonly request: RequestInfo;
+  /** The outcome logged for the decision, automatic or explicit. */
+  outcome: Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
+}
+
 const CONFIG_KEYS = [
   'mode',
   'provider',
@@ -235,6 +253,7 @@ const CONFIG_KEYS = [
   'anonymize',
   'deviceCookie',
   'clients',
+  'outcome',
 ];
 /**
  * What of an error goes to a log line: its name, message and code — never the error
@@ -484,7 +503,11 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   // Per-decision state for the after-response log, without putting it on the frozen
   // decision (the event holds raw identifiers that must not travel with it).
   // `issued`: the device issued on the decision's request, whose freshness its outcome follows.
-  const pending = new WeakMap<Decision, { route: CompiledRoute; event: ProviderEvent; issued: Issued | undefined }>();
+  // `outcome`: what was logged for it (one outcome per decision; see logOutcome).
+  const pending = new WeakMap<Decision, Pending>();
+  // The decision of a request still in flight, so that an explicit trackLogin on it
+  // replaces the automatic outcome rather than doubling it.
+  const decidedOn = new WeakMap<object, Pending>();
   const inFlightLogs = new Set<Promise<unknown>>();
   const warned = new Set<string>();
   let forwardedForFromPublicPeer = 0;
@@ -760,7 +783,9 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     stats.decisions++;
     const providerFailover = verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined;
     const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders, event.deviceId);
-    pending.set(decision, { route, event, issued });
+    const state: Pending = { route, event, issued, request: req, outcome: undefined };
+    pending.set(decision, state);
+    if (typeof req === 'object' && req !== null) decidedOn.set(req, state);
     if (onDecision) {
       try {
         onDecision(decision, req);
@@ -815,7 +840,25 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   const IDENTIFY_ROUTE = { event: '$profile_update', name: 'identify' } as CompiledRoute;
 
   // A handle (req.vigil) is accepted wherever a decision is: adapters and apps pass either.
-  const outcomeOf = (decision: Decision, status: number) => pending.get(decisionOf(decision))?.route.outcome(status);
+  const outcomeOf = (decision: Decision, response: number | OutcomeResponse) => {
+    const state = pending.get(decisionOf(decision));
+    return state?.route.outcome(response, state.request);
+  };
+  /**
+   * Whether an explicit outcome for `req` is to be logged: not when the decision on that
+   * request already logged the same one (automatically or explicitly). A different one
+   * is logged and replaces it, so that the automatic outcome that follows is skipped.
+   */
+  const explicitOutcome = (req: RequestInfo, type: EventType, status: Extract<EventStatus, '$succeeded' | '$failed'>): boolean => {
+    const state = typeof req === 'object' && req !== null ? decidedOn.get(req) : undefined;
+    if (state === undefined || state.route.event !== type) return true;
+    if (state.outcome === status) {
+      logger.debug({ code: 'VIGIL_D_OUTCOME_REPEATED', requestId: state.event.requestId, route: state.route.name, status }, 'this outcome was already logged for the request; not logging it again');
+      return false;
+    }
+    state.outcome = status;
+    return true;
+  };
 
   return {
     mode,
@@ -840,7 +883,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
           name: definition.name ?? (definition.path === undefined && definition.event !== '$custom' ? definition.event : undefined),
         } as RouteDefinition,
         option,
-        { chosen: definition.path === undefined },
+        { chosen: definition.path === undefined, outcome: config.outcome },
       ),
     protect,
     respond: safeRespond,
@@ -884,12 +927,19 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       return 'handled';
     },
     outcomeOf,
-    logOutcome(given, status) {
+    needsResponseBody: (given) => pending.get(decisionOf(given))?.route.outcome.needsBody === true,
+    logOutcome(given, response) {
       const decision = decisionOf(given);
       const state = pending.get(decision);
       if (!state || closed || decision.action === 'block' || decision.action === 'redirect') return;
-      const outcome = state.route.outcome(status);
+      if (state.outcome !== undefined) {
+        logger.debug({ code: 'VIGIL_D_OUTCOME_REPEATED', requestId: decision.requestId, route: state.route.name }, 'an outcome was already logged for this decision; ignoring this one');
+        return;
+      }
+      const outcome = state.route.outcome(response, state.request);
       if (!outcome) return;
+      state.outcome = outcome;
+      const status = typeof response === 'number' ? response : response.status;
       const event: ProviderEvent = { ...state.event, status: outcome, responseStatus: status, timestamp: Date.now() };
       if (state.issued !== undefined) markIssued(event, state.issued);
       let logged: Promise<unknown>;
@@ -909,15 +959,21 @@ export function createVigil(config: VigilConfig = {}): Vigil {
         .finally(() => inFlightLogs.delete(tracked));
       inFlightLogs.add(tracked);
     },
-    trackSignup: (req, options = {}) =>
-      track(trackingEvent(req, '$registration', options.success === false ? '$failed' : '$succeeded', undefined, identityOf(options), options.properties)),
-    trackLogin: (req, options) =>
-      track(
-        trackingEvent(req, '$login', options?.success === true ? '$succeeded' : '$failed', undefined, identityOf(options ?? {}), {
+    trackSignup: async (req, options = {}) => {
+      const status = options?.success === false ? '$failed' : '$succeeded';
+      if (!explicitOutcome(req, '$registration', status)) return;
+      await track(trackingEvent(req, '$registration', status, undefined, identityOf(options ?? {}), options?.properties));
+    },
+    trackLogin: async (req, options) => {
+      const status = options?.success === true ? '$succeeded' : '$failed';
+      if (!explicitOutcome(req, '$login', status)) return;
+      await track(
+        trackingEvent(req, '$login', status, undefined, identityOf(options ?? {}), {
           ...(options?.properties ?? {}),
           ...(typeof options?.userExists === 'boolean' ? { user_exists: options.userExists } : {}),
         }),
-      ),
+      );
+    },
     trackCustom: (req, name, properties) => track(trackingEvent(req, '$custom', '$succeeded', String(name), {}, properties)),
     async identify(req, user) {
       const start = performance.now();

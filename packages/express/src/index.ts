@@ -1,10 +1,12 @@
 import {
   type CompiledRoute,
+  captureBody,
   createHandle,
   createVigil,
   type Decision,
   type EnforceIO,
   type IdentifyOptions,
+  isSignedIn,
   type RenderedResponse,
   type RequestInfo,
   routedPathOf,
@@ -187,7 +189,16 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       const decision = await core.protect(request, route);
       req.vigil = createHandle(core, decision, () => request, io);
       result = await core.enforce(decision, request, io);
-      if (result === 'proceed' && decision.protected) res.once('finish', () => core.logOutcome(decision, res.statusCode));
+      if (result === 'proceed' && decision.protected) {
+        // The response the outcome rules read once it is finished: status, headers
+        // (a redirect's Location, a session's Set-Cookie), whether the handler signed a
+        // user in (Passport's req.logIn), and the body only for a rule that reads it.
+        const signedInBefore = isSignedIn(req);
+        const body = core.needsResponseBody(decision) ? captureBody(res) : undefined;
+        res.once('finish', () =>
+          core.logOutcome(decision, { status: res.statusCode, headers: res.getHeaders(), signedIn: !signedInBefore && isSignedIn(req), ...(body === undefined ? {} : { body: body() }) }),
+        );
+      }
     } catch (error) {
       // `failover: 'throw'` in blocking mode: the app's error handler decides.
       next(error);

@@ -1,6 +1,7 @@
 import {
   type CompiledRoute,
   createVigil,
+  isSignedIn,
   normalizePathForMatch,
   type RequestInfo,
   type VigilConfig,
@@ -131,17 +132,30 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
       if (challenged) delete (reply as { send?: unknown }).send; // back to Fastify's own
       if (result === 'handled') return reply;
       slot.proceeded = true;
+      slot.signedInBefore = isSignedIn(request);
     };
 
   function vigilLogOutcome(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     const slot = peekSlot(request);
-    // Only requests that went on to the route: their status is the app's answer.
-    if (slot?.proceeded) core.logOutcome(slot.decision, reply.statusCode);
+    // Only requests that went on to the route: their response is the app's answer. The
+    // outcome rules read its status, headers (a redirect's Location, a session's
+    // Set-Cookie), whether the handler signed a user in (@fastify/passport's
+    // request.logIn), and the payload only for a rule that reads the body.
+    if (slot?.proceeded) {
+      core.logOutcome(slot.decision, {
+        status: reply.statusCode,
+        headers: reply.getHeaders(),
+        signedIn: !slot.signedInBefore && isSignedIn(request),
+        ...(slot.body === undefined ? {} : { body: slot.body }),
+      });
+    }
     done();
   }
 
-  function vigilKeepCookies(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
+  function vigilKeepCookies(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
     keepRawCookies(reply);
+    const slot = peekSlot(request);
+    if (slot?.proceeded && core.needsResponseBody(slot.decision)) slot.body = payload;
     done(null, payload);
   }
 

@@ -15,6 +15,10 @@ export interface Slot {
   handle: VigilRequestHandle | undefined;
   /** The request went on to the route: its status is the app's answer to log. */
   proceeded: boolean;
+  /** Whether a user was signed in when Vigil decided (see core's `isSignedIn`). */
+  signedInBefore: boolean;
+  /** The payload sent, kept only when the route's outcome rules read the body. */
+  body: unknown;
 }
 
 /** The request property that holds the {@link Slot}; declared with `decorateRequest` so every request has it. */
@@ -27,7 +31,7 @@ export function slotOf(request: FastifyRequest, unprotected: Decision = UNPROTEC
   const holder = request as unknown as WithSlot;
   let slot = holder[kSlot];
   if (!slot) {
-    slot = { decision: unprotected, info: undefined, reply: undefined, handle: undefined, proceeded: false };
+    slot = { decision: unprotected, info: undefined, reply: undefined, handle: undefined, proceeded: false, signedInBefore: false, body: undefined };
     holder[kSlot] = slot;
   }
   return slot;

@@ -142,3 +142,13 @@ export function appendHeader(response: object, name: string, value: string | rea
   }
   (response as ExpressLikeResponse).append(name, values.length === 1 ? (values[0] as string) : values);
 }
+
+/** The headers a response was sent with: a Fastify reply's own, else the Node response's. */
+export function responseHeaders(response: object): Record<string, string | number | string[] | undefined> {
+  const own = (response as { getHeaders?: () => Record<string, string | number | string[] | undefined> }).getHeaders;
+  try {
+    return typeof own === 'function' ? own.call(response) : {};
+  } catch {
+    return {};
+  }
+}

@@ -6,7 +6,7 @@ import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.j
 import { challengeExceptions, VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
 import { createRequestHandle } from './vigil.handle.js';
 import type { ProtectMetadata, VigilRawHttp, VigilRequest } from './vigil.interface.js';
-import { watchOutcome } from './vigil.interceptor.js';
+import { noteSignedIn, watchOutcome } from './vigil.interceptor.js';
 import { VigilService } from './vigil.service.js';
 
 /**
@@ -97,9 +97,10 @@ export class VigilGuard implements CanActivate {
       raw,
     });
     if (result === 'proceed') {
+      noteSignedIn(request);
       // Routes protected by the `routes` list have no @Protect() to bring the outcome
       // interceptor: the guard watches the response itself.
-      if (!metadata) watchOutcome(this.service, decision, response);
+      if (!metadata) watchOutcome(this.service, decision, request, response);
       return true;
     }
     const thrown = challengeExceptions.get(raw);

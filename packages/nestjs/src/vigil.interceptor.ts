@@ -1,7 +1,7 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
-import type { Decision } from '@vigil/core';
+import { captureBody, type Decision, isSignedIn } from '@vigil/core';
 import type { Observable } from 'rxjs';
-import { appendHeader, headerValues, rawResponse } from './platform.js';
+import { appendHeader, headerValues, rawResponse, responseHeaders } from './platform.js';
 import { decisionOf } from './vigil.handle.js';
 import type { VigilRequest } from './vigil.interface.js';
 import { VigilService } from './vigil.service.js';
@@ -30,22 +30,32 @@ export class VigilOutcomeInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
-    const handle = http.getRequest<VigilRequest>().vigil;
-    if (handle?.protected) watchOutcome(this.service, decisionOf(handle), http.getResponse<object>());
+    const request = http.getRequest<VigilRequest>();
+    const handle = request.vigil;
+    if (handle?.protected) watchOutcome(this.service, decisionOf(handle), request, http.getResponse<object>());
     return next.handle();
   }
 }
 
 const watched = new WeakSet<object>();
+// Whether a user was signed in when the guard decided: before the app's own guards
+// (an AuthGuard) ran, so that one signing the user in is seen as a change.
+const signedInAtDecision = new WeakMap<object, boolean>();
+
+/** Notes, when the guard decides, whether the request is signed in yet. */
+export function noteSignedIn(request: object): void {
+  signedInAtDecision.set(request, isSignedIn(request));
+}
 
 /**
  * Puts back the decision's Set-Cookie values a handler's `@Header('Set-Cookie', …)`
  * replaced, and logs the outcome once the response is finished — once per response,
  * whether the guard or the interceptor asked first.
  */
-export function watchOutcome(service: VigilService, decision: Decision, platformResponse: object): void {
+export function watchOutcome(service: VigilService, decision: Decision, platformRequest: object, platformResponse: object): void {
   if (watched.has(platformResponse)) return;
   watched.add(platformResponse);
+  const body = service.vigil.needsResponseBody(decision) ? captureBody(platformResponse) : undefined;
   const cookies = decision.responseHeaders['set-cookie'];
   if (cookies !== undefined && !rawResponse(platformResponse).headersSent) {
     const present = headerValues(platformResponse, 'set-cookie');
@@ -57,8 +67,17 @@ export function watchOutcome(service: VigilService, decision: Decision, platform
   const logOutcome = () => {
     if (done) return;
     done = true;
-    // A client that hung up before any status was written has no outcome.
-    if (response.headersSent) service.vigil.logOutcome(decision, response.statusCode);
+    // A client that hung up before any status was written has no outcome. The rules
+    // read the status, the headers (Fastify's reply holds its own), whether a user was
+    // signed in on the request (an AuthGuard, @nestjs/passport), and the body only for
+    // a rule that reads it.
+    if (!response.headersSent) return;
+    service.vigil.logOutcome(decision, {
+      status: response.statusCode,
+      headers: responseHeaders(platformResponse),
+      signedIn: signedInAtDecision.get(platformRequest) === false && isSignedIn(platformRequest),
+      ...(body === undefined ? {} : { body: body() }),
+    });
   };
   if (response.writableFinished) {
     logOutcome();

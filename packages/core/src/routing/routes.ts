@@ -4,7 +4,10 @@ import { type EventType, EVENT_TYPES, isEventType } from '../events.js';
 import { checkKnownOptions } from '../config/options.js';
 import { type Clients, checkClients } from '../engine/native-apps.js';
 import { compileField, type FieldReader, type FieldSource } from './fields.js';
-import { compileOutcome, type OutcomeClassifier, type OutcomeOptions } from './outcome.js';
+import { compileOutcome, mergeOutcome, type OutcomeClassifier, type OutcomeOptions } from './outcome.js';
+import { compilePath, normalizePathForMatch } from './paths.js';
+
+export { normalizePathForMatch };
 
 /** Where a route's user identifiers come from; each a dotted path or a function. */
 export interface UserFields {
@@ -87,70 +90,6 @@ export interface CompiledRoute {
 const ROUTE_KEYS = ['method', 'path', 'event', 'name', 'user', 'outcome', 'clients'];
 const USER_KEYS = ['id', 'email', 'phone', 'username'] as const;
 const METHOD = /^[A-Za-z]+$/;
-const UPPER_OR_TRAILING_SLASH = /[A-Z]|[\s\S]\/$/;
-
-/**
- * Normalizes a pathname for matching string routes: lower case, no trailing slash
- * (except the root). Allocates only when something changes.
- */
-export function normalizePathForMatch(path: string): string {
-  if (!UPPER_OR_TRAILING_SLASH.test(path)) return path;
-  let out = path.toLowerCase();
-  while (out.length > 1 && out.endsWith('/')) out = out.slice(0, -1);
-  return out;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function compilePath(path: unknown, option: string): (normalizedPath: string, rawPath: string) => boolean {
-  if (path instanceof RegExp) {
-    const pattern = new RegExp(path.source, path.flags.replace(/[gy]/g, ''));
-    return (_normalized, raw) => pattern.test(raw);
-  }
-  if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new VigilConfigError(
-      'VIGIL_E_ROUTE',
-      option,
-      path,
-      'which is not a pathname or a RegExp',
-      'Use a pathname starting with "/" ("/login", "/users/:id/reset", "/api/*") or a RegExp.',
-    );
-  }
-  const normalized = normalizePathForMatch(path);
-  // The root is one empty segment; it matches "/" alone (and "//", normalized to "/").
-  if (normalized === '/') return (normalizedPath) => normalizedPath === '/';
-  const segments = normalized.split('/');
-  const wildcard = segments[segments.length - 1] === '*';
-  if (wildcard) segments.pop();
-  if (segments.some((segment, i) => segment.includes('*') || (segment === '' && i > 0))) {
-    throw new VigilConfigError(
-      'VIGIL_E_ROUTE',
-      option,
-      path,
-      'which has a "*" before its end or an empty segment',
-      'Only a trailing "/*" is supported ("/api/*"); use a RegExp for anything richer.',
-    );
-  }
-  const hasParams = segments.some((segment) => segment.startsWith(':'));
-  if (!hasParams && !wildcard) return (normalizedPath) => normalizedPath === normalized;
-  // A parameter may be empty: find-my-way routes `/users//reset` to `/users/:id/reset`
-  // and `/files/` to `/files/:name`.
-  const body = segments.map((segment) => (segment.startsWith(':') ? '[^/]*' : escapeRegExp(segment))).join('/');
-  if (wildcard) {
-    // "/api/*" covers "/api" itself too: protecting less than asked is the worse mistake.
-    // `[\s\S]`, not `.`: find-my-way decodes `%0a` and `%E2%80%A8` into line breaks,
-    // which `.` does not match.
-    const pattern = new RegExp(`^${body}(?:/[\\s\\S]*)?$`);
-    return (normalizedPath) => pattern.test(normalizedPath);
-  }
-  // Parametric routes see the path with its trailing slashes, which the normalized path
-  // has lost: `/files/` (an empty `:name`) is the route, `/files` is not. Case is ignored.
-  const pattern = new RegExp(`^${body}/*$`, 'i');
-  return (_normalized, raw) => pattern.test(raw);
-}
-
 function compileMethods(method: unknown, option: string): ReadonlySet<string> | undefined {
   if (method === undefined) return undefined;
   const list = Array.isArray(method) ? method : [method];
@@ -168,7 +107,7 @@ function compileMethods(method: unknown, option: string): ReadonlySet<string> | 
  * Validates and compiles one route definition. Throws {@link VigilConfigError} naming
  * the route and the field at fault.
  */
-export function compileRoute(definition: RouteDefinition, option = 'routes[0]', compileOptions: { chosen?: boolean } = {}): CompiledRoute {
+export function compileRoute(definition: RouteDefinition, option = 'routes[0]', compileOptions: { chosen?: boolean; outcome?: OutcomeOptions } = {}): CompiledRoute {
   if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) {
     throw new VigilConfigError('VIGIL_E_ROUTE', option, definition, 'which is not a route object', 'Use { method: "POST", path: "/login", event: "$login" }.');
   }
@@ -215,7 +154,7 @@ export function compileRoute(definition: RouteDefinition, option = 'routes[0]', 
     name,
     needsBody,
     readUser,
-    outcome: compileOutcome(definition.outcome, `${option}.outcome`),
+    outcome: compileOutcome(mergeOutcome(compileOptions.outcome, definition.outcome), `${option}.outcome`),
     clients,
     methods,
     broad: compileOptions.chosen !== true && (definition.path instanceof RegExp || (typeof definition.path === 'string' && /(?:^|\/)\*$/.test(definition.path.replace(/\/+$/, '')))),
@@ -259,6 +198,12 @@ export interface RoutingOptions {
    * exclusions say: skip such a handler with its own opt-out instead.
    */
   uriExclusion?: (string | RegExp)[];
+  /**
+   * Outcome rules for every route (see {@link OutcomeOptions}): a route's own `outcome`
+   * replaces the rules of the same kind and keeps the others, e.g. `outcome: { session:
+   * 'sid' }` here and `{ failed: 200 }` on one route.
+   */
+  outcome?: OutcomeOptions;
 }
 
 /** Matches requests against exclusions and routes, compiled once. */
@@ -316,12 +261,15 @@ export function compileExclusions(list: unknown, option = 'uriExclusion'): (path
  */
 export function compileRouting(options: RoutingOptions): RouteMatcher {
   const routes: CompiledRoute[] = [];
+  // The app-wide rules, checked on their own first so that a fault names `outcome`.
+  const outcome = options.outcome;
+  if (outcome !== undefined) compileOutcome(outcome, 'outcome');
   if (options.routes !== undefined) {
     if (!Array.isArray(options.routes)) {
       throw new VigilConfigError('VIGIL_E_ROUTE', 'routes', options.routes, 'which is not an array', 'Pass an array of routes, e.g. [{ method: "POST", path: "/login", event: "$login" }].');
     }
     options.routes.forEach((route, i) => {
-      routes.push(compileRoute(route, `routes[${i}]`));
+      routes.push(compileRoute(route, `routes[${i}]`, { outcome }));
     });
   }
   if (options.routeToEventType !== undefined) {
@@ -337,7 +285,7 @@ export function compileRouting(options: RoutingOptions): RouteMatcher {
       const cheq = typeof given === 'string' && Object.hasOwn(CHEQ_EVENT_TYPES, given) ? CHEQ_EVENT_TYPES[given] : undefined;
       const event = (cheq ?? given) as EventType;
       const name = cheq !== undefined ? given : event === '$custom' ? path : undefined;
-      routes.push(compileRoute({ path, event, ...(name === undefined ? {} : { name }) }, `routeToEventType[${JSON.stringify(path)}]`));
+      routes.push(compileRoute({ path, event, ...(name === undefined ? {} : { name }) }, `routeToEventType[${JSON.stringify(path)}]`, { outcome }));
     }
   }
   const isExcludedPath = compileExclusions(options.uriExclusion);

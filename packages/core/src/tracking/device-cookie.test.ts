@@ -403,16 +403,16 @@ describe('an issued device stops being fresh once an outcome on its request was 
     expect(events[1]).toMatchObject({ deviceId: id });
     expect(events[1]).not.toHaveProperty('deviceFresh');
     vigil.logOutcome(second, 200);
-    await vigil.trackLogin(req, { success: true });
     await settle();
-    expect(logs.slice(2).map((e) => [e.status, e.deviceId, e.deviceFresh])).toEqual([
-      ['$succeeded', id, undefined],
-      ['$succeeded', id, undefined],
+    await vigil.trackSignup(req, { userId: 'u-1' });
+    expect(logs.slice(2).map((e) => [e.type, e.status, e.deviceId, e.deviceFresh])).toEqual([
+      ['$login', '$succeeded', id, undefined],
+      ['$registration', '$succeeded', id, undefined],
     ]);
-    // The first decision's outcome logged again still follows the device, not the decision.
+    // The first decision's outcome was logged: logging it again logs nothing.
     vigil.logOutcome(first, 200);
     await settle();
-    expect(logs[4]).not.toHaveProperty('deviceFresh');
+    expect(logs).toHaveLength(4);
   });
 
   it('a tracking call recording the first outcome: the decision after it is not fresh', async () => {

@@ -1,0 +1,155 @@
+// Issue 19: a server-rendered login with Passport (passport-local + express-session)
+// answers 302 to a right and to a wrong password alike. Vigil must tell them apart from
+// the response — the redirect's target, the user signed in on the request — so that
+// brute force and stuffing are stopped as early as on a JSON login, and a person who
+// mistypes once is never challenged. Real libraries, a real server on loopback, the
+// embedded engine in blocking mode with its default settings.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { localProvider, MemoryStore, type ProviderEvent } from '@vigil/core';
+import { bruteForce, type LoginForm, stuffing, typoThenLogin } from '@vigil/core/testing';
+import express from 'express';
+import session from 'express-session';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { afterEach, describe, expect, it } from 'vitest';
+import { vigil } from '../../src/index.js';
+
+const USERS = new Map([
+  ['alice@example.com', 'correct horse battery staple'],
+  ['bob@example.com', 'hunter2 hunter2'],
+]);
+
+interface Setup {
+  /** The route the form posts to, and Passport's redirects. */
+  path: string;
+  successRedirect: string;
+  failureRedirect: string;
+  /** An app-wide `outcome` option, e.g. to reproduce the status-only behaviour. */
+  outcome?: Record<string, unknown>;
+}
+
+const servers: Server[] = [];
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+/** The passport-local example app, protected by Vigil in blocking mode; `logged` collects the outcomes the engine was given. */
+async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: ProviderEvent[] }> {
+  const engine = localProvider({ store: new MemoryStore(), secret: 'issue-19-engine-secret-0123456789' });
+  const logged: ProviderEvent[] = [];
+  const log = engine.log.bind(engine);
+  engine.log = async (event) => {
+    logged.push(event);
+    return log(event);
+  };
+  const guard = vigil({
+    mode: 'blocking',
+    provider: engine,
+    routes: [{ method: 'POST', path: setup.path, event: '$login', user: { email: 'body.email' } }],
+    // The tests' stand-in for a CAPTCHA page: a challenged attempt is answered 429.
+    onChallenge: ({ raw }) => {
+      raw.res.status(429).send('challenge');
+    },
+    ...(setup.outcome === undefined ? {} : { outcome: setup.outcome }),
+  });
+  closers.push(() => guard.close());
+
+  const auth = new passport.Passport();
+  auth.use(
+    new LocalStrategy({ usernameField: 'email' }, (email, password, done) => {
+      done(null, USERS.get(email) === password ? { id: email } : false);
+    }),
+  );
+  auth.serializeUser((user: Express.User, done) => done(null, (user as { id: string }).id));
+  auth.deserializeUser((id: string, done) => done(null, { id }));
+
+  const app = express();
+  app.use(express.urlencoded({ extended: false }));
+  // express-session's defaults (saveUninitialized: true): every page view has a session.
+  app.use(session({ secret: 'issue-19-session-secret', resave: false, saveUninitialized: true }));
+  app.use(guard);
+  app.use(auth.initialize());
+  app.use(auth.session());
+  app.get('/login', (_req, res) => {
+    res.type('html').send('<form method="post"><input name="email"><input name="password" type="password"></form>');
+  });
+  app.post(setup.path, auth.authenticate('local', { successRedirect: setup.successRedirect, failureRedirect: setup.failureRedirect }));
+  app.get('/account', (req, res) => {
+    res.send(req.isAuthenticated() ? 'account' : 'not signed in');
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  servers.push(server);
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { form: { origin, path: setup.path, page: '/login' }, logged };
+}
+
+const STACKS: Setup[] = [
+  // passport-local's own example: the form posts below the page it came from.
+  { path: '/login/password', successRedirect: '/', failureRedirect: '/login' },
+  { path: '/login', successRedirect: '/account', failureRedirect: '/login?error=1' },
+  { path: '/auth/login', successRedirect: '/account', failureRedirect: '/login' },
+];
+const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+describe('issue 19: Passport on Express, redirects both ways', () => {
+  for (const stack of STACKS) {
+    const name = `POST ${stack.path} (failureRedirect ${stack.failureRedirect})`;
+
+    it(`${name}: each wrong password is a failure, the right one a success`, async () => {
+      const { form, logged } = await passportApp(stack);
+      const { typo, login } = await typoThenLogin(form, { account: 'alice@example.com', password: USERS.get('alice@example.com') as string });
+      expect([typo.status, typo.location]).toEqual([302, stack.failureRedirect]);
+      expect([login.status, login.location]).toEqual([302, stack.successRedirect]);
+      await settle();
+      expect(logged.map((e) => [e.status, e.responseStatus])).toEqual([
+        ['$failed', 302],
+        ['$succeeded', 302],
+      ]);
+    });
+
+    it(`${name}: brute force on one account from one address is stopped within 10 attempts`, async () => {
+      const { form } = await passportApp(stack);
+      const run = await bruteForce(form, { account: 'alice@example.com', attempts: 30 });
+      expect(run.attempts.slice(0, -1).every((a) => a.status === 302 && a.location === stack.failureRedirect)).toBe(true);
+      if (process.env.VIGIL_FIGURES) console.log("FIG", name, expect.getState().currentTestName, run.stoppedAt);
+      expect(run.stoppedAt).toBeDefined();
+      expect(run.stoppedAt).toBeLessThanOrEqual(10);
+    });
+
+    it(`${name}: stuffing 30 accounts from one address is stopped within 10 attempts`, async () => {
+      const { form } = await passportApp(stack);
+      const accounts = Array.from({ length: 30 }, (_, i) => `victim${i}@example.org`);
+      const run = await stuffing(form, { accounts });
+      if (process.env.VIGIL_FIGURES) console.log("FIG", name, expect.getState().currentTestName, run.stoppedAt);
+      expect(run.stoppedAt).toBeDefined();
+      expect(run.stoppedAt).toBeLessThanOrEqual(10);
+    });
+
+    it(`${name}: a person who mistypes once then logs in is never challenged, and is signed in`, async () => {
+      const { form } = await passportApp(stack);
+      for (const [account, password] of USERS) {
+        const { typo, login } = await typoThenLogin(form, { account, password });
+        expect(typo.stopped).toBe(false);
+        expect(login.stopped).toBe(false);
+        expect(login.location).toBe(stack.successRedirect);
+      }
+    });
+  }
+
+  it('status alone (every 3xx a success, as before this issue) lets a brute force run far longer', async () => {
+    // What the status-only rules did: each wrong password's 302 counted as a success,
+    // resetting the account's failures. The figure goes in the issue's note.
+    const stack = STACKS[0] as Setup;
+    const before = await passportApp({ ...stack, outcome: { redirect: false, session: false, classify: () => 'succeeded' } });
+    const after = await passportApp(stack);
+    const [was, now] = [await bruteForce(before.form, { account: 'alice@example.com' }), await bruteForce(after.form, { account: 'alice@example.com' })];
+    if (process.env.VIGIL_FIGURES) console.log("FIG before/after", was.stoppedAt, now.stoppedAt);
+    expect(now.stoppedAt).toBeLessThanOrEqual(10);
+    expect(was.stoppedAt === undefined || was.stoppedAt > (now.stoppedAt as number)).toBe(true);
+  });
+});
