@@ -191,9 +191,13 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
       // Fixed here: the route Fastify chose is the one protected, however the path was spelt.
       routeFor = (info) => byMethod.get(info.method);
     }
-    const phase = methods.every((m) => BODYLESS.has(m)) ? 'onRequest' : 'preHandler';
-    const hooks = routeOptions as RouteOptions & Record<'onRequest' | 'preHandler' | 'onSend' | 'onResponse', unknown>;
-    hooks[phase] = [decideWith(routeFor, phase === 'preHandler'), ...[hooks[phase] ?? []].flat()];
+    // With a body: preValidation, the first hook that sees it parsed, and before the
+    // route's own preValidation hooks — where authentication runs (@fastify/passport's
+    // authenticate, @fastify/auth): deciding later would let the credentials be checked,
+    // and a failure answered, before Vigil could stop the attempt.
+    const phase = methods.every((m) => BODYLESS.has(m)) ? 'onRequest' : 'preValidation';
+    const hooks = routeOptions as RouteOptions & Record<'onRequest' | 'preValidation' | 'onSend' | 'onResponse', unknown>;
+    hooks[phase] = [decideWith(routeFor, phase === 'preValidation'), ...[hooks[phase] ?? []].flat()];
     // Last: after the app's own onSend hooks, right before Fastify writes the head.
     hooks.onSend = [...[hooks.onSend ?? []].flat(), vigilKeepCookies];
     hooks.onResponse = [...[hooks.onResponse ?? []].flat(), vigilLogOutcome];
@@ -222,7 +226,8 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
  * Vigil's Fastify plugin. Register it before the routes; it protects the configured
  * `routes` and every route whose `config.vigil` is an object, and leaves alone routes
  * with `config: { vigil: false }` (they get no hook at all). Routes that can carry a
- * body decide in `preHandler` (the body is parsed), GET and HEAD in `onRequest`.
+ * body decide in `preValidation` (the body is parsed; before the route's own
+ * authentication hooks), GET and HEAD in `onRequest`.
  *
  * On a scored request the decision is in `request.vigil` (`protected: true`). A block
  * answers 403 (HTML for browsers, JSON otherwise), a redirect goes to `redirectUrl`, a

@@ -68,7 +68,7 @@ export function toRequestInfo(request: FastifyRequest, useFramework: boolean, bo
     remoteAddress: request.socket.remoteAddress,
     // Set when @fastify/cookie ran; core reads the Cookie header otherwise.
     cookies: (request as { cookies?: Record<string, string | undefined> }).cookies,
-    // In preHandler Fastify has parsed whatever body there was: none is an empty one.
+    // In preValidation Fastify has parsed whatever body there was: none is an empty one.
     body: request.body === undefined && bodyParsed ? {} : request.body,
     // `request.ip` runs Fastify's trustProxy logic on every read: only when asked for.
     frameworkIp: useFramework ? request.ip : undefined,

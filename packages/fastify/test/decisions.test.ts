@@ -30,8 +30,9 @@ describe('modes', () => {
     expect(json.statusCode).toBe(403);
     expect(json.headers['content-type']).toMatch(/^application\/json/);
     expect(json.json()).toMatchObject({ blocked: true, requestId: expect.any(String) });
-    // The instance-level preHandler runs before route-level ones; the route itself never does.
-    expect(routeRan).toBe(2);
+    // Vigil decides in the route's preValidation: neither the instance-level preHandler
+    // nor the route itself runs for a blocked request.
+    expect(routeRan).toBe(0);
   });
 
   it('redirects when redirectUrl is set', async () => {

@@ -85,7 +85,7 @@ export function recordHooks(app: FastifyInstance): Map<string, Record<string, st
   const routes = new Map<string, Record<string, string[]>>();
   const names = (hooks: unknown) => [hooks ?? []].flat().map((h) => (h as { name: string }).name);
   app.addHook('onRoute', (r) => {
-    routes.set(`${[r.method].flat().join(',')} ${r.url}`, { onRequest: names(r.onRequest), preHandler: names(r.preHandler), onResponse: names(r.onResponse) });
+    routes.set(`${[r.method].flat().join(',')} ${r.url}`, { onRequest: names(r.onRequest), preValidation: names(r.preValidation), preHandler: names(r.preHandler), onResponse: names(r.onResponse) });
   });
   return routes;
 }

@@ -66,7 +66,7 @@ describe('identify on a route without any Vigil hook', () => {
     });
     await app.ready();
     // The constraint of issue 6 stands: /account has no Vigil hook at all.
-    expect(hooks.get('GET /account')).toEqual({ onRequest: [], preHandler: [], onResponse: [] });
+    expect(hooks.get('GET /account')).toEqual({ onRequest: [], preValidation: [], preHandler: [], onResponse: [] });
 
     await app.vigil.blockUser('u-1', { reason: 'fraud ring' });
     const html = await account(app, 'u-1', BROWSER);

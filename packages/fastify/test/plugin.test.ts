@@ -108,9 +108,9 @@ describe('which routes get a hook', () => {
       a.post('/internal/login', { config: { vigil: false } }, async () => ({ internal: true }));
     });
     await app.ready();
-    expect(hooks.get('GET /page')).toEqual({ onRequest: [], preHandler: [], onResponse: [] });
-    expect(hooks.get('POST /internal/login')).toEqual({ onRequest: [], preHandler: [], onResponse: [] });
-    expect(hooks.get('POST /login')).toEqual({ onRequest: [], preHandler: ['vigilDecide'], onResponse: ['vigilLogOutcome'] });
+    expect(hooks.get('GET /page')).toEqual({ onRequest: [], preValidation: [], preHandler: [], onResponse: [] });
+    expect(hooks.get('POST /internal/login')).toEqual({ onRequest: [], preValidation: [], preHandler: [], onResponse: [] });
+    expect(hooks.get('POST /login')).toEqual({ onRequest: [], preValidation: ['vigilDecide'], preHandler: [], onResponse: ['vigilLogOutcome'] });
     expect(app.printRoutes({ includeHooks: true }).match(/vigilDecide/g)).toHaveLength(1);
 
     expect((await app.inject({ method: 'GET', url: '/page', headers: API })).statusCode).toBe(200);
@@ -120,7 +120,7 @@ describe('which routes get a hook', () => {
     expect((await app.inject({ method: 'POST', url: '/login', payload: {}, headers: API })).statusCode).toBe(403);
   });
 
-  it('decides GET and HEAD routes in onRequest and body routes in preHandler, before the route’s own hooks', async () => {
+  it('decides GET and HEAD routes in onRequest and body routes in preValidation, before the route’s own hooks', async () => {
     const { provider, calls } = recordingProvider();
     let hooks = new Map<string, Record<string, string[]>>();
     const app = await loginApp({ provider, routes: [LOGIN_ROUTE, { method: ['GET', 'HEAD'], path: '/account', event: '$profile_update', user: { id: 'query.user' } }] }, (a) => {
@@ -130,7 +130,7 @@ describe('which routes get a hook', () => {
     await app.ready();
     expect(hooks.get('GET /account')?.onRequest).toEqual(['vigilDecide', 'appOnRequest']);
     expect(hooks.get('HEAD /account')?.onRequest).toEqual(['vigilDecide', 'appOnRequest']);
-    expect(hooks.get('POST /login')?.preHandler).toEqual(['vigilDecide']);
+    expect(hooks.get('POST /login')?.preValidation).toEqual(['vigilDecide']);
 
     const get = await app.inject({ method: 'GET', url: '/account?user=u1', headers: BROWSER });
     expect(get.json()).toEqual({ event: '$profile_update' });
@@ -191,7 +191,7 @@ describe('which routes get a hook', () => {
     app.get('/users/:id', async () => ({ user: true }));
     await app.ready();
     expect(hooks.get('GET /users/:id')?.onRequest).toEqual([]);
-    expect(hooks.get('POST /users/:id/:action')?.preHandler).toEqual(['vigilDecide']);
+    expect(hooks.get('POST /users/:id/:action')?.preValidation).toEqual(['vigilDecide']);
     expect((await app.inject({ method: 'POST', url: '/users/42/reset', payload: {}, headers: BROWSER })).json()).toEqual({ protected: true });
     expect((await app.inject({ method: 'POST', url: '/users/42/rename', payload: {}, headers: BROWSER })).json()).toEqual({ protected: false });
     expect(calls.filter).toHaveLength(1);
