@@ -9,16 +9,23 @@ import { pathToFileURL } from 'node:url';
 import { localProvider, prefersHtml } from '@vigil/core';
 import { vigil } from '@vigil/express';
 import {
+  accountPage,
   captchaPassed,
   challengeResponse,
   createUserStore,
   handleApi,
+  loginPage,
   PAGE_HTML,
   PROTECTED_ROUTES,
   providerFromEnv,
+  sessionSecretFromEnv,
+  verifyLogin,
   vigilOptionsFromEnv,
 } from '@vigil/example-shared';
 import express from 'express';
+import session from 'express-session';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
 
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -71,16 +78,39 @@ export async function createApp(env = process.env) {
     },
   });
 
+  // The server-rendered sign-in: passport-local over the same user database, sessions
+  // with express-session (in memory here; a store such as connect-redis in production).
+  const auth = new passport.Passport();
+  auth.use(new LocalStrategy({ usernameField: 'email' }, verifyLogin(users, userIdOf)));
+  auth.serializeUser((user, done) => done(null, JSON.stringify(user)));
+  auth.deserializeUser((text, done) => done(null, JSON.parse(text)));
+
   const app = express();
   app.disable('x-powered-by');
   // Express's own req.ip follows the same loopback proxy Vigil trusts (vigilOptionsFromEnv).
   app.set('trust proxy', 'loopback');
   // Body parsers first: Vigil reads the email from req.body.
   app.use(express.json({ limit: '16kb' }), express.urlencoded({ limit: '16kb' }));
+  app.use(session({ secret: sessionSecretFromEnv(env), resave: false, saveUninitialized: false, cookie: { httpOnly: true, sameSite: 'lax' } }));
+  // Vigil before Passport: it decides before the password is checked.
   app.use(guard);
+  app.use(auth.initialize());
+  app.use(auth.session());
   app.use((req, res, next) => {
     if (req.vigil?.protected) res.set('x-vigil-would-action', req.vigil.wouldAction);
     next();
+  });
+
+  // Passport answers 302 both ways; Vigil needs no outcome option for it: back to the
+  // form (`/login?error=1`) is a failed login, a user signed in on the request a success.
+  app.get('/login', (req, res) => {
+    res.type('html').send(loginPage('error' in req.query));
+  });
+  app.post('/login', auth.authenticate('local', { successRedirect: '/account', failureRedirect: '/login?error=1' }));
+  app.get('/account', (req, res) => {
+    const page = accountPage(req.user);
+    if (page === undefined) return res.redirect('/login');
+    res.type('html').send(page);
   });
 
   app.get('/', (_req, res) => {

@@ -2,20 +2,31 @@
 // Vigil protecting a Fastify login app. Everything that is not about Fastify (the user
 // database, the API contract, the page, the CAPTCHA stand-in) is in @vigil/example-shared.
 import { pathToFileURL } from 'node:url';
+import { createHash } from 'node:crypto';
 import formbody from '@fastify/formbody';
+import { Authenticator } from '@fastify/passport';
+import secureSession from '@fastify/secure-session';
 import { localProvider } from '@vigil/core';
 import {
+  accountPage,
   captchaPassed,
   challengeResponse,
   createUserStore,
   handleApi,
+  loginPage,
   PAGE_HTML,
   PROTECTED_ROUTES,
   providerFromEnv,
+  sessionSecretFromEnv,
+  verifyLogin,
   vigilOptionsFromEnv,
 } from '@vigil/example-shared';
 import { vigil } from '@vigil/fastify';
 import Fastify from 'fastify';
+import { Strategy as LocalStrategy } from 'passport-local';
+
+/** A stand-in user id for the demo's users: a hash of the normalized email (see the Express example). */
+const userIdOf = (email) => createHash('sha256').update(String(email).trim().toLowerCase()).digest('hex').slice(0, 24);
 
 /**
  * Builds the app from environment variables: `VIGIL_MODE` (monitoring | blocking),
@@ -31,6 +42,15 @@ export async function buildApp(env = process.env) {
   const users = createUserStore();
 
   await app.register(formbody);
+  // The server-rendered sign-in: @fastify/passport over the same user database, the
+  // session in an encrypted cookie (@fastify/secure-session).
+  await app.register(secureSession, { secret: createHash('sha256').update(sessionSecretFromEnv(env)).digest(), salt: 'vigil-demo-salt!', cookie: { path: '/', httpOnly: true, sameSite: 'lax' } });
+  const passport = new Authenticator();
+  await app.register(passport.initialize());
+  await app.register(passport.secureSession());
+  passport.use('local', new LocalStrategy({ usernameField: 'email' }, verifyLogin(users, userIdOf)));
+  passport.registerUserSerializer(async (user) => JSON.stringify(user));
+  passport.registerUserDeserializer(async (text) => JSON.parse(text));
   const provider = await providerFromEnv(localProvider, env);
   // Registered and awaited before the routes: it attaches its hooks as they are declared.
   await app.register(vigil, {
@@ -52,6 +72,15 @@ export async function buildApp(env = process.env) {
   });
 
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
+  // Passport answers 302 both ways; Vigil needs no outcome option for it: back to the
+  // form (`/login?error=1`) is a failed login, a user signed in on the request a success.
+  // `authenticate` in the route's own preValidation: Vigil's hook runs before it.
+  app.get('/login', async (request, reply) => reply.type('text/html; charset=utf-8').send(loginPage('error' in (request.query ?? {}))));
+  app.post('/login', { preValidation: passport.authenticate('local', { successRedirect: '/account', failureRedirect: '/login?error=1' }) }, async () => ({}));
+  app.get('/account', async (request, reply) => {
+    const page = accountPage(request.user);
+    return page === undefined ? reply.redirect('/login') : reply.type('text/html; charset=utf-8').send(page);
+  });
   for (const path of ['/api/register', '/api/login', '/api/password-reset']) {
     app.post(path, async (request, reply) => {
       const { status, body } = handleApi(users, path, request.body);

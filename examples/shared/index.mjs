@@ -59,8 +59,13 @@ export function handleApi(users, path, body) {
   return { status: 404, body: { ok: false, error: 'not found' } };
 }
 
-/** The routes Vigil protects in every example. */
+/**
+ * The routes Vigil protects in every example: the JSON API, and the server-rendered
+ * sign-in form (`POST /login`, checked by Passport, which redirects to `/account` or
+ * back to `/login?error=1`: Vigil's default outcome rules tell the two apart).
+ */
 export const PROTECTED_ROUTES = Object.freeze([
+  { method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } },
   { method: 'POST', path: '/api/login', event: '$login', user: { email: 'body.email' } },
   { method: 'POST', path: '/api/register', event: '$registration', user: { email: 'body.email' } },
   { method: 'POST', path: '/api/password-reset', event: '$password_reset_request', user: { email: 'body.email' } },
@@ -119,6 +124,43 @@ export function challengeResponse(request, decision) {
   };
 }
 
+/**
+ * Passport's `LocalStrategy` verify callback over the demo user database: the user
+ * (`{ id, email }`, the id from `userIdOf`) when the password is right, `false` when not.
+ */
+export function verifyLogin(users, userIdOf) {
+  return (email, password, done) => {
+    if (!users.login(email, password)) return done(null, false);
+    return done(null, { id: userIdOf(email), email: String(email).trim().toLowerCase() });
+  };
+}
+
+/**
+ * The server-rendered sign-in page (`GET /login`), posting to `POST /login`; with
+ * `error`, it says the last attempt failed (Passport's `failureRedirect` is `/login?error=1`).
+ */
+export function loginPage(error = false) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in — Vigil demo</title></head><body>
+<h1>Sign in</h1>${error ? '<p role="alert">Wrong email or password.</p>' : ''}
+<form method="post" action="/login"><label>Email <input name="email" type="email" autocomplete="username" required></label><label>Password <input name="password" type="password" autocomplete="current-password" required></label><button>Sign in</button></form>
+<p><a href="/">The JSON API's forms</a></p></body></html>`;
+}
+
+/** The page a signed-in user lands on (`GET /account`), or undefined when nobody is signed in. */
+export function accountPage(user) {
+  if (!user || typeof user.email !== 'string') return undefined;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Your account — Vigil demo</title></head><body><h1>Signed in</h1><p>as ${escape(user.email)}</p></body></html>`;
+}
+
+/**
+ * The session secret: `SESSION_SECRET`, else a dev-only one (in this file for anyone to
+ * read: a local demo only, never a deployment).
+ */
+export function sessionSecretFromEnv(env = process.env) {
+  return env.SESSION_SECRET || 'vigil-examples-dev-only-session-secret-never-deploy';
+}
+
 /** The demo page: login, sign-up and password-reset forms posting to the JSON API paths. */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -126,7 +168,7 @@ export const PAGE_HTML = `<!doctype html>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}form{border:1px solid #ddd;padding:1rem;margin:1rem 0;border-radius:.5rem}input{display:block;margin:.5rem 0;padding:.4rem;width:100%}</style>
 </head><body>
 <h1>Vigil demo</h1>
-<p>Demo accounts: <code>alice@example.com</code> / <code>correct horse battery staple</code>.</p>
+<p>Demo accounts: <code>alice@example.com</code> / <code>correct horse battery staple</code>. A server-rendered sign-in (Passport, sessions): <a href="/login">/login</a>.</p>
 <form method="post" action="/api/login"><h2>Log in</h2><input name="email" type="email" placeholder="email" required><input name="password" type="password" placeholder="password" required><button>Log in</button></form>
 <form method="post" action="/api/register"><h2>Sign up</h2><input name="email" type="email" placeholder="email" required><input name="password" type="password" placeholder="password (8+ characters)" required><button>Sign up</button></form>
 <form method="post" action="/api/password-reset"><h2>Reset password</h2><input name="email" type="email" placeholder="email" required><button>Send reset link</button></form>

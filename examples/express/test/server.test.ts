@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { bruteForce, stuffing, typoThenLogin } from '@vigil/core/testing';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, userIdOf } from '../server.mjs';
@@ -173,6 +175,39 @@ describe('user monitoring: identify on login, the admin API, the device cookie',
     const other = (res.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0] as string;
     const again = await request(byDefault).post('/api/login').set(API).set('cookie', other).set('x-forwarded-for', client()).send(ALICE).expect(200);
     expect((again.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0]).not.toBe(other);
+  });
+});
+
+describe('the server-rendered sign-in (Passport, sessions), blocking mode', () => {
+  const ALICE = { email: 'alice@example.com', password: 'correct horse battery staple' };
+  /** The app listening on loopback; the tests' clients speak for one address each. */
+  async function listening() {
+    const app = await start({ VIGIL_MODE: 'blocking' });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    servers.push(server);
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return (ip: string) => ({ origin, path: '/login', headers: { 'x-forwarded-for': ip } });
+  }
+  const servers: { close(): void }[] = [];
+  afterEach(() => {
+    for (const server of servers.splice(0)) server.close();
+  });
+
+  it('a wrong password goes back to the form, the right one to the account, signed in', async () => {
+    const form = (await listening())(client());
+    const { typo, login } = await typoThenLogin(form, { account: ALICE.email, password: ALICE.password });
+    expect([typo.status, typo.location]).toEqual([302, '/login?error=1']);
+    expect([login.status, login.location]).toEqual([302, '/account']);
+    expect(typo.stopped || login.stopped).toBe(false);
+  });
+
+  it('brute force on one account and stuffing over many, each from one address, are stopped within 10 attempts', async () => {
+    const formFor = await listening();
+    const brute = await bruteForce(formFor(client()), { account: ALICE.email, attempts: 30 });
+    const stuffed = await stuffing(formFor(client()), { accounts: Array.from({ length: 30 }, (_, i) => `victim${i}@example.org`) });
+    expect(brute.stoppedAt).toBeLessThanOrEqual(10);
+    expect(stuffed.stoppedAt).toBeLessThanOrEqual(10);
   });
 });
 

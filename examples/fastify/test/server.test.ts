@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bruteForce, stuffing, typoThenLogin } from '@vigil/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../server.mjs';
 
@@ -105,6 +106,33 @@ describe('Vigil in the example', () => {
     expect(last).toBe(403);
     const other = await a.inject({ method: 'POST', url: '/api/login', payload: ALICE, headers: { ...FETCH, 'x-forwarded-for': '198.51.100.10' } });
     expect(other.statusCode).toBe(200);
+  });
+});
+
+describe('the server-rendered sign-in (@fastify/passport, secure sessions), blocking mode', () => {
+  let ip = 0;
+  /** The app listening on loopback; the tests' clients speak for one address each. */
+  async function listening() {
+    const server = await app({ VIGIL_MODE: 'blocking' });
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = server.server.address() as { port: number };
+    return () => ({ origin: `http://127.0.0.1:${port}`, path: '/login', headers: { 'x-forwarded-for': `198.51.100.${++ip}` } });
+  }
+
+  it('a wrong password goes back to the form, the right one to the account, signed in', async () => {
+    const form = (await listening())();
+    const { typo, login } = await typoThenLogin(form, { account: ALICE.email, password: ALICE.password });
+    expect([typo.status, typo.location]).toEqual([302, '/login?error=1']);
+    expect([login.status, login.location]).toEqual([302, '/account']);
+    expect(typo.stopped || login.stopped).toBe(false);
+  });
+
+  it('brute force on one account and stuffing over many, each from one address, are stopped within 10 attempts', async () => {
+    const formFor = await listening();
+    const brute = await bruteForce(formFor(), { account: ALICE.email, attempts: 30 });
+    const stuffed = await stuffing(formFor(), { accounts: Array.from({ length: 30 }, (_, i) => `victim${i}@example.org`) });
+    expect(brute.stoppedAt).toBeLessThanOrEqual(10);
+    expect(stuffed.stoppedAt).toBeLessThanOrEqual(10);
   });
 });
 

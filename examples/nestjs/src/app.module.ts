@@ -1,9 +1,11 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
 import { localProvider } from '@vigil/core';
 import { type VigilChallengeContext, VigilGuard, VigilModule, type VigilModuleConfig } from '@vigil/nestjs';
 import { AdminController } from './admin.controller.js';
 import { AuthController } from './auth.controller.js';
+import { LocalStrategy, SessionSerializer, SignInController } from './sign-in.controller.js';
 import { DemoModule, ENV, type Env, type ExampleShared, SHARED } from './demo.module.js';
 import { WebhooksController } from './webhooks.controller.js';
 
@@ -53,10 +55,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         demo,
+        PassportModule.register({ session: true }),
         VigilModule.forRootAsync({ imports: [demo], inject: [ENV, SHARED], useFactory: vigilConfig }),
       ],
-      controllers: [AuthController, ...(env.VIGIL_ADMIN_TOKEN ? [AdminController] : []), ...(env.CASTLE_WEBHOOK_SECRET ? [WebhooksController] : [])],
-      providers: [{ provide: APP_GUARD, useClass: VigilGuard }],
+      controllers: [AuthController, SignInController, ...(env.VIGIL_ADMIN_TOKEN ? [AdminController] : []), ...(env.CASTLE_WEBHOOK_SECRET ? [WebhooksController] : [])],
+      providers: [{ provide: APP_GUARD, useClass: VigilGuard }, LocalStrategy, SessionSerializer],
     };
   }
 }

@@ -1,6 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import session from 'express-session';
+import passport from 'passport';
 import { AppModule } from './app.module.js';
 import type { Env } from './demo.module.js';
 
@@ -18,5 +20,10 @@ export async function createApp(env: Env = process.env): Promise<NestExpressAppl
   app.disable('x-powered-by');
   // Express's own req.ip follows the loopback proxy Vigil trusts (vigilOptionsFromEnv).
   app.set('trust proxy', 'loopback');
+  // Sessions for the server-rendered sign-in (sign-in.controller.ts): in memory here, a
+  // store such as connect-redis in production.
+  const shared = await import('@vigil/example-shared');
+  app.use(session({ secret: shared.sessionSecretFromEnv(env), resave: false, saveUninitialized: false, cookie: { httpOnly: true, sameSite: 'lax' } }));
+  app.use(passport.session());
   return app;
 }

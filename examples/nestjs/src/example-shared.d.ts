@@ -13,6 +13,9 @@ declare module '@vigil/example-shared' {
   }
 
   export const PAGE_HTML: string;
+  export function loginPage(error?: boolean): string;
+  export function accountPage(user: { email?: unknown } | undefined): string | undefined;
+  export function sessionSecretFromEnv(env?: Env): string;
   export function createUserStore(seed?: readonly { email: string; password: string }[]): UserStore;
   export function handleApi(users: UserStore, path: string, body: unknown): ApiAnswer;
   export function vigilOptionsFromEnv(env?: Env): Pick<import('@vigil/core').VigilConfig, 'mode' | 'redirectUrl' | 'ip'>;

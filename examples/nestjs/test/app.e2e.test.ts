@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { INestApplication } from '@nestjs/common';
+import { bruteForce, stuffing, typoThenLogin } from '@vigil/core/testing';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -185,5 +186,33 @@ describe('examples/nestjs: the block list and Castle webhooks', () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe('examples/nestjs: the server-rendered sign-in (@nestjs/passport, sessions), blocking mode', () => {
+  let app: INestApplication;
+  let origin = '';
+  let ip = 0;
+  beforeAll(async () => {
+    app = await start({ VIGIL_MODE: 'blocking' });
+    await app.listen(0, '127.0.0.1');
+    origin = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+  afterAll(() => app?.close());
+  // Each client speaks for its own address (the example trusts loopback as a proxy).
+  const form = () => ({ origin, path: '/login', headers: { 'x-forwarded-for': `198.51.100.${++ip}` } });
+
+  it('a wrong password goes back to the form, the right one to the account, signed in', async () => {
+    const { typo, login } = await typoThenLogin(form(), { account: ALICE.email, password: ALICE.password });
+    expect([typo.status, typo.location]).toEqual([302, '/login?error=1']);
+    expect([login.status, login.location]).toEqual([302, '/account']);
+    expect(typo.stopped || login.stopped).toBe(false);
+  });
+
+  it('brute force on one account and stuffing over many, each from one address, are stopped within 10 attempts', async () => {
+    const brute = await bruteForce(form(), { account: 'bob@example.com', attempts: 30 });
+    const stuffed = await stuffing(form(), { accounts: Array.from({ length: 30 }, (_, i) => `victim${i}@example.org`) });
+    expect(brute.stoppedAt).toBeLessThanOrEqual(10);
+    expect(stuffed.stoppedAt).toBeLessThanOrEqual(10);
   });
 });

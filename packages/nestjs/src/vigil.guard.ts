@@ -6,7 +6,7 @@ import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.j
 import { challengeExceptions, VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
 import { createRequestHandle } from './vigil.handle.js';
 import type { ProtectMetadata, VigilRawHttp, VigilRequest } from './vigil.interface.js';
-import { noteSignedIn, watchOutcome } from './vigil.interceptor.js';
+import { noteSignedIn, restoreCookies, watchOutcome } from './vigil.interceptor.js';
 import { VigilService } from './vigil.service.js';
 
 /**
@@ -99,8 +99,12 @@ export class VigilGuard implements CanActivate {
     if (result === 'proceed') {
       noteSignedIn(request);
       // Routes protected by the `routes` list have no @Protect() to bring the outcome
-      // interceptor: the guard watches the response itself.
-      if (!metadata) watchOutcome(this.service, decision, request, response);
+      // interceptor, which puts back cookies a handler's @Header replaced: done here.
+      if (!metadata) restoreCookies(decision, response);
+      // The outcome is watched from here on every protected route: a guard after this
+      // one that throws (AuthGuard('local') on a wrong password) stops the interceptor
+      // from ever running.
+      watchOutcome(this.service, decision, request, response);
       return true;
     }
     const thrown = challengeExceptions.get(raw);

@@ -32,7 +32,11 @@ export class VigilOutcomeInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<VigilRequest>();
     const handle = request.vigil;
-    if (handle?.protected) watchOutcome(this.service, decisionOf(handle), request, http.getResponse<object>());
+    if (handle?.protected) {
+      const response = http.getResponse<object>();
+      restoreCookies(decisionOf(handle), response);
+      watchOutcome(this.service, decisionOf(handle), request, response);
+    }
     return next.handle();
   }
 }
@@ -47,21 +51,26 @@ export function noteSignedIn(request: object): void {
   signedInAtDecision.set(request, isSignedIn(request));
 }
 
-/**
- * Puts back the decision's Set-Cookie values a handler's `@Header('Set-Cookie', …)`
- * replaced, and logs the outcome once the response is finished — once per response,
- * whether the guard or the interceptor asked first.
- */
-export function watchOutcome(service: VigilService, decision: Decision, platformRequest: object, platformResponse: object): void {
-  if (watched.has(platformResponse)) return;
-  watched.add(platformResponse);
-  const body = service.vigil.needsResponseBody(decision) ? captureBody(platformResponse) : undefined;
+/** Puts back the decision's Set-Cookie values a handler's `@Header('Set-Cookie', …)` replaced. */
+export function restoreCookies(decision: Decision, platformResponse: object): void {
   const cookies = decision.responseHeaders['set-cookie'];
   if (cookies !== undefined && !rawResponse(platformResponse).headersSent) {
     const present = headerValues(platformResponse, 'set-cookie');
     const missing = [cookies].flat().filter((cookie) => !present.includes(cookie));
     if (missing.length > 0) appendHeader(platformResponse, 'set-cookie', missing);
   }
+}
+
+/**
+ * Logs the outcome once the response is finished — once per response, whether the
+ * guard or the interceptor asked first. The guard always asks: a later guard that
+ * throws (AuthGuard's 401 on a wrong password) keeps the interceptor from running, and
+ * that failure is the outcome that matters most.
+ */
+export function watchOutcome(service: VigilService, decision: Decision, platformRequest: object, platformResponse: object): void {
+  if (watched.has(platformResponse)) return;
+  watched.add(platformResponse);
+  const body = service.vigil.needsResponseBody(decision) ? captureBody(platformResponse) : undefined;
   const response = rawResponse(platformResponse);
   let done = false;
   const logOutcome = () => {

@@ -14,7 +14,7 @@ import session from 'express-session';
 import passport from 'passport';
 import { Strategy } from 'passport-local';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VigilGuard, VigilModule } from '../../src/index.js';
+import { Protect, VigilGuard, VigilModule } from '../../src/index.js';
 import { createApp } from '../helpers.js';
 
 const USERS = new Map([
@@ -69,6 +69,15 @@ class AuthController {
   @Post('login')
   @Redirect('/account', 302)
   form(): void {}
+
+  // Protected by its decorator rather than the routes list: AuthGuard('local') throwing
+  // on a wrong password keeps Nest's interceptors from running at all.
+  @Protect('$login', { user: { email: 'body.email' } })
+  @UseGuards(AuthGuard('local'))
+  @Post('decorated/login')
+  decorated(@Req() request: { user: unknown }): unknown {
+    return { user: request.user };
+  }
 }
 
 const apps: { close(): Promise<void> }[] = [];
@@ -118,6 +127,7 @@ describe('issue 19: @nestjs/passport on Express', () => {
   const variants: [string, (origin: string) => LoginForm, { failed: [number, string | undefined]; succeeded: [number, string | undefined] }][] = [
     ['JSON API (AuthGuard answers 401)', (origin) => ({ origin, path: '/api/login', page: '/login' }), { failed: [401, undefined], succeeded: [201, undefined] }],
     ['server-rendered form (session login, redirects both ways)', (origin) => ({ origin, path: '/login' }), { failed: [302, '/login?error=1'], succeeded: [302, '/account'] }],
+    ['@Protect() route behind AuthGuard (401)', (origin) => ({ origin, path: '/decorated/login', page: '/login' }), { failed: [401, undefined], succeeded: [201, undefined] }],
   ];
   for (const [name, formOf, answers] of variants) {
     it(`${name}: a wrong password is a failure, the right one a success`, async () => {
