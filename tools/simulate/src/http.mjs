@@ -89,7 +89,7 @@ export function createClient(target, { timeoutMs = 10_000, tagRequests = false }
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode, body: json, outcome: classify(res.statusCode, json, res.headers, text), would: res.headers['x-vigil-would-action'] });
+          resolve({ status: res.statusCode, body: json, location: res.headers.location, outcome: classify(res.statusCode, json, res.headers, text), would: res.headers['x-vigil-would-action'] });
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -111,14 +111,39 @@ export function createClient(target, { timeoutMs = 10_000, tagRequests = false }
 }
 
 /**
+ * The example apps' own redirects: the server-rendered sign-in answers 302 to
+ * `/account` (signed in) or back to `/login?error=1` (wrong password).
+ */
+const APP_REDIRECT = /^\/(?:account|login)(?:[?#]|$)/;
+
+/**
  * blocked | challenged | allowed, from the example apps' contract: a challenge is 403
- * JSON `{ challenge }` for API clients, or 403 HTML with the CAPTCHA form for browsers.
+ * JSON `{ challenge }` for API clients, or 403 HTML with the CAPTCHA form for browsers;
+ * a redirect is Vigil's (`VIGIL_REDIRECT_URL`) unless it is one of the app's own.
  */
 export function classify(status, json, headers, text = '') {
   if (status === 403 && json && json.challenge) return 'challenged';
   if (status === 403 && !json && /name="captcha"/.test(text)) return 'challenged';
   if (status === 403 && (!json || json.blocked)) return 'blocked';
-  if (status >= 300 && status < 400 && headers?.location) return 'blocked';
+  if (status >= 300 && status < 400 && headers?.location && !APP_REDIRECT.test(headers.location)) return 'blocked';
   if (status === 0) return 'error';
   return 'allowed';
+}
+
+/**
+ * The login paths of the example apps: browsers posting a form sign in through the
+ * server-rendered `/login` (Passport, sessions), everything else through the JSON API.
+ */
+export function loginPathFor(headers) {
+  return String(headers?.['content-type'] ?? '').includes('x-www-form-urlencoded') ? '/login' : '/api/login';
+}
+
+/** Whether a login response signed the client in: the API's 200, or the form's 302 to `/account`. */
+export function signedIn(res) {
+  return res.status === 200 || (res.status === 302 && typeof res.location === 'string' && /^\/account(?:[?#]|$)/.test(res.location));
+}
+
+/** Whether a login response is the app's "wrong password": the API's 401, or the form sent back to `/login`. */
+export function wrongPassword(res) {
+  return res.status === 401 || (res.status === 302 && typeof res.location === 'string' && /^\/login(?:[?#]|$)/.test(res.location));
 }

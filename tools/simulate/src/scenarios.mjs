@@ -1,4 +1,4 @@
-import { createJar } from './http.mjs';
+import { createJar, loginPathFor, signedIn, wrongPassword } from './http.mjs';
 import {
   browserHeaders,
   disposableEmail,
@@ -251,7 +251,7 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
       if (res.outcome === 'blocked' && a.beforeFirstBlock === undefined) a.beforeFirstBlock = a.attempts;
       if ((res.outcome === 'blocked' || res.outcome === 'challenged') && a.beforeFirstStop === undefined) a.beforeFirstStop = a.attempts;
       if ((res.outcome === 'blocked' || res.outcome === 'challenged') && a.failuresBeforeChallenge === undefined) a.failuresBeforeChallenge = a.failures;
-      if (res.status === 401) a.failures++;
+      if (wrongPassword(res)) a.failures++;
       a.attempts++;
     }
   }
@@ -267,7 +267,8 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
     }
     return res;
   }
-  const login = (client, population, person, pw, options) => human(client, population, '/api/login', { email: person.email, password: pw }, options);
+  // A browser posting a form signs in through the server-rendered /login (Passport); the others through the JSON API.
+  const login = (client, population, person, pw, options) => human(client, population, loginPathFor(options.headers), { email: person.email, password: pw }, options);
 
   /** A sign-up: counted as refused when it never got its 201, challenge solved or not. */
   async function signUp(client, population, person, options) {
@@ -296,7 +297,7 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
     }
     const res = await login(client, population, person, person.password, options);
     await sleep(step.think);
-    return res.status === 200;
+    return signedIn(res);
   }
 
   /** A person's run is over: locked out if no login ever got its 200; whether their browser kept Vigil's device cookie. */
@@ -450,7 +451,7 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
   async function attack(client, scenario, attackerId, path, body, headers, ip, jar) {
     const res = await client.post(path, body, { headers, ip, jar, tag: scenario });
     record(scenario, attackerId, res);
-    if (path === '/api/login' && res.status === 200) metrics[scenario].takeovers++;
+    if ((path === '/api/login' || path === '/login') && signedIn(res)) metrics[scenario].takeovers++;
     if (path === '/api/register' && res.status === 201) metrics[scenario].accountsCreated++;
     return res;
   }
@@ -459,11 +460,13 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
     const r = rng.fork('few');
     for (let i = 0; i < size('fewIps'); i++) {
       const ip = residentialIp(r, isps);
-      // Well-built tool: a real browser's full header set, replayed.
-      const headers = browserHeaders(pickBrowser(r), { origin, form: false });
+      // Well-built tool: a real browser's full header set, replayed; every other one
+      // posts the server-rendered form (Passport's 302s) rather than the JSON API.
+      const headers = browserHeaders(pickBrowser(r), { origin, form: i % 2 === 1 });
+      const path = loginPathFor(headers);
       const creds = Array.from({ length: SIZES.fewIpsAttempts }, () => combo(r));
       actors.push(async (client) => {
-        for (const c of creds) await attack(client, 'stuffing-few-ips', ip, '/api/login', { email: c.email, password: c.password }, headers, ip);
+        for (const c of creds) await attack(client, 'stuffing-few-ips', ip, path, { email: c.email, password: c.password }, headers, ip);
       });
     }
   }
@@ -496,15 +499,17 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
     const next = owners.map(() => 0);
     for (let i = 0; i < size('bruteIps'); i++) {
       const ip = residentialIp(r, isps);
-      const headers = browserHeaders(pickBrowser(r), { origin, form: false });
+      // Half the addresses post the server-rendered form, half the JSON API.
+      const headers = browserHeaders(pickBrowser(r), { origin, form: i % 2 === 1 });
+      const path = loginPathFor(headers);
       const t = i % owners.length;
       const tries = r.int(1, 3);
       actors.push(async (client) => {
         for (let k = 0; k < tries; k++) {
           const list = wordlists[t];
           const guess = list[next[t]++ % list.length];
-          const res = await attack(client, 'brute-force', `account:${t}`, '/api/login', { email: owners[t].email, password: guess }, headers, ip);
-          if (res.status === 200) return;
+          const res = await attack(client, 'brute-force', `account:${t}`, path, { email: owners[t].email, password: guess }, headers, ip);
+          if (signedIn(res)) return;
           await sleep(thinkMs);
         }
       });
@@ -624,7 +629,7 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
           const res = await client.post('/api/login', { email: account.email, password: account.password }, { headers, ip: coverIp, tag: 'dilution-cover' });
           m.cover.requests++;
           m.cover[res.outcome === 'error' ? 'errors' : res.outcome]++;
-          if (res.status === 200) m.cover.succeeded++;
+          if (signedIn(res)) m.cover.succeeded++;
           await sleep(thinkMs);
         }
         await attack(client, 'dilution', 'dilution', '/api/login', { email: c.email, password: c.password }, headers, ip);
