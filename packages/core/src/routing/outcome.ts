@@ -73,8 +73,11 @@ export interface JsonOutcomeRule {
  * How a route's response becomes `$succeeded` or `$failed` for the provider's log
  * (and what the embedded engine learns from). Rules are tried in this order, the first
  * that answers wins: `classify`; the user was signed in on this request (succeeded);
- * the `session` cookie was rotated (succeeded); `header`; `json`; `redirect`; the
- * status lists. A response no rule answers is not an outcome (nothing is logged).
+ * `header`; `json`; `redirect`; the `session` cookie was rotated (succeeded); the
+ * status lists. The session rule comes after the redirect: a client can make a server
+ * issue it a fresh session cookie on a failure (by presenting a stale or made-up one),
+ * never make it send itself back to the form. A response no rule answers is not an
+ * outcome (nothing is logged).
  */
 export interface OutcomeOptions {
   /** Statuses of a success. Default: 2xx and 3xx (a redirect that no `redirect` rule calls a failure). */
@@ -82,12 +85,12 @@ export interface OutcomeOptions {
   /** Statuses of a failure. Default: 401 and 403. */
   failed?: StatusMatcher;
   /**
-   * Where redirects go. Default: a redirect back to the request's own path, to the
-   * path it was posted below (`/login` from `/login/password`), to a path of the same
-   * last segment (`/login` from `/auth/login`), or with an error in its query
+   * Where redirects go. Default: a redirect back to the request's own path, to a
+   * sign-in page it was posted below (`/login` from `/login/password`), to a path of the
+   * same last segment (`/login` from `/auth/login`), or with an error in its query
    * (`?error=1`, `?login=failed`) is a failure — Passport's `failureRedirect` and
-   * hand-written `res.redirect('/login?error=1')`. Given matchers are tried before the
-   * defaults; `false` turns the defaults off.
+   * hand-written `res.redirect('/login?error=1')` — on `$login` and `$registration`
+   * routes. Given matchers are tried before the defaults; `false` turns the defaults off.
    */
   redirect?: false | { succeeded?: LocationMatcher; failed?: LocationMatcher };
   /**
@@ -95,7 +98,9 @@ export interface OutcomeOptions {
    * (a session regenerated at sign-in, as Passport 0.6+ and `req.session.regenerate`
    * do) is a success. Naming cookies here also counts one issued to a request that had
    * none. Default: `connect.sid` (express-session) and `sessionId` (@fastify/session),
-   * rotation only. `false` turns it off.
+   * rotation only. `false` turns it off. With express-session, use `saveUninitialized:
+   * false` and write nothing to the session on a failure, or a stale cookie gets a new
+   * one on a wrong password too.
    */
   session?: false | string | readonly string[];
   /** A response header that says how it went (`{ name: 'x-login', failed: 'error' }`). */
@@ -117,8 +122,9 @@ type Outcome = Extract<EventStatus, '$succeeded' | '$failed'>;
 
 /**
  * A compiled outcome mapping: a finished response (or only its status) → `$succeeded`
- * | `$failed` | undefined (not logged). `request` is the request Vigil decided on, for
- * the redirect and session rules and `classify`; without it those rules do not answer.
+ * | `$failed` | undefined (not logged). `request` is the request Vigil decided on: the
+ * redirect defaults, the session rule and `classify` need it (without it they do not
+ * answer; redirect matchers you gave still do, against the bare target). Never throws.
  */
 export interface OutcomeClassifier {
   (response: number | OutcomeResponse, request?: RequestInfo): Outcome | undefined;
@@ -209,7 +215,21 @@ type ValueTest = (value: unknown) => boolean;
 
 const PRIMITIVE = (value: unknown): value is string | number | boolean | null => value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
-function compileValue(spec: unknown, option: string): ValueTest {
+function compileValue(spec: unknown, option: string, text = false): ValueTest {
+  const impossible = (v: unknown) => (typeof v === 'number' && Number.isNaN(v)) || (text && (typeof v === 'boolean' || v === null));
+  if (impossible(spec) || (Array.isArray(spec) && spec.some(impossible))) {
+    throw new VigilConfigError(
+      'VIGIL_E_ROUTE',
+      option,
+      spec,
+      text ? "which a header's text value can never equal" : 'which no JSON value can equal',
+      text ? 'Use the text the header carries ("ok", "1"), a RegExp, or a function (value) => boolean.' : 'Use a value (true, "ok", 0, null), an array of values, a RegExp, or a function (value) => boolean.',
+    );
+  }
+  // A header's value is text: a number matches its digits; true, false and null never could.
+  if (text && (typeof spec === 'number' || (Array.isArray(spec) && spec.some((v) => typeof v === 'number')))) {
+    spec = Array.isArray(spec) ? spec.map((v) => (typeof v === 'number' ? String(v) : v)) : String(spec);
+  }
   if (typeof spec === 'function') {
     return (value) => {
       try {
@@ -235,9 +255,9 @@ function compileValue(spec: unknown, option: string): ValueTest {
 }
 
 /** A `{ succeeded?, failed? }` pair of value tests; failed is tried first. */
-function compilePair(rule: { succeeded?: unknown; failed?: unknown }, option: string): (value: unknown) => Outcome | undefined {
-  const succeeded = rule.succeeded === undefined ? undefined : compileValue(rule.succeeded, `${option}.succeeded`);
-  const failed = rule.failed === undefined ? undefined : compileValue(rule.failed, `${option}.failed`);
+function compilePair(rule: { succeeded?: unknown; failed?: unknown }, option: string, text = false): (value: unknown) => Outcome | undefined {
+  const succeeded = rule.succeeded === undefined ? undefined : compileValue(rule.succeeded, `${option}.succeeded`, text);
+  const failed = rule.failed === undefined ? undefined : compileValue(rule.failed, `${option}.failed`, text);
   if (succeeded === undefined && failed === undefined) {
     throw new VigilConfigError('VIGIL_E_ROUTE', option, rule, 'which says neither what a success nor what a failure is', 'Give succeeded, failed or both, e.g. { ..., failed: "error" }.');
   }
@@ -333,41 +353,55 @@ function compileSession(spec: unknown, option: string): { names: readonly string
 
 // A query that says the attempt failed: `?error`, `?error=1`, `?login=failed`, `?status=invalid`.
 const ERROR_KEYS = /^(?:errors?|err|fail(?:ed|ure)?|invalid|denied|bad_?credentials)$/i;
+// `?error=0`, `?failed=false`: the app saying there was none.
+const NOT_AN_ERROR = /^(?:0|false|no|none|off)$/i;
 const ERROR_VALUES = /^(?:errors?|fail(?:ed|ure)?|invalid(?:_credentials)?|denied|wrong|bad_?credentials|unauthori[sz]ed)$/i;
 
-/** The default failed redirect: back to the form the request came from, or with an error in the query. */
-function isBackToForm(location: URL, requestPath: string): boolean {
-  for (const [key, value] of location.searchParams) if (ERROR_KEYS.test(key) || ERROR_VALUES.test(value)) return true;
-  const to = normalizePathForMatch(location.pathname);
+// The last segment of a sign-in or sign-up form's page.
+const FORM_PAGE = /^(?:log-?in|sign-?in|sign-?on|sign-?up|register|registration|auth|authenticate|session|sessions)$/i;
+
+/**
+ * The default failed redirect: with an error in the query (on any host: an SSO page
+ * sends errors back the same way), or back to the form the request came from, on its
+ * own site — its own path, a path of the same last segment (`/login` from
+ * `/auth/login`), or a form page it was posted below (`/login` from `/login/password`;
+ * not `/account` from `/account/login`, where a success may well land).
+ */
+function isBackToForm(target: Target, requestPath: string): boolean {
+  for (const [key, value] of target.url.searchParams) {
+    if (NOT_AN_ERROR.test(value)) continue;
+    if (ERROR_KEYS.test(key) || ERROR_VALUES.test(value)) return true;
+  }
+  if (!target.sameSite) return false;
+  const to = normalizePathForMatch(target.url.pathname);
   const from = normalizePathForMatch(requestPath);
   if (to === '/') return false;
-  if (to === from || from.startsWith(`${to}/`)) return true;
+  if (to === from) return true;
   const last = (path: string) => path.slice(path.lastIndexOf('/') + 1);
-  return last(to) !== '' && last(to) === last(from);
+  const page = last(to);
+  if (page === '') return false;
+  return page === last(from) || (from.startsWith(`${to}/`) && FORM_PAGE.test(page));
 }
 
 const MAX_BODY_TEXT = 64 * 1024;
 
 /** The JSON value at a dotted path of a body (an object, or JSON text up to 64 KiB). */
 function jsonField(body: unknown, path: readonly string[]): unknown {
-  let value: unknown = body;
-  if (typeof value === 'string' || value instanceof Uint8Array) {
-    if (value.length > MAX_BODY_TEXT) return undefined;
-    try {
+  try {
+    let value: unknown = body;
+    if (typeof value === 'string' || value instanceof Uint8Array) {
+      if (value.length > MAX_BODY_TEXT) return undefined;
       value = JSON.parse(typeof value === 'string' ? value : Buffer.from(value).toString('utf8'));
-    } catch {
-      return undefined;
     }
-  }
-  for (const key of path) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
-    try {
+    for (const key of path) {
+      if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
       value = (value as Record<string, unknown>)[key];
-    } catch {
-      return undefined;
     }
+    return value;
+  } catch {
+    // Not JSON, or a proxy or a getter that throws: no such field.
+    return undefined;
   }
-  return value;
 }
 
 const OUTCOME_KEYS = ['succeeded', 'failed', 'redirect', 'session', 'header', 'json', 'classify'];
@@ -392,7 +426,7 @@ export function mergeOutcome(global: OutcomeOptions | undefined, route: OutcomeO
  * default; when both are given, `succeeded` is tried first. Throws
  * {@link VigilConfigError} naming the option at fault.
  */
-export function compileOutcome(options: OutcomeOptions | undefined, option: string): OutcomeClassifier {
+export function compileOutcome(options: OutcomeOptions | undefined, option: string, route: { event?: string } = {}): OutcomeClassifier {
   if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
     throw new VigilConfigError('VIGIL_E_ROUTE', option, options, 'which is not an object', 'Pass { succeeded?, failed?, redirect?, session?, header?, json?, classify? }, e.g. { failed: [401, 403, 429] }.');
   }
@@ -413,12 +447,15 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
   if (classify !== undefined && typeof classify !== 'function') {
     throw new VigilConfigError('VIGIL_E_ROUTE', `${option}.classify`, classify, 'which is not a function', "Pass (request, response) => 'succeeded' | 'failed' | undefined.");
   }
-  let redirect: { succeeded?: LocationTest; failed?: LocationTest; defaults: boolean } = { defaults: true };
+  // The defaults read credentials' outcomes: a login's or a sign-up's form. A reset page
+  // that redirects to itself (`?sent=1`) says nothing of the kind.
+  const defaults = route.event === undefined || route.event === '$login' || route.event === '$registration';
+  let redirect: { succeeded?: LocationTest; failed?: LocationTest; defaults: boolean } = { defaults };
   if (options?.redirect === false) redirect = { defaults: false };
   else if (options?.redirect !== undefined) {
     const rule = ruleObject(options.redirect, `${option}.redirect`, ['succeeded', 'failed'], "{ succeeded?: '/account/*', failed?: '/login' } or false");
     redirect = {
-      defaults: true,
+      defaults,
       ...(rule.succeeded === undefined ? {} : { succeeded: compileLocation(rule.succeeded, `${option}.redirect.succeeded`) }),
       ...(rule.failed === undefined ? {} : { failed: compileLocation(rule.failed, `${option}.redirect.failed`) }),
     };
@@ -430,7 +467,7 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
     if (typeof rule.name !== 'string' || !COOKIE_NAME.test(rule.name)) {
       throw new VigilConfigError('VIGIL_E_ROUTE', `${option}.header.name`, rule.name, 'which is not a header name', 'Use the header\'s name, e.g. "x-login-result".');
     }
-    header = { name: rule.name.toLowerCase(), answer: compilePair(rule, `${option}.header`) };
+    header = { name: rule.name.toLowerCase(), answer: compilePair(rule, `${option}.header`, true) };
   }
   let json: { path: readonly string[]; answer: (value: unknown) => Outcome | undefined } | undefined;
   if (options?.json !== undefined) {
@@ -442,75 +479,113 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
     json = { path, answer: compilePair(rule, `${option}.json`) };
   }
 
-  const classifier = (response: number | OutcomeResponse, request?: RequestInfo): Outcome | undefined => {
+  const rotated = (res: OutcomeResponse, request: RequestInfo): boolean => {
+    if (session === undefined) return false;
+    const lines = setCookieLines(res.headers);
+    if (lines.length === 0) return false;
+    for (const name of session.names) {
+      const set = setCookieValue(lines, name, Date.now());
+      if (typeof set !== 'string') continue;
+      const presented = readCookie(request, name);
+      if (presented === undefined ? session.issued : presented !== set) return true;
+    }
+    return false;
+  };
+  const answer = (response: number | OutcomeResponse, request?: RequestInfo): Outcome | undefined => {
     const res: OutcomeResponse | undefined = typeof response === 'number' ? undefined : response !== null && typeof response === 'object' ? response : undefined;
     const status = typeof response === 'number' ? response : res?.status;
-    if (typeof status !== 'number' || !Number.isFinite(status)) return undefined;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return undefined;
     if (classify !== undefined && res !== undefined && request !== undefined) {
-      let answer: unknown;
+      let given: unknown;
       try {
-        answer = classify(request, res);
+        given = classify(request, res);
       } catch {
-        answer = undefined;
+        given = undefined;
       }
-      if (answer === 'succeeded') return '$succeeded';
-      if (answer === 'failed') return '$failed';
+      if (given === 'succeeded') return '$succeeded';
+      if (given === 'failed') return '$failed';
     }
-    // A user signed in on this request: the strongest sign there is.
+    // A user signed in on this request: server-side state no client can fake.
     if (res?.signedIn === true && status < 400) return '$succeeded';
-    if (session !== undefined && res !== undefined && request !== undefined && status < 400) {
-      const lines = setCookieLines(res.headers);
-      if (lines.length > 0) {
-        for (const name of session.names) {
-          const set = setCookieValue(lines, name, Date.now());
-          if (typeof set !== 'string') continue;
-          const presented = readCookie(request, name);
-          if (presented === undefined ? session.issued : presented !== set) return '$succeeded';
-        }
-      }
-    }
     if (header !== undefined && res !== undefined) {
-      const value = responseHeader(res.headers, header.name);
-      const answer = header.answer(value);
-      if (answer !== undefined) return answer;
+      const given = header.answer(responseHeader(res.headers, header.name));
+      if (given !== undefined) return given;
     }
     if (json !== undefined && res !== undefined && res.body !== undefined) {
-      const answer = json.answer(jsonField(res.body, json.path));
-      if (answer !== undefined) return answer;
+      const given = json.answer(jsonField(res.body, json.path));
+      if (given !== undefined) return given;
     }
     if (status >= 300 && status < 400 && res !== undefined) {
       const target = locationOf(res.headers, request);
       if (target !== undefined) {
         if (redirect.failed?.(target.url)) return '$failed';
         if (redirect.succeeded?.(target.url)) return '$succeeded';
-        if (redirect.defaults && request !== undefined && target.sameSite && isBackToForm(target.url, typeof request.path === 'string' ? request.path : '/')) return '$failed';
+        // Before the session rule: a client can make a server issue it a fresh session
+        // cookie on a failure (present a stale or made-up one; express-session's
+        // saveUninitialized), never make it send itself back to the form.
+        if (redirect.defaults && request !== undefined && isBackToForm(target, typeof request.path === 'string' ? request.path : '/')) return '$failed';
       }
     }
+    if (res !== undefined && request !== undefined && status < 400 && rotated(res, request)) return '$succeeded';
     return byStatus(status);
+  };
+  // Never throws: it runs in a response's `finish` listener, where a throw would take
+  // the process down. Whatever a hostile getter or proxy does is no outcome.
+  const classifier = (response: number | OutcomeResponse, request?: RequestInfo): Outcome | undefined => {
+    try {
+      return answer(response, request);
+    } catch {
+      return undefined;
+    }
   };
   return Object.assign(classifier, { needsBody: json !== undefined }) as OutcomeClassifier;
 }
 
 const BASE = 'http://vigil.invalid';
 
-/** The redirect target resolved against the request, and whether it stays on the request's host. */
-function locationOf(headers: ResponseHeaders | undefined, request: RequestInfo | undefined): { url: URL; sameSite: boolean } | undefined {
+/** A redirect target resolved against the request's own URL, and whether it stays on its site. */
+interface Target {
+  url: URL;
+  sameSite: boolean;
+}
+
+/** `host[:port]` without the scheme's default port, lower case. */
+function hostKey(host: string, protocol: string): string {
+  const lower = host.trim().toLowerCase();
+  const port = protocol === 'https:' ? ':443' : ':80';
+  return lower.endsWith(port) ? lower.slice(0, -port.length) : lower;
+}
+
+function requestHeader(request: RequestInfo, name: string): string | undefined {
+  const headers = request.headers as Record<string, unknown> | undefined;
+  if (headers === null || typeof headers !== 'object') return undefined;
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    const value = headers[key];
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  }
+  return undefined;
+}
+
+function locationOf(headers: ResponseHeaders | undefined, request: RequestInfo | undefined): Target | undefined {
   const raw = responseHeader(headers, 'location');
   if (raw === undefined || raw.length > 8192) return undefined;
+  let base = BASE;
+  if (request !== undefined && typeof request.url === 'string' && request.url.startsWith('/')) base = `${BASE}${request.url}`;
+  else if (request !== undefined && typeof request.path === 'string' && request.path.startsWith('/')) base = `${BASE}${request.path}`;
   let url: URL;
   try {
-    url = new URL(raw, BASE);
+    url = new URL(raw, base);
   } catch {
     return undefined;
   }
-  const host = request === undefined ? undefined : hostOf(request);
-  return { url, sameSite: url.origin === BASE || (host !== undefined && url.host.toLowerCase() === host) };
-}
-
-function hostOf(request: RequestInfo): string | undefined {
-  const headers = request.headers as Record<string, unknown> | undefined;
-  const host = headers?.host ?? headers?.Host;
-  return typeof host === 'string' ? host.toLowerCase() : undefined;
+  if (url.origin === BASE) return { url, sameSite: true };
+  // An absolute URL: the request's own site when it names the Host the request came to
+  // (or the one a proxy says it forwarded).
+  const hosts = request === undefined ? [] : [requestHeader(request, 'host'), requestHeader(request, 'x-forwarded-host')?.split(',')[0]];
+  const target = hostKey(url.host, url.protocol);
+  return { url, sameSite: hosts.some((host) => host !== undefined && hostKey(host, url.protocol) === target) };
 }
 
 /**

@@ -141,6 +141,17 @@ describe('issue 19: Passport on Express, redirects both ways', () => {
     });
   }
 
+  it('a script presenting a made-up session cookie gets a fresh one on every failure, and is stopped all the same', async () => {
+    // express-session (saveUninitialized: true) answers an unknown connect.sid with a new
+    // session and its Set-Cookie, wrong password or not: a "rotation" the client caused.
+    const stack = STACKS[0] as Setup;
+    const { form } = await passportApp(stack);
+    const run = await bruteForce({ ...form, headers: { cookie: 'connect.sid=s%3Ajunk.bad' } }, { account: 'alice@example.com', attempts: 30 });
+    expect(run.attempts[0]?.location).toBe(stack.failureRedirect);
+    expect(run.stoppedAt).toBeDefined();
+    expect(run.stoppedAt).toBeLessThanOrEqual(10);
+  });
+
   it('status alone (every 3xx a success, as before this issue) lets a brute force run far longer', async () => {
     // What the status-only rules did: each wrong password's 302 counted as a success,
     // resetting the account's failures. The figure goes in the issue's note.
