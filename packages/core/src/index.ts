@@ -86,7 +86,6 @@ export { compileField, type FieldSource, type FieldReader } from './routing/fiel
 export {
   compileOutcome,
   captureBody,
-  isSignedIn,
   type HeaderOutcomeRule,
   type JsonOutcomeRule,
   type LocationMatcher,
@@ -97,6 +96,7 @@ export {
   type ResponseHeaders,
   type StatusMatcher,
   type ValueMatcher,
+  watchSignIn,
 } from './routing/outcome.js';
 export { silentLogger, compileLogger, type Logger } from './logging/logger.js';
 export {

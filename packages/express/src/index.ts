@@ -6,7 +6,6 @@ import {
   type Decision,
   type EnforceIO,
   type IdentifyOptions,
-  isSignedIn,
   type RenderedResponse,
   type RequestInfo,
   routedPathOf,
@@ -14,6 +13,7 @@ import {
   type TrackSignupOptions,
   type VigilConfig,
   type VigilHandle,
+  watchSignIn,
 } from '@vigil/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { ExpressRaw, VigilExpressOptions, VigilMiddleware } from './types.js';
@@ -181,8 +181,14 @@ function lazyHandleClass(decision: Decision, handleOf: HandleFactory): new (req:
 export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   const core = createVigil(options as VigilConfig);
 
+  // The neutral request of each request decided on: guard.trackLogin(req) reuses it, so
+  // that an explicit outcome replaces the automatic one and sees the device issued.
+  const decided = new WeakMap<Request, RequestInfo>();
+  const infoOf = (req: Request): RequestInfo => decided.get(req) ?? toRequestInfo(req);
+
   const decide = async (req: Request, res: Response, next: NextFunction, url: string, path: string, route?: CompiledRoute) => {
     const request = toRequestInfo(req, url, path);
+    decided.set(req, request);
     const io = new ExpressIO(req, res);
     let result: 'proceed' | 'handled';
     try {
@@ -193,10 +199,10 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
         // The response the outcome rules read once it is finished: status, headers
         // (a redirect's Location, a session's Set-Cookie), whether the handler signed a
         // user in (Passport's req.logIn), and the body only for a rule that reads it.
-        const signedInBefore = isSignedIn(req);
+        const signedIn = watchSignIn(req);
         const body = core.needsResponseBody(decision) ? captureBody(res) : undefined;
         res.once('finish', () =>
-          core.logOutcome(decision, { status: res.statusCode, headers: res.getHeaders(), signedIn: !signedInBefore && isSignedIn(req), ...(body === undefined ? {} : { body: body() }) }),
+          core.logOutcome(decision, { status: res.statusCode, headers: res.getHeaders(), signedIn: signedIn(), ...(body === undefined ? {} : { body: body() }) }),
         );
       }
     } catch (error) {
@@ -260,9 +266,9 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
 
   // User monitoring for code that holds an Express request (with or without req.vigil).
   middleware.identify = (req, res, user) => handleOf(req, res, core.unprotectedDecision).identify(user);
-  middleware.trackLogin = async (req, trackOptions) => core.trackLogin(toRequestInfo(req), trackOptions);
-  middleware.trackSignup = async (req, trackOptions = {}) => core.trackSignup(toRequestInfo(req), trackOptions);
-  middleware.trackCustom = async (req, name, properties) => core.trackCustom(toRequestInfo(req), name, properties);
+  middleware.trackLogin = async (req, trackOptions) => core.trackLogin(infoOf(req), trackOptions);
+  middleware.trackSignup = async (req, trackOptions = {}) => core.trackSignup(infoOf(req), trackOptions);
+  middleware.trackCustom = async (req, name, properties) => core.trackCustom(infoOf(req), name, properties);
 
   // Admin operations. Async wrappers: an operation the provider lacks rejects with a
   // VigilUnsupportedError rather than throwing synchronously.

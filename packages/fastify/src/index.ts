@@ -1,13 +1,13 @@
 import {
   type CompiledRoute,
   createVigil,
-  isSignedIn,
   normalizePathForMatch,
   type RequestInfo,
   type VigilConfig,
   VigilConfigError,
   verifyWebhook,
   WebhookVerificationError,
+  watchSignIn,
 } from '@vigil/core';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import { fastifyPlugin } from 'fastify-plugin';
@@ -132,7 +132,7 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
       if (challenged) delete (reply as { send?: unknown }).send; // back to Fastify's own
       if (result === 'handled') return reply;
       slot.proceeded = true;
-      slot.signedInBefore = isSignedIn(request);
+      slot.signedIn = watchSignIn(request);
     };
 
   function vigilLogOutcome(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
@@ -145,7 +145,7 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
       core.logOutcome(slot.decision, {
         status: reply.statusCode,
         headers: reply.getHeaders(),
-        signedIn: !slot.signedInBefore && isSignedIn(request),
+        signedIn: slot.signedIn?.() === true,
         ...(slot.body === undefined ? {} : { body: slot.body }),
       });
     }

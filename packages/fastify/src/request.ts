@@ -15,8 +15,8 @@ export interface Slot {
   handle: VigilRequestHandle | undefined;
   /** The request went on to the route: its status is the app's answer to log. */
   proceeded: boolean;
-  /** Whether a user was signed in when Vigil decided (see core's `isSignedIn`). */
-  signedInBefore: boolean;
+  /** Whether the route signed a user in (core's `watchSignIn`), once it went on to it. */
+  signedIn: (() => boolean) | undefined;
   /** The payload sent, kept only when the route's outcome rules read the body. */
   body: unknown;
 }
@@ -31,7 +31,7 @@ export function slotOf(request: FastifyRequest, unprotected: Decision = UNPROTEC
   const holder = request as unknown as WithSlot;
   let slot = holder[kSlot];
   if (!slot) {
-    slot = { decision: unprotected, info: undefined, reply: undefined, handle: undefined, proceeded: false, signedInBefore: false, body: undefined };
+    slot = { decision: unprotected, info: undefined, reply: undefined, handle: undefined, proceeded: false, signedIn: undefined, body: undefined };
     holder[kSlot] = slot;
   }
   return slot;

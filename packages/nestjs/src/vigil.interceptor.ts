@@ -1,5 +1,5 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
-import { captureBody, type Decision, isSignedIn } from '@vigil/core';
+import { captureBody, type Decision, watchSignIn } from '@vigil/core';
 import type { Observable } from 'rxjs';
 import { appendHeader, headerValues, rawResponse, responseHeaders } from './platform.js';
 import { decisionOf } from './vigil.handle.js';
@@ -42,13 +42,13 @@ export class VigilOutcomeInterceptor implements NestInterceptor {
 }
 
 const watched = new WeakSet<object>();
-// Whether a user was signed in when the guard decided: before the app's own guards
-// (an AuthGuard) ran, so that one signing the user in is seen as a change.
-const signedInAtDecision = new WeakMap<object, boolean>();
+// Whether a guard or the handler signed a user in (core's watchSignIn), watched from
+// the guard's decision on: before the app's own guards (an AuthGuard) run.
+const signIns = new WeakMap<object, () => boolean>();
 
-/** Notes, when the guard decides, whether the request is signed in yet. */
+/** Starts watching, when the guard decides, for a sign-in on the request. */
 export function noteSignedIn(request: object): void {
-  signedInAtDecision.set(request, isSignedIn(request));
+  signIns.set(request, watchSignIn(request));
 }
 
 /** Puts back the decision's Set-Cookie values a handler's `@Header('Set-Cookie', …)` replaced. */
@@ -84,7 +84,7 @@ export function watchOutcome(service: VigilService, decision: Decision, platform
     service.vigil.logOutcome(decision, {
       status: response.statusCode,
       headers: responseHeaders(platformResponse),
-      signedIn: signedInAtDecision.get(platformRequest) === false && isSignedIn(platformRequest),
+      signedIn: signIns.get(platformRequest)?.() === true,
       ...(body === undefined ? {} : { body: body() }),
     });
   };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
 import { VigilConfigError } from '../errors.js';
 import { createVigil } from '../vigil.js';
-import { compileOutcome, mergeOutcome, type OutcomeClassifier, type OutcomeOptions, type OutcomeResponse, type ResponseHeaders } from './outcome.js';
+import { compileOutcome, mergeOutcome, type OutcomeClassifier, type OutcomeOptions, type OutcomeResponse, type ResponseHeaders, watchSignIn } from './outcome.js';
 
 const OPTION = 'routes[0].outcome';
 const PAST = 'Thu, 01 Jan 1970 00:00:00 GMT';
@@ -138,9 +138,9 @@ describe('signedIn', () => {
 describe('session cookie', () => {
   const withCookie = (cookie: string, path = '/login') => request(path, { headers: { host: 'example.com', cookie } });
   const OLD = 'connect.sid=s%3Aold.sig';
-  // A form that answers 200 both ways (`failed: 200`): the session rule is what tells a
-  // success, so each case below is decided by it alone.
-  const FORM = { failed: 200 } as const;
+  // A form that answers 200 both ways (`failed: 200`) with its session cookies named:
+  // the session rule is what tells a success, so each case below is decided by it alone.
+  const FORM = { failed: 200, session: ['connect.sid', 'sessionId'] } as OutcomeOptions;
   const ok = (headers: ResponseHeaders = {}): OutcomeResponse => ({ status: 200, headers });
 
   it('a rotated connect.sid (presented in the cookie header) is a success', () => {
@@ -174,14 +174,15 @@ describe('session cookie', () => {
 
   it('the same value set again (express-session `rolling`) is no session answer', () => {
     const rolling = `${OLD}; Path=/; Expires=${FUTURE}; HttpOnly`;
-    expect(compile(FORM)(ok({ 'set-cookie': rolling }), withCookie(OLD))).toBe('$failed');
+    expect(compile({ failed: 200, session: 'connect.sid' })(ok({ 'set-cookie': rolling }), withCookie(OLD))).toBe('$failed');
     expect(compile()(ok({ 'set-cookie': rolling }), withCookie(OLD))).toBe('$succeeded');
     expect(compile({ succeeded: [], failed: [] })(ok({ 'set-cookie': rolling }), withCookie(OLD))).toBeUndefined();
   });
 
-  it('with the defaults, a cookie issued to a request that had none is not a success: the other rules decide', () => {
+  it('off unless named: a rotated or issued cookie alone says nothing (a client gets one on a failure by presenting a made-up cookie)', () => {
     const issued = { 'set-cookie': 'connect.sid=s%3Afresh.sig; Path=/; HttpOnly' };
-    expect(compile(FORM)(ok(issued), request())).toBe('$failed');
+    expect(compile({ failed: 200 })(ok(issued), request())).toBe('$failed');
+    expect(compile({ failed: 200 })(ok(issued), withCookie('connect.sid=s%3Ajunk.bad'))).toBe('$failed');
     expect(compile()({ status: 401, headers: issued }, request())).toBe('$failed');
     expect(compile({ succeeded: [], failed: [] })(ok(issued), request())).toBeUndefined();
   });
@@ -384,15 +385,17 @@ describe('json rule', () => {
     };
     expect(padded(64 * 1024)).toHaveLength(65536);
     expect(rule({ status: 200, body: padded(64 * 1024) })).toBe('$failed');
-    expect(rule({ status: 200, body: padded(64 * 1024 + 1) })).toBe('$succeeded');
+    // Too long to read: a success by status alone is no outcome.
+    expect(rule({ status: 200, body: padded(64 * 1024 + 1) })).toBeUndefined();
     expect(rule({ status: 200, body: Buffer.from(padded(64 * 1024)) })).toBe('$failed');
-    expect(rule({ status: 200, body: Buffer.from(padded(64 * 1024 + 1)) })).toBe('$succeeded');
+    expect(rule({ status: 200, body: Buffer.from(padded(64 * 1024 + 1)) })).toBeUndefined();
+    expect(rule({ status: 401, body: padded(64 * 1024 + 1) })).toBe('$failed');
     expect(rule({ status: 500, body: padded(100 * 1024) })).toBeUndefined();
   });
 
-  it('malformed JSON falls through', () => {
+  it('malformed JSON: a failure status still counts, a success by status alone does not', () => {
     for (const body of ['{"error":{"code":"bad_password"}', 'bad_password', '', Buffer.from([0xff, 0xfe, 0x7b]), '\u0000']) {
-      expect(rule({ status: 200, body }), String(body)).toBe('$succeeded');
+      expect(rule({ status: 200, body }), String(body)).toBeUndefined();
       expect(rule({ status: 401, body }), String(body)).toBe('$failed');
       expect(rule({ status: 500, body }), String(body)).toBeUndefined();
     }
@@ -425,7 +428,13 @@ describe('json rule', () => {
       },
     };
     const classify = compile({ json: { field: 'ok', failed: false } });
-    expect(classify({ status: 200, body })).toBe('$succeeded');
+    expect(classify({ status: 200, body })).toBeUndefined();
+    expect(classify({ status: 401, body })).toBe('$failed');
+  });
+
+  it('a byte-order mark before the JSON text is read through', () => {
+    const classify = compile({ json: { field: 'ok', failed: false } });
+    expect(classify({ status: 200, body: '\ufeff{"ok":false}' })).toBe('$failed');
   });
 
   it('is skipped when no body was kept', () => {
@@ -459,17 +468,25 @@ describe('redirect defaults', () => {
     ['back to its own path from a request with a trailing slash', '/Login/', '/login'],
     ['back to its own path with a query', '/login', '/login?next=%2Faccount'],
     ['the parent path (passport-local\'s /login/password)', '/login/password', '/login'],
-    ['a grand-parent sign-in path', '/auth/login/password', '/auth'],
-    ['a parent sign-up path', '/signup/email', '/SignUp/'],
+    ['a sign-in page from an OAuth callback', '/auth/github/callback', '/login'],
+    ['another sign-in page', '/login', '/signin'],
+    ['a failure page below the form', '/login', '/login/failed'],
+    ['a failure page of its own', '/login', '/login-failed'],
+    ['an auth failure page', '/login', '/auth/failure'],
+    ['an unauthorized page', '/login', '/unauthorized'],
+    ['a sign-in page with only where to go next', '/login', '/login?next=%2Faccount&returnTo=%2Fx'],
+    ['a form page with an explicit failure status', '/login', '/login?step=2&status=failed'],
+    ['an absolute URL to another host that looks like the login path (the Host is the client\'s)', '/login', 'https://sso.example.net/login'],
+    ['a protocol-relative URL to another host', '/login', '//elsewhere.example/login'],
+    ['a host with another port', '/login', 'http://example.com:8080/login'],
     ['a parent sign-in path of another spelling', '/sign-in/password', '/sign-in'],
     ['the same last segment', '/auth/login', '/login'],
     ['the same last segment, other parents', '/api/v1/signin', '/web/signin'],
     ['an error query to the root', '/login', '/?error=1'],
     ['an error query elsewhere', '/login', '/account?login=failed'],
-    ['a status=invalid query', '/login', '/somewhere?status=invalid'],
     ['a bare error key', '/login', '/home?error'],
     ['an err key', '/login', '/home?err=x'],
-    ['a denied value', '/login', '/home?reason=denied'],
+    ['a result key saying denied', '/login', '/home?auth=denied'],
     ['an absolute URL to the same host', '/login', 'http://example.com/login'],
     ['an absolute https URL to the same host in another case', '/login', 'https://EXAMPLE.com/login/'],
     ['an absolute URL to the same host with an error query', '/login', 'https://example.com/account?error=1'],
@@ -492,9 +509,18 @@ describe('redirect defaults', () => {
     ['a parent below another segment', '/users/login/password', '/users'],
     ['a query without an error', '/login', '/account?welcome=1&next=%2Flogin'],
     ['an absolute URL to the same host elsewhere', '/login', 'https://example.com/account'],
-    ['an absolute URL to another host that looks like the login path', '/login', 'https://sso.example.net/login'],
-    ['a protocol-relative URL to another host', '/login', '//evil.example/login'],
-    ['a host with another port', '/login', 'http://example.com:8080/login'],
+    ['a parent named auth (a success may land there)', '/auth/login/password', '/auth'],
+    ['the next step of the form (2FA)', '/login', '/login?step=otp'],
+    ['identifier first: the email, then the password', '/login', '/login?email=alice%40example.com'],
+    ['a step with where to go next', '/login', '/login?next=%2Fx&step=otp'],
+    ['a magic link sent', '/login', '/login?sent=1'],
+    ['a welcome on another sign-in page', '/login', '/signin?welcome=1'],
+    ['a page of failed jobs', '/login', '/jobs?status=failed'],
+    ['logs at error level', '/login', '/logs?level=error'],
+    ['a tab of errors', '/login', '/issues?tab=errors'],
+    ['a status=invalid query on a page that is not the form', '/login', '/somewhere?status=invalid'],
+    ['a reason that is not a result key', '/login', '/home?reason=denied'],
+    ['a settings page', '/login', '/settings/security/login-history'],
   ])('%s → the 2xx/3xx default, $succeeded (%s → %s)', (_label, from, location) => {
     expect(classify(redirectTo(location), request(from))).toBe('$succeeded');
   });
@@ -519,15 +545,24 @@ describe('redirect defaults', () => {
     expect(classify({ status: 302, headers: { location: ['/login'] } }, request())).toBe('$failed');
   });
 
-  it('resolves a host with a port against the request Host header', () => {
-    const req = request('/login', { headers: { host: 'example.com:3000' } });
-    expect(classify(redirectTo('http://example.com:3000/login'), req)).toBe('$failed');
-    expect(classify(redirectTo('http://example.com/login'), req)).toBe('$succeeded');
+  it('never reads the host: a client writes its Host header (and a proxy may not forward it)', () => {
+    for (const host of ['example.com:3000', 'evil.example', undefined]) {
+      const req = request('/login', { headers: host === undefined ? {} : { host } });
+      expect(classify(redirectTo('http://example.com:3000/login'), req), host).toBe('$failed');
+      expect(classify(redirectTo('https://app.example.com/login'), req), host).toBe('$failed');
+      expect(classify(redirectTo('https://app.example.com/account'), req), host).toBe('$succeeded');
+    }
   });
 
-  it('without a Host header, an absolute URL is another site', () => {
-    expect(classify(redirectTo('http://example.com/login'), request('/login', { headers: {} }))).toBe('$succeeded');
-    expect(classify(redirectTo('/login'), request('/login', { headers: {} }))).toBe('$failed');
+  it('the sign-up defaults on a $registration route', () => {
+    const signup = compileOutcome(undefined, OPTION, { event: '$registration' });
+    expect(signup(redirectTo('/SignUp/'), request('/signup/email'))).toBe('$failed');
+    expect(signup(redirectTo('/register?error=taken'), request('/register'))).toBe('$failed');
+    expect(signup(redirectTo('/signup?step=2'), request('/signup'))).toBe('$succeeded');
+    expect(signup(redirectTo('/register?success=1'), request('/register'))).toBe('$succeeded');
+    expect(signup(redirectTo('/signup/verify'), request('/signup'))).toBe('$succeeded');
+    // A sign-in page is not a sign-up's failure: many send new users there.
+    expect(signup(redirectTo('/login'), request('/signup'))).toBe('$succeeded');
   });
 
   it('a malformed location never throws and is no redirect answer', () => {
@@ -539,7 +574,7 @@ describe('redirect defaults', () => {
 
   it('a request without a path is read as the root', () => {
     const req = { method: 'POST', url: '/', headers: {} } as unknown as RequestInfo;
-    expect(classify(redirectTo('/login'), req)).toBe('$succeeded');
+    expect(classify(redirectTo('/account'), req)).toBe('$succeeded');
     expect(classify(redirectTo('/login?error=1'), req)).toBe('$failed');
   });
 
@@ -616,7 +651,7 @@ describe('redirect matchers', () => {
     expect(classify(redirectTo('/dashboard/1'), request('/dashboard/login'))).toBe('$succeeded');
     expect(classify(redirectTo('/welcome/new'), request('/welcome/login'))).toBe('$succeeded');
     const empty = compile({ succeeded: [], failed: [], redirect: { failed: [], succeeded: [] } });
-    expect(empty(redirectTo('/signin'), request())).toBeUndefined();
+    expect(empty(redirectTo('/home'), request())).toBeUndefined();
     expect(empty(redirectTo('/login'), request())).toBe('$failed');
   });
 
@@ -1002,12 +1037,10 @@ describe('redirect targets, resolved as a browser would', () => {
     expect(classify(redirectTo('../account'), request('/auth/login'))).toBe('$succeeded');
   });
 
-  it('an absolute URL to the request host is the same site whatever the header case, default port or proxy', () => {
+  it('an absolute URL is read by its path, whatever host it names', () => {
     expect(classify(redirectTo('http://example.com/login'), request('/login', { headers: { HOST: 'example.com' } }))).toBe('$failed');
-    expect(classify(redirectTo('https://example.com/login'), request('/login', { headers: { host: 'example.com:443' } }))).toBe('$failed');
-    expect(classify(redirectTo('http://example.com:80/login'), request('/login', { headers: { host: 'example.com' } }))).toBe('$failed');
-    expect(classify(redirectTo('https://www.example.com/login'), request('/login', { headers: { host: '127.0.0.1:3000', 'x-forwarded-host': 'www.example.com' } }))).toBe('$failed');
-    expect(classify(redirectTo('https://www.example.com/login'), request('/login', { headers: { host: '127.0.0.1:3000' } }))).toBe('$succeeded');
+    expect(classify(redirectTo('https://www.example.com/login'), request('/login', { headers: { host: '127.0.0.1:3000' } }))).toBe('$failed');
+    expect(classify(redirectTo('https://www.example.com/account'), request('/login', { headers: { host: '127.0.0.1:3000' } }))).toBe('$succeeded');
   });
 
   it('an error in the query is a failure on any host (an SSO page sends errors back the same way); ?error=0 is none', () => {
@@ -1037,7 +1070,8 @@ describe('hostile values never throw', () => {
   it('a revoked proxy body, a throwing headers getter, a signedIn getter that throws: no outcome, no throw', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
-    expect(compile({ json: { field: 'ok', failed: false } })({ status: 200, body: proxy }, request())).toBe('$succeeded');
+    expect(compile({ json: { field: 'ok', failed: false } })({ status: 200, body: proxy }, request())).toBeUndefined();
+    expect(compile({ json: { field: 'ok', failed: false } })({ status: 401, body: proxy }, request())).toBe('$failed');
     const headers = Object.defineProperty({}, 'location', {
       enumerable: true,
       get() {
@@ -1076,5 +1110,58 @@ describe('header matchers compare text', () => {
   it('NaN in a json matcher fails at start-up too', () => {
     const err = thrown(() => compile({ json: { field: 'n', failed: Number.NaN } }));
     expect(err.option).toBe(`${OPTION}.json.failed`);
+  });
+});
+
+describe('watchSignIn: a sign-in is a call of the request\'s logIn/login, not a user found on it', () => {
+  it("Passport's initialize() after Vigil: `req.login = req.logIn = req.logIn || impl` keeps the watch", () => {
+    const calls: unknown[] = [];
+    const impl = function (this: unknown, user: unknown) {
+      calls.push([this, user]);
+      return 'done';
+    };
+    const req: Record<string, unknown> = { user: { id: 'attacker' } };
+    const signedIn = watchSignIn(req);
+    // What passport/lib/middleware/initialize.js does.
+    req.login = req.logIn = (req.logIn as unknown) || impl;
+    expect(signedIn()).toBe(false);
+    // A session middleware loading the client's own session is no sign-in.
+    req.user = { id: 'someone' };
+    expect(signedIn()).toBe(false);
+    expect((req.logIn as (u: unknown) => unknown)({ id: 'alice' })).toBe('done');
+    expect(signedIn()).toBe(true);
+    expect(calls).toEqual([[req, { id: 'alice' }]]);
+  });
+
+  it('a method already on the request, or on its prototype (a Fastify decorator), is watched with its own `this`', () => {
+    const own = { logIn(this: unknown) { return this; } };
+    const watchOwn = watchSignIn(own);
+    expect(own.logIn()).toBe(own);
+    expect(watchOwn()).toBe(true);
+
+    class FastifyLikeRequest {
+      login(this: unknown) {
+        return this;
+      }
+    }
+    const request = new FastifyLikeRequest();
+    const watchProto = watchSignIn(request);
+    expect(watchProto()).toBe(false);
+    expect(request.login()).toBe(request);
+    expect(watchProto()).toBe(true);
+    // Another request of the same class is not watched by this one.
+    const other = new FastifyLikeRequest();
+    const watchOther = watchSignIn(other);
+    expect(watchOther()).toBe(false);
+  });
+
+  it('never called: false; odd requests never throw', () => {
+    expect(watchSignIn({})()).toBe(false);
+    expect(watchSignIn(null)()).toBe(false);
+    expect(watchSignIn('req')()).toBe(false);
+    const frozen = Object.freeze({ logIn() {} });
+    expect(() => watchSignIn(frozen)).not.toThrow();
+    const accessor = Object.defineProperty({}, 'logIn', { configurable: false, get: () => () => 1 });
+    expect(() => watchSignIn(accessor)).not.toThrow();
   });
 });

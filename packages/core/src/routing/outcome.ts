@@ -46,9 +46,9 @@ export interface OutcomeResponse {
    */
   readonly body?: unknown;
   /**
-   * True when the handler signed a user in on this request: not authenticated when
-   * Vigil decided, authenticated when the response finished (Passport's `req.logIn`,
-   * `@fastify/passport`, `@nestjs/passport`; see {@link isSignedIn}).
+   * True when the handler signed a user in on this request: it called the request's
+   * `logIn`/`login` (Passport's, `@fastify/passport`'s, `@nestjs/passport`'s session
+   * guards'; see {@link watchSignIn}).
    */
   readonly signedIn?: boolean;
 }
@@ -94,13 +94,14 @@ export interface OutcomeOptions {
    */
   redirect?: false | { succeeded?: LocationMatcher; failed?: LocationMatcher };
   /**
-   * The session cookie(s): a `Set-Cookie` that replaces the value the request presented
-   * (a session regenerated at sign-in, as Passport 0.6+ and `req.session.regenerate`
-   * do) is a success. Naming cookies here also counts one issued to a request that had
-   * none. Default: `connect.sid` (express-session) and `sessionId` (@fastify/session),
-   * rotation only. `false` turns it off. With express-session, use `saveUninitialized:
-   * false` and write nothing to the session on a failure, or a stale cookie gets a new
-   * one on a wrong password too.
+   * The session cookie(s) whose new value is a success: a `Set-Cookie` that replaces the
+   * value the request presented (a session regenerated at sign-in) or issues one to a
+   * request that had none. Off unless named: a client can make many session setups send
+   * it a fresh cookie on a failure too (present a stale or made-up one, and
+   * express-session's `saveUninitialized: true` answers with a new session; a flash
+   * message or a CSRF token written on a failure does the same). Name it only when the
+   * session is written on a successful sign-in alone (express-session with
+   * `saveUninitialized: false`). It never outweighs a redirect back to the form.
    */
   session?: false | string | readonly string[];
   /** A response header that says how it went (`{ name: 'x-login', failed: 'error' }`). */
@@ -338,60 +339,91 @@ function setCookieValue(lines: readonly string[], name: string, now: number): st
   return found;
 }
 
-const DEFAULT_SESSION_COOKIES = ['connect.sid', 'sessionId'];
 const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function compileSession(spec: unknown, option: string): { names: readonly string[]; issued: boolean } | undefined {
-  if (spec === undefined) return { names: DEFAULT_SESSION_COOKIES, issued: false };
-  if (spec === false) return undefined;
+  if (spec === undefined || spec === false) return undefined;
   const names = typeof spec === 'string' ? [spec] : Array.isArray(spec) ? spec : undefined;
-  if (names === undefined || names.length === 0 || names.some((name) => typeof name !== 'string' || !COOKIE_NAME.test(name))) {
+  if (names === undefined || names.length === 0 || names.some((name: unknown) => typeof name !== 'string' || !COOKIE_NAME.test(name))) {
     throw new VigilConfigError('VIGIL_E_ROUTE', option, spec, 'which is not a cookie name or a list of them', 'Use the session cookie\'s name ("connect.sid"), a list of names, or false to ignore session cookies.');
   }
-  return { names, issued: true };
+  return { names: names as readonly string[], issued: true };
 }
 
-// A query that says the attempt failed: `?error`, `?error=1`, `?login=failed`, `?status=invalid`.
-const ERROR_KEYS = /^(?:errors?|err|fail(?:ed|ure)?|invalid|denied|bad_?credentials)$/i;
-// `?error=0`, `?failed=false`: the app saying there was none.
+// A query key that says the attempt failed, whatever its value (`?error`, `?error=1`,
+// `?failed=true`) but one saying there was none (`?error=0`).
+const ERROR_KEYS = /^(?:errors?|err|fail(?:ed|ure)?|invalid|denied|bad_?credentials|(?:login|auth|signin)_?(?:error|failed|failure))$/i;
 const NOT_AN_ERROR = /^(?:0|false|no|none|off)$/i;
+// A key naming the sign-in's result, and the values that say it failed (`?login=failed`,
+// `?auth=denied`): only under such a key, so that `/jobs?status=failed` stays a page.
+const RESULT_KEYS = /^(?:login|signin|sign_in|auth|authentication|result|status)$/i;
 const ERROR_VALUES = /^(?:errors?|fail(?:ed|ure)?|invalid(?:_credentials)?|denied|wrong|bad_?credentials|unauthori[sz]ed)$/i;
-
-// The last segment of a sign-in or sign-up form's page.
-const FORM_PAGE = /^(?:log-?in|sign-?in|sign-?on|sign-?up|register|registration|auth|authenticate|session|sessions)$/i;
+// Query keys that only say where to go next: a form page with these alone is still the form.
+const NAVIGATION_KEYS = /^(?:next|return|return_?to|return_?url|redirect|redirect_?(?:to|uri|url)|continue|from|ref|origin)$/i;
+// The last segment of a sign-in page, of a sign-up page, of a failure page.
+const LOGIN_PAGE = /^(?:log-?in|sign-?in|sign-?on)$/i;
+const SIGNUP_PAGE = /^(?:sign-?up|register|registration|join)$/i;
+const FAILURE_PAGE = /^(?:(?:log-?in|sign-?in|auth|signup|registration)[-_]?)?(?:fail(?:ed|ure)?|error|denied|unauthori[sz]ed)$/i;
+const STATUS_KEY = /^status$/i;
 
 /**
- * The default failed redirect: with an error in the query (on any host: an SSO page
- * sends errors back the same way), or back to the form the request came from, on its
- * own site — its own path, a path of the same last segment (`/login` from
- * `/auth/login`), or a form page it was posted below (`/login` from `/login/password`;
- * not `/account` from `/account/login`, where a success may well land).
+ * The default failed redirect of a login or sign-up form (Passport's `failureRedirect`,
+ * a hand-written `res.redirect('/login?error=1')`): an error in the query; or a form
+ * page with no query but where to go next — the request's own path, a path of the same
+ * last segment (`/login` from `/auth/login`), a sign-in page for a login (`/login` from
+ * `/login/password` or from an OAuth callback; a sign-up page for a sign-up), a failure
+ * page (`/login/failed`, `/auth/failure`, `/unauthorized`). Any host: the Host header
+ * is the client's to write. A form page with another query (`/login?step=otp`,
+ * `/login?email=…`, `/signup?step=2`) is the next step of a flow, not a failure; nor is
+ * `/` or a page elsewhere.
  */
-function isBackToForm(target: Target, requestPath: string): boolean {
-  for (const [key, value] of target.url.searchParams) {
-    if (NOT_AN_ERROR.test(value)) continue;
-    if (ERROR_KEYS.test(key) || ERROR_VALUES.test(value)) return true;
+function isBackToForm(url: URL, requestPath: string, event: string | undefined): boolean {
+  let otherQuery = false;
+  for (const [key, value] of url.searchParams) {
+    if (ERROR_KEYS.test(key)) {
+      if (!NOT_AN_ERROR.test(value)) return true;
+      continue;
+    }
+    if (RESULT_KEYS.test(key) && ERROR_VALUES.test(value)) {
+      // `status=failed` only on a form page: `/jobs?status=failed` is a page of jobs.
+      if (!STATUS_KEY.test(key)) return true;
+    }
+    if (!NAVIGATION_KEYS.test(key)) otherQuery = true;
   }
-  if (!target.sameSite) return false;
-  const to = normalizePathForMatch(target.url.pathname);
+  const to = normalizePathForMatch(url.pathname);
   const from = normalizePathForMatch(requestPath);
   if (to === '/') return false;
-  if (to === from) return true;
   const last = (path: string) => path.slice(path.lastIndexOf('/') + 1);
   const page = last(to);
   if (page === '') return false;
-  return page === last(from) || (from.startsWith(`${to}/`) && FORM_PAGE.test(page));
+  if (FAILURE_PAGE.test(page)) return true;
+  const formPage = to === from || page === last(from) || (event === '$registration' ? SIGNUP_PAGE : LOGIN_PAGE).test(page);
+  if (!formPage) return false;
+  if (otherQuery) {
+    // Only an explicit failure status keeps a form page with a query a failure.
+    for (const [key, value] of url.searchParams) if (STATUS_KEY.test(key) && ERROR_VALUES.test(value)) return true;
+    return false;
+  }
+  return true;
 }
 
 const MAX_BODY_TEXT = 64 * 1024;
 
-/** The JSON value at a dotted path of a body (an object, or JSON text up to 64 KiB). */
+/** A body the `json` rule cannot read: too long, not JSON, or hostile. */
+const UNREADABLE = Symbol('unreadable');
+
+/**
+ * The JSON value at a dotted path of a body (an object, or JSON text up to 64 KiB, a
+ * byte-order mark allowed), undefined when it has no such field, {@link UNREADABLE}
+ * when the body cannot be read.
+ */
 function jsonField(body: unknown, path: readonly string[]): unknown {
   try {
     let value: unknown = body;
     if (typeof value === 'string' || value instanceof Uint8Array) {
-      if (value.length > MAX_BODY_TEXT) return undefined;
-      value = JSON.parse(typeof value === 'string' ? value : Buffer.from(value).toString('utf8'));
+      if (value.length > MAX_BODY_TEXT) return UNREADABLE;
+      const text = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+      value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     }
     for (const key of path) {
       if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
@@ -399,8 +431,8 @@ function jsonField(body: unknown, path: readonly string[]): unknown {
     }
     return value;
   } catch {
-    // Not JSON, or a proxy or a getter that throws: no such field.
-    return undefined;
+    // Not JSON, or a proxy or a getter that throws.
+    return UNREADABLE;
   }
 }
 
@@ -511,9 +543,16 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
       const given = header.answer(responseHeader(res.headers, header.name));
       if (given !== undefined) return given;
     }
+    // The json rule was set because the status says nothing: with a body it cannot read,
+    // a success by status alone is no outcome (a failure status still is one).
+    let unreadable = false;
     if (json !== undefined && res !== undefined && res.body !== undefined) {
-      const given = json.answer(jsonField(res.body, json.path));
-      if (given !== undefined) return given;
+      const field = jsonField(res.body, json.path);
+      if (field === UNREADABLE) unreadable = true;
+      else {
+        const given = json.answer(field);
+        if (given !== undefined) return given;
+      }
     }
     if (status >= 300 && status < 400 && res !== undefined) {
       const target = locationOf(res.headers, request);
@@ -523,11 +562,12 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
         // Before the session rule: a client can make a server issue it a fresh session
         // cookie on a failure (present a stale or made-up one; express-session's
         // saveUninitialized), never make it send itself back to the form.
-        if (redirect.defaults && request !== undefined && isBackToForm(target, typeof request.path === 'string' ? request.path : '/')) return '$failed';
+        if (redirect.defaults && request !== undefined && isBackToForm(target.url, typeof request.path === 'string' ? request.path : '/', route.event)) return '$failed';
       }
     }
     if (res !== undefined && request !== undefined && status < 400 && rotated(res, request)) return '$succeeded';
-    return byStatus(status);
+    const byStatusAlone = byStatus(status);
+    return unreadable && byStatusAlone === '$succeeded' ? undefined : byStatusAlone;
   };
   // Never throws: it runs in a response's `finish` listener, where a throw would take
   // the process down. Whatever a hostile getter or proxy does is no outcome.
@@ -543,29 +583,9 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
 
 const BASE = 'http://vigil.invalid';
 
-/** A redirect target resolved against the request's own URL, and whether it stays on its site. */
+/** A redirect target resolved against the request's own URL. */
 interface Target {
   url: URL;
-  sameSite: boolean;
-}
-
-/** `host[:port]` without the scheme's default port, lower case. */
-function hostKey(host: string, protocol: string): string {
-  const lower = host.trim().toLowerCase();
-  const port = protocol === 'https:' ? ':443' : ':80';
-  return lower.endsWith(port) ? lower.slice(0, -port.length) : lower;
-}
-
-function requestHeader(request: RequestInfo, name: string): string | undefined {
-  const headers = request.headers as Record<string, unknown> | undefined;
-  if (headers === null || typeof headers !== 'object') return undefined;
-  for (const key of Object.keys(headers)) {
-    if (key.toLowerCase() !== name) continue;
-    const value = headers[key];
-    if (typeof value === 'string') return value;
-    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  }
-  return undefined;
 }
 
 function locationOf(headers: ResponseHeaders | undefined, request: RequestInfo | undefined): Target | undefined {
@@ -574,41 +594,70 @@ function locationOf(headers: ResponseHeaders | undefined, request: RequestInfo |
   let base = BASE;
   if (request !== undefined && typeof request.url === 'string' && request.url.startsWith('/')) base = `${BASE}${request.url}`;
   else if (request !== undefined && typeof request.path === 'string' && request.path.startsWith('/')) base = `${BASE}${request.path}`;
-  let url: URL;
   try {
-    url = new URL(raw, base);
+    return { url: new URL(raw, base) };
   } catch {
     return undefined;
   }
-  if (url.origin === BASE) return { url, sameSite: true };
-  // An absolute URL: the request's own site when it names the Host the request came to
-  // (or the one a proxy says it forwarded).
-  const hosts = request === undefined ? [] : [requestHeader(request, 'host'), requestHeader(request, 'x-forwarded-host')?.split(',')[0]];
-  const target = hostKey(url.host, url.protocol);
-  return { url, sameSite: hosts.some((host) => host !== undefined && hostKey(host, url.protocol) === target) };
 }
 
+const SIGN_IN_METHODS = ['logIn', 'login'] as const;
+
 /**
- * Whether a framework request is signed in now: `isAuthenticated()` where Passport (or
- * `@fastify/passport`) put it, else a `user` on the request (`@nestjs/passport`'s
- * guards, most auth middlewares). Adapters read it when Vigil decides and when the
- * response finishes; a change from false to true is {@link OutcomeResponse.signedIn}.
- * Never throws.
+ * Watches a framework request for a sign-in during its handling: wraps its `logIn` and
+ * `login` (Passport's `req.logIn`, which `passport.authenticate` calls once a strategy
+ * accepted the user and nowhere else; `@fastify/passport`'s `request.logIn`; the one
+ * `@nestjs/passport`'s session guards call), whether they are already there or are put
+ * there later (Passport's `initialize()` may run after Vigil). Returns whether one was
+ * called — {@link OutcomeResponse.signedIn}. Comparing "signed in" before and after
+ * would not do: a session middleware that runs after Vigil decided loads an attacker's
+ * own session, and each of their failures would read as a sign-in. Adapters call it
+ * when a protected request goes on to its handler. Never throws.
  */
-export function isSignedIn(raw: unknown): boolean {
-  if (raw === null || typeof raw !== 'object') return false;
-  try {
-    const request = raw as { isAuthenticated?: unknown; user?: unknown };
-    if (typeof request.isAuthenticated === 'function') return (request.isAuthenticated as () => unknown).call(raw) === true;
-    return request.user !== undefined && request.user !== null && request.user !== false;
-  } catch {
-    return false;
+export function watchSignIn(request: unknown): () => boolean {
+  let called = false;
+  if (request === null || typeof request !== 'object') return () => false;
+  const wrappers = new WeakMap<object, unknown>();
+  const wrap = (fn: unknown): unknown => {
+    if (typeof fn !== 'function') return fn;
+    let wrapper = wrappers.get(fn);
+    if (wrapper === undefined) {
+      wrapper = function (this: unknown, ...args: unknown[]) {
+        called = true;
+        return (fn as (...a: unknown[]) => unknown).apply(this, args);
+      };
+      wrappers.set(fn, wrapper);
+    }
+    return wrapper;
+  };
+  for (const name of SIGN_IN_METHODS) {
+    try {
+      const own = Object.getOwnPropertyDescriptor(request, name);
+      // Someone else's accessor, or a property that cannot be redefined: left alone.
+      if (own !== undefined && (!own.configurable || !('value' in own))) continue;
+      let assigned = own?.value;
+      let isOwn = own !== undefined;
+      Object.defineProperty(request, name, {
+        configurable: true,
+        enumerable: false,
+        get(this: unknown) {
+          return wrap(isOwn ? assigned : Reflect.get(Object.getPrototypeOf(request) ?? {}, name, this));
+        },
+        set(value: unknown) {
+          assigned = value;
+          isOwn = true;
+        },
+      });
+    } catch {
+      // A frozen or exotic request: no sign-in signal, the other rules still apply.
+    }
   }
+  return () => called;
 }
 
 /**
  * Keeps what a framework response is sent as body, for a `json` outcome rule: wraps the
- * response's own `json` and `send` (Express's `res`, Fastify's `reply`, and Nest's
+ * response's own `json`, `send` and `end` (Express's `res`, Fastify's `reply`, and Nest's
  * platforms, which answer through them) for this one response. Returns a reader of the
  * first body given (`res.json(obj)` gives the object, not the text it becomes). Adapters
  * call it only when {@link OutcomeClassifier.needsBody}; nothing is copied or parsed
@@ -617,13 +666,14 @@ export function isSignedIn(raw: unknown): boolean {
 export function captureBody(response: object): () => unknown {
   let body: unknown;
   let captured = false;
-  const target = response as Record<'json' | 'send', unknown>;
-  for (const method of ['json', 'send'] as const) {
+  const target = response as Record<'json' | 'send' | 'end', unknown>;
+  for (const method of ['json', 'send', 'end'] as const) {
     const original = target[method];
     if (typeof original !== 'function') continue;
     try {
       target[method] = function (this: unknown, ...args: unknown[]) {
-        if (!captured && args.length > 0) {
+        // `end` only with a body of its own (`res.end(text)`): json and send end through it.
+        if (!captured && args.length > 0 && (method !== 'end' || typeof args[0] === 'string' || args[0] instanceof Uint8Array)) {
           captured = true;
           body = args[0];
         }

@@ -22,6 +22,8 @@ export interface LoginForm {
 export interface Attempt {
   status: number;
   location: string | undefined;
+  /** The Set-Cookie lines of the answer. */
+  setCookies: string[];
   /** Vigil answered (a block, a redirect to its `redirectUrl`, or the challenge hand-off), not the app. */
   stopped: boolean;
 }
@@ -77,7 +79,7 @@ export async function postLogin(form: LoginForm, account: string, password: stri
   const response = await fetch(`${form.origin}${form.path}`, { method: 'POST', headers, body, redirect: 'manual' });
   jar?.take(response);
   await response.arrayBuffer();
-  return { status: response.status, location: response.headers.get('location') ?? undefined, stopped: isStopped(response) };
+  return { status: response.status, location: response.headers.get('location') ?? undefined, setCookies: response.headers.getSetCookie(), stopped: isStopped(response) };
 }
 
 const defaultStopped = (response: Response) => response.status === 403 || response.status === 429;

@@ -27,6 +27,8 @@ interface Setup {
   failureRedirect: string;
   /** An app-wide `outcome` option, e.g. to reproduce the status-only behaviour. */
   outcome?: Record<string, unknown>;
+  /** The app also reports each attempt itself, with guard.trackLogin(req). */
+  explicit?: boolean;
 }
 
 const servers: Server[] = [];
@@ -37,7 +39,7 @@ afterEach(async () => {
 });
 
 /** The passport-local example app, protected by Vigil in blocking mode; `logged` collects the outcomes the engine was given. */
-async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: ProviderEvent[] }> {
+async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: ProviderEvent[]; guard: ReturnType<typeof vigil> }> {
   const engine = localProvider({ store: new MemoryStore(), secret: 'issue-19-engine-secret-0123456789' });
   const logged: ProviderEvent[] = [];
   const log = engine.log.bind(engine);
@@ -76,7 +78,19 @@ async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: Pro
   app.get('/login', (_req, res) => {
     res.type('html').send('<form method="post"><input name="email"><input name="password" type="password"></form>');
   });
-  app.post(setup.path, auth.authenticate('local', { successRedirect: setup.successRedirect, failureRedirect: setup.failureRedirect }));
+  if (setup.explicit) {
+    // A custom callback, reporting the outcome itself through the middleware.
+    app.post(setup.path, (req, res, next) => {
+      auth.authenticate('local', async (err: unknown, user: Express.User | false) => {
+        if (err) return next(err);
+        await guard.trackLogin(req, { success: user !== false, email: req.body.email, properties: { explicit: true } });
+        if (user === false) return res.redirect(setup.failureRedirect);
+        req.logIn(user, (error) => (error ? next(error) : res.redirect(setup.successRedirect)));
+      })(req, res, next);
+    });
+  } else {
+    app.post(setup.path, auth.authenticate('local', { successRedirect: setup.successRedirect, failureRedirect: setup.failureRedirect }));
+  }
   app.get('/account', (req, res) => {
     res.send(req.isAuthenticated() ? 'account' : 'not signed in');
   });
@@ -85,7 +99,7 @@ async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: Pro
   });
   servers.push(server);
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { form: { origin, path: setup.path, page: '/login' }, logged };
+  return { form: { origin, path: setup.path, page: '/login' }, logged, guard };
 }
 
 const STACKS: Setup[] = [
@@ -141,6 +155,34 @@ describe('issue 19: Passport on Express, redirects both ways', () => {
     });
   }
 
+  it('an attacker signed into their own account keeps that session while brute-forcing another: still failures, stopped', async () => {
+    // Vigil is mounted before passport.session(): when it decides, the attacker's session
+    // is not loaded yet; when the response finishes, it is. That is no sign-in.
+    const stack = STACKS[1] as Setup;
+    const { form, logged } = await passportApp(stack);
+    const { login } = await typoThenLogin(form, { account: 'bob@example.com', password: USERS.get('bob@example.com') as string });
+    const session = login.setCookies.find((line) => line.startsWith('connect.sid='))?.split(';')[0];
+    expect(session).toBeDefined();
+    const run = await bruteForce({ ...form, headers: { cookie: session as string } }, { account: 'alice@example.com', attempts: 30 });
+    expect(run.stoppedAt).toBeLessThanOrEqual(10);
+    await settle();
+    const alice = logged.filter((e) => e.user.email === 'alice@example.com');
+    expect(alice.length).toBeGreaterThan(0);
+    expect(alice.every((e) => e.status === '$failed')).toBe(true);
+  });
+
+  it('guard.trackLogin(req) on the decided request replaces the automatic outcome, as req.vigil.trackLogin does', async () => {
+    const stack = STACKS[1] as Setup;
+    const { form, logged, guard } = await passportApp({ ...stack, explicit: true });
+    await typoThenLogin(form, { account: 'alice@example.com', password: USERS.get('alice@example.com') as string });
+    await settle();
+    expect(guard).toBeDefined();
+    expect(logged.map((e) => [e.status, e.properties?.explicit ?? false])).toEqual([
+      ['$failed', true],
+      ['$succeeded', true],
+    ]);
+  });
+
   it('a script presenting a made-up session cookie gets a fresh one on every failure, and is stopped all the same', async () => {
     // express-session (saveUninitialized: true) answers an unknown connect.sid with a new
     // session and its Set-Cookie, wrong password or not: a "rotation" the client caused.
@@ -162,5 +204,49 @@ describe('issue 19: Passport on Express, redirects both ways', () => {
     if (process.env.VIGIL_FIGURES) console.log("FIG before/after", was.stoppedAt, now.stoppedAt);
     expect(now.stoppedAt).toBeLessThanOrEqual(10);
     expect(was.stoppedAt === undefined || was.stoppedAt > (now.stoppedAt as number)).toBe(true);
+  });
+});
+
+describe('issue 19: hand-written form logins, no Passport', () => {
+  /** POST /login: a right password goes on to a second step on the same page (`/login?step=otp`), a wrong one back with an error. */
+  async function twoStepApp() {
+    const engine = localProvider({ store: new MemoryStore(), secret: 'issue-19-engine-secret-0123456789' });
+    const guard = vigil({
+      mode: 'blocking',
+      provider: engine,
+      routes: [{ method: 'POST', path: '/login', event: '$login', user: { email: 'body.email' } }],
+      onChallenge: ({ raw }) => {
+        raw.res.status(429).send('challenge');
+      },
+    });
+    closers.push(() => guard.close());
+    const app = express();
+    app.use(express.urlencoded({ extended: false }));
+    app.use(guard);
+    app.get('/login', (_req, res) => {
+      res.type('html').send('<form method="post"></form>');
+    });
+    app.post('/login', (req, res) => {
+      res.redirect(303, USERS.get(req.body.email) === req.body.password ? '/login?step=otp' : '/login?error=1');
+    });
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    servers.push(server);
+    return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, path: '/login' };
+  }
+
+  it('a right password sent on to the second step (/login?step=otp) is no failure: ten logins, never challenged', async () => {
+    const form = await twoStepApp();
+    for (let i = 0; i < 10; i++) {
+      const { typo, login } = await typoThenLogin(form, { account: 'alice@example.com', password: USERS.get('alice@example.com') as string });
+      expect([typo.status, typo.location, typo.stopped]).toEqual([303, '/login?error=1', false]);
+      expect([login.status, login.location, login.stopped]).toEqual([303, '/login?step=otp', false]);
+    }
+  });
+
+  it('wrong passwords sent back with an error are failures: stopped within 10', async () => {
+    const run = await bruteForce(await twoStepApp(), { account: 'alice@example.com', attempts: 30 });
+    expect(run.stoppedAt).toBeLessThanOrEqual(10);
   });
 });

@@ -60,7 +60,12 @@ async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: Pro
   await app.register(vigil, {
     mode: 'blocking',
     provider: engine,
-    routes: [{ method: 'POST', path: setup.path, event: '$login', user: { email: 'body.email' } }],
+    routes: [
+      { method: 'POST', path: setup.path, event: '$login', user: { email: 'body.email' } },
+      // A sign-in by GET (a magic link, an OAuth-style callback): decided in onRequest,
+      // before secureSession() loads the session in preValidation.
+      { method: 'GET', path: '/auth/magic', event: '$login', user: { email: 'query.email' } },
+    ],
     // The tests' stand-in for a CAPTCHA page: a challenged attempt is answered 429.
     onChallenge: ({ raw }) => raw.reply.code(429).send('challenge'),
     onDecision: (decision) => {
@@ -71,6 +76,7 @@ async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: Pro
   app.get('/login', async (_request, reply) => reply.type('text/html').send('<form method="post"><input name="email"><input name="password" type="password"></form>'));
   app.post(setup.path, { preValidation: passport.authenticate('local', { successRedirect: setup.successRedirect, failureRedirect: setup.failureRedirect }) }, async () => ({}));
   app.get('/account', async (request) => (request.isAuthenticated() ? 'account' : 'not signed in'));
+  app.get('/auth/magic', { preValidation: passport.authenticate('local', { successRedirect: '/account', failureRedirect: '/login?error=1' }) }, async () => ({}));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address() as { port: number };
   return { form: { origin: `http://127.0.0.1:${address.port}`, path: setup.path, page: '/login' }, logged, decided };
@@ -128,6 +134,26 @@ describe('issue 19: @fastify/passport, redirects both ways', () => {
       }
     });
   }
+
+  it('an attacker signed into their own account, brute-forcing another through a GET sign-in: failures, stopped', async () => {
+    const { form, logged } = await passportApp(STACKS[0] as Setup);
+    const { login } = await typoThenLogin(form, { account: 'bob@example.com', password: USERS.get('bob@example.com') as string });
+    const session = login.setCookies.find((line) => line.startsWith('session='))?.split(';')[0];
+    expect(session).toBeDefined();
+    let stoppedAt: number | undefined;
+    for (let i = 1; i <= 30 && stoppedAt === undefined; i++) {
+      const url = `${form.origin}/auth/magic?email=alice%40example.com&password=guess-${i}`;
+      const res = await fetch(url, { redirect: 'manual', headers: { cookie: session as string, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', accept: 'text/html', 'accept-language': 'en', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+      await res.arrayBuffer();
+      if (res.status === 403 || res.status === 429) stoppedAt = i;
+      else expect(res.headers.get('location')).toBe('/login?error=1');
+    }
+    expect(stoppedAt).toBeLessThanOrEqual(10);
+    await settle();
+    const alice = logged.filter((e) => e.user.email === 'alice@example.com');
+    expect(alice.length).toBeGreaterThan(0);
+    expect(alice.every((e) => e.status === '$failed')).toBe(true);
+  });
 
   it('status alone (every 3xx a success, as before this issue) lets a brute force run far longer', async () => {
     const stack = STACKS[0] as Setup;
