@@ -40,18 +40,19 @@ function entries(value: unknown, oldest: number): Map<string, number> {
 }
 
 // A decision and the outcome of the same request read the same value: parsed once. The
-// records handed out are never changed (withVisit builds a new value).
-const parsedRecords = new BoundedMap<string, Familiarity>(256);
+// records handed out are never changed (withVisit builds a new value). Keyed by the
+// value itself (the string the store handed out, whose hash V8 keeps), with the cut-off
+// minute it was read at: a key built from both would be a new string to hash each time.
+const parsedRecords = new BoundedMap<string, { oldest: number; record: Familiarity }>(256);
 
 /** Reads a stored record; anything unreadable, absent or expired is an empty one. */
 export function parseFamiliarity(value: unknown, now: number, familiarForMs: number): Familiarity {
   if (typeof value !== 'string' || value.length > MAX_JSON) return { n: new Map(), d: new Map() };
-  const memoKey = `${minute(now - familiarForMs)}\0${value}`;
-  let record = parsedRecords.get(memoKey);
-  if (record === undefined) {
-    record = parseRecord(value, now, familiarForMs);
-    parsedRecords.set(memoKey, record);
-  }
+  const oldest = minute(now - familiarForMs);
+  const known = parsedRecords.get(value);
+  if (known !== undefined && known.oldest === oldest) return known.record;
+  const record = parseRecord(value, now, familiarForMs);
+  parsedRecords.set(value, { oldest, record });
   return record;
 }
 
