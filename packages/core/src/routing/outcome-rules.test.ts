@@ -1165,3 +1165,54 @@ describe('watchSignIn: a sign-in is a call of the request\'s logIn/login, not a 
     expect(() => watchSignIn(accessor)).not.toThrow();
   });
 });
+
+// The redirect shapes of real Passport and hand-written logins, as public Express apps
+// write them (route path, successRedirect, failureRedirect; the values only, collected
+// from public repositories). Lock-outs are the worse error: a success must never read
+// as a failure; a failure should read as one wherever the path can tell.
+describe('redirect defaults over the shapes real apps use', () => {
+  const SHAPES: [event: '$login' | '$registration', route: string, success: string, failure: string | undefined][] = [
+    ['$login', '/login', '/events/list', '/login'],
+    ['$login', '/login', '/showProducts.html', '/login.html'],
+    ['$login', '/users/signin', '/notes', '/users/signin'],
+    ['$login', '/login', '/admin', '/login'],
+    ['$login', '/login', '/api/user/me', '/api/user/login'],
+    ['$login', '/login', '/home', '/login'],
+    ['$login', '/login', '/dashboard/feed', '/users/login'],
+    ['$login', '/login/password', '/', '/login'],
+    ['$login', '/auth/google/callback', '/profile', '/login-failed'],
+    ['$login', '/auth/github/callback', 'http://localhost:5173/', '/login'],
+    ['$login', '/auth/facebook/return', '/profile', '/login'],
+    ['$login', '/login', '/account', '/loginfail'],
+    ['$login', '/api/auth/login', '/app', '/login?error=1'],
+    ['$login', '/session', '/dashboard', '/session/new?error=invalid'],
+    ['$login', '/login', 'https://app.example.com/welcome', '/login?failed=1'],
+    // A failure page a success could land on too: no default can tell (see the README).
+    ['$login', '/login', '/shoes', undefined],
+    ['$registration', '/bo_admin_dev_signup', '/admin/dashboard', '/bo_admin_dev_signup'],
+    ['$registration', '/signup', '/welcome', '/signup?error=email_taken'],
+    ['$registration', '/register', '/login', '/register'],
+  ];
+  for (const [event, route, success, failure] of SHAPES) {
+    const classify = compileOutcome(undefined, OPTION, { event });
+    it(`${event} POST ${route}: ${success} succeeded${failure === undefined ? '' : `, ${failure} failed`}`, () => {
+      for (const status of [302, 303]) {
+        expect(classify(redirectTo(success, {}, status), request(route))).toBe('$succeeded');
+        expect(classify({ ...redirectTo(success, {}, status), signedIn: true }, request(route))).toBe('$succeeded');
+        if (failure !== undefined) expect(classify(redirectTo(failure, {}, status), request(route))).toBe('$failed');
+      }
+    });
+  }
+
+  it("a success redirected back to the sign-in page (successRedirect: '/login') is read by the sign-in, not by the path", () => {
+    const classify = compileOutcome(undefined, OPTION, { event: '$login' });
+    expect(classify({ ...redirectTo('/login'), signedIn: true }, request('/login'))).toBe('$succeeded');
+    expect(classify(redirectTo('/login'), request('/login'))).toBe('$failed');
+  });
+
+  it("a failure page a success could land on is one option away: Passport's successes are read by the sign-in first", () => {
+    const classify = compileOutcome({ redirect: { failed: '/' } }, OPTION, { event: '$login' });
+    expect(classify(redirectTo('/'), request('/login'))).toBe('$failed');
+    expect(classify({ ...redirectTo('/'), signedIn: true }, request('/login'))).toBe('$succeeded');
+  });
+});

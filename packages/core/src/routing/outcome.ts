@@ -393,7 +393,8 @@ function isBackToForm(url: URL, requestPath: string, event: string | undefined):
   const to = normalizePathForMatch(url.pathname);
   const from = normalizePathForMatch(requestPath);
   if (to === '/') return false;
-  const last = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  // The last segment, without a file extension (`/login.html`, `/signin.php`).
+  const last = (path: string) => path.slice(path.lastIndexOf('/') + 1).replace(/\.[a-z0-9]{1,5}$/i, '');
   const page = last(to);
   if (page === '') return false;
   if (FAILURE_PAGE.test(page)) return true;
