@@ -1192,6 +1192,17 @@ describe('redirect defaults over the shapes real apps use', () => {
     ['$registration', '/bo_admin_dev_signup', '/admin/dashboard', '/bo_admin_dev_signup'],
     ['$registration', '/signup', '/welcome', '/signup?error=email_taken'],
     ['$registration', '/register', '/login', '/register'],
+    // Hand-written: res.redirect() after checking the password, or after a sign-up.
+    ['$login', '/login', '/', '/login?erro=Erro%20interno'],
+    ['$login', '/login', '/', '/login?error=credenciales_invalidas'],
+    ['$login', '/auth/callback', '/app', '/login?error=No%20authorization%20code%20received'],
+    ['$login', '/auth/callback', '/app', '/login?error_description=access_denied'],
+    ['$login', '/login', '/', '/login?error=Too%20many%20login%20attempts'],
+    ['$registration', '/signup', '/login?status=success', '/signup?error=1'],
+    ['$registration', '/signup', '/login?signup=success', undefined],
+    ['$registration', '/signup', '/login?msg=Your%20account%20was%20created&msgClass=1', undefined],
+    // Identifier first, or a verification step: the next step of the flow, not a failure.
+    ['$login', '/login', '/login?email=alice%40example.com', undefined],
   ];
   for (const [event, route, success, failure] of SHAPES) {
     const classify = compileOutcome(undefined, OPTION, { event });

@@ -352,7 +352,7 @@ function compileSession(spec: unknown, option: string): { names: readonly string
 
 // A query key that says the attempt failed, whatever its value (`?error`, `?error=1`,
 // `?failed=true`) but one saying there was none (`?error=0`).
-const ERROR_KEYS = /^(?:errors?|err|fail(?:ed|ure)?|invalid|denied|bad_?credentials|(?:login|auth|signin)_?(?:error|failed|failure))$/i;
+const ERROR_KEYS = /^(?:errors?|erro|err|error_?(?:code|description)|fail(?:ed|ure)?|invalid|denied|bad_?credentials|(?:login|auth|signin)_?(?:error|failed|failure))$/i;
 const NOT_AN_ERROR = /^(?:0|false|no|none|off)$/i;
 // A key naming the sign-in's result, and the values that say it failed (`?login=failed`,
 // `?auth=denied`): only under such a key, so that `/jobs?status=failed` stays a page.
