@@ -595,9 +595,12 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   };
 
   // One promise and one timer per call, nothing else: this runs for every decision.
-  // (Promise.race plus a timer promise plus finally() costs three promises more.)
+  // (Promise.race plus a timer promise plus finally() costs three promises more.) A
+  // provider that never waits on I/O settles in microtasks, before any timer could
+  // fire: it gets no timer at all.
+  const inProcess = provider.inProcess === true;
   const withTimeout = <T>(promise: Promise<T>): Promise<T | typeof TIMED_OUT> =>
-    new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
+    inProcess ? promise : new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
       const timer = setTimeout(resolve, timeout, TIMED_OUT);
       promise.then(
         (value) => {

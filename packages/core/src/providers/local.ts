@@ -203,6 +203,8 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
   return {
     name: 'local',
     store,
+    // MemoryStore settles every batch at once: a decision never waits on I/O.
+    inProcess: store instanceof MemoryStore,
     filter: engine.score,
     risk: engine.score,
     log: engine.learn,

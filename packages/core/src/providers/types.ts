@@ -119,6 +119,12 @@ export interface Provider {
    */
   readonly timeout?: number;
   /**
+   * True when every call settles without waiting on I/O (the embedded engine on an
+   * in-process store): no timer can fire before such a call settles, so Vigil arms
+   * none. Leave it out for anything that talks to a network or a disk.
+   */
+  readonly inProcess?: boolean;
+  /**
    * The failover strategy for this provider's faults, present only when the provider's
    * own options set one explicitly: it then overrides `createVigil`'s `failover` for
    * this provider. Leave it out to let `createVigil` decide (the default for Vigil's

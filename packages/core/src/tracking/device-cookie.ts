@@ -108,7 +108,29 @@ export function parseCookieHeader(header: unknown): Record<string, string | unde
 export function readCookie(req: RequestInfo, name: string): string | undefined {
   const parsed = req.cookies?.[name];
   if (typeof parsed === 'string') return parsed;
-  return parseCookieHeader(getHeader(req.headers, 'Cookie'))[name];
+  return cookieOf(getHeader(req.headers, 'Cookie'), name);
+}
+
+/**
+ * One cookie of a Cookie header, as {@link parseCookieHeader} would give it (the first
+ * of that name, trimmed, unquoted, percent-decoded), without building the whole map:
+ * every protected request reads one or two cookies of a header that may carry dozens.
+ */
+function cookieOf(header: unknown, name: string): string | undefined {
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  if (typeof text !== 'string' || text.length > MAX_COOKIE_HEADER || !text.includes(name)) return undefined;
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf(';', start);
+    if (end < 0) end = text.length;
+    const eq = text.indexOf('=', start);
+    if (eq > start && eq < end && text.slice(start, eq).trim() === name) {
+      const parsed = parseCookieHeader(text.slice(start, end));
+      return parsed[name];
+    }
+    start = end + 1;
+  }
+  return undefined;
 }
 
 /**
