@@ -69,6 +69,20 @@ const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const MAX_COOKIE_HEADER = 16_384;
 
+/** A cookie's value as sent: trimmed, unquoted, percent-decoded when it decodes. */
+function cookieValue(raw: string): string {
+  let value = raw.trim();
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  if (value.includes('%')) {
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      // kept as sent
+    }
+  }
+  return value;
+}
+
 /**
  * The Cookie header as a name → value map (the first of a repeated name wins, values
  * URI-decoded when they can be, surrounding quotes dropped), for apps without a cookie
@@ -87,16 +101,7 @@ export function parseCookieHeader(header: unknown): Record<string, string | unde
     if (eq <= 0) continue;
     const name = part.slice(0, eq).trim();
     if (name === '' || cookies[name] !== undefined) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (value.includes('%')) {
-      try {
-        value = decodeURIComponent(value);
-      } catch {
-        // kept as sent
-      }
-    }
-    cookies[name] = value;
+    cookies[name] = cookieValue(part.slice(eq + 1));
   }
   return cookies;
 }
@@ -124,10 +129,7 @@ function cookieOf(header: unknown, name: string): string | undefined {
     let end = text.indexOf(';', start);
     if (end < 0) end = text.length;
     const eq = text.indexOf('=', start);
-    if (eq > start && eq < end && text.slice(start, eq).trim() === name) {
-      const parsed = parseCookieHeader(text.slice(start, end));
-      return parsed[name];
-    }
+    if (eq > start && eq < end && text.slice(start, eq).trim() === name) return cookieValue(text.slice(eq + 1, end));
     start = end + 1;
   }
   return undefined;
