@@ -49,8 +49,8 @@ export class VigilGuard implements CanActivate {
   // every unprotected request a promise and the ticks to settle it.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(VIGIL_SKIP_METADATA, targets)) return true;
+    const { skip, metadata } = this.metadataOf(context.getHandler(), context.getClass());
+    if (skip) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<PlatformRequest & VigilRequest>();
     // Already decided in this request (the guard is both global and in @UseGuards):
@@ -58,7 +58,6 @@ export class VigilGuard implements CanActivate {
     if (request.vigil !== undefined) return true;
 
     const { vigil } = this.service;
-    const metadata = this.reflector.getAllAndOverride<ProtectMetadata | undefined>(VIGIL_PROTECT_METADATA, targets);
     let route: CompiledRoute | undefined;
     if (metadata) {
       route = this.service.routeFor(metadata, () => `@Protect() on ${context.getClass().name}.${context.getHandler().name}`);
@@ -72,6 +71,30 @@ export class VigilGuard implements CanActivate {
     }
 
     return this.decide(context, request, route, metadata);
+  }
+
+  // What the decorators say of a handler, read once: Nest's metadata is fixed once the
+  // app is built, and two reflector walks per request are most of an unprotected
+  // request's cost here. Per class too: a handler inherited by two controllers may sit
+  // under different class decorators.
+  private readonly metadataByClass = new WeakMap<object, WeakMap<object, { skip: boolean; metadata: ProtectMetadata | undefined }>>();
+
+  private metadataOf(handler: object, controller: object): { skip: boolean; metadata: ProtectMetadata | undefined } {
+    let byHandler = this.metadataByClass.get(controller);
+    if (byHandler === undefined) {
+      byHandler = new WeakMap();
+      this.metadataByClass.set(controller, byHandler);
+    }
+    let known = byHandler.get(handler);
+    if (known === undefined) {
+      const targets = [handler, controller] as Parameters<Reflector['getAllAndOverride']>[1];
+      known = {
+        skip: this.reflector.getAllAndOverride<boolean | undefined>(VIGIL_SKIP_METADATA, targets) === true,
+        metadata: this.reflector.getAllAndOverride<ProtectMetadata | undefined>(VIGIL_PROTECT_METADATA, targets),
+      };
+      byHandler.set(handler, known);
+    }
+    return known;
   }
 
   private async decide(context: ExecutionContext, request: PlatformRequest & VigilRequest, route: CompiledRoute | undefined, metadata: ProtectMetadata | undefined): Promise<boolean> {
