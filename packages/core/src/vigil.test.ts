@@ -588,6 +588,17 @@ describe('enforce: the one place adapters delegate the branching to', () => {
     }
   });
 
+  it('negotiates the block page on the Accept header read as any header is: any case, a list joined', async () => {
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 1 }) });
+    const decision = await vigil.protect(request());
+    // A hand-built request (a test, a serverless adapter) may spell the name any way.
+    for (const headers of [{ ACCEPT: 'text/html' }, { Accept: 'text/html' }, { accept: ['text/html', 'application/xhtml+xml'] }]) {
+      const { io: target, calls } = io();
+      expect(await vigil.enforce(decision, request({ headers }), target)).toBe('handled');
+      expect(calls.sent[0]?.body, JSON.stringify(headers)).toMatch(/<html/);
+    }
+  });
+
   it('sends the rendered block (negotiated) and never writes when headers are already sent', async () => {
     const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 1 }) });
     const decision = await vigil.protect(request());

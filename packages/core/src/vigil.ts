@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { checkKnownOptions } from './config/options.js';
-import { type HeaderScrubOptions, withDefaultAllowlist } from './context/headers.js';
+import { getHeader, type HeaderScrubOptions, withDefaultAllowlist } from './context/headers.js';
 import type { IpOptions } from './context/ip.js';
 import { type ContextOptions, createContextBuilder, type RequestContext, type RequestInfo } from './context/request.js';
 import { type Decision, type DecisionAction, EXCLUDED_DECISION, type Mode, UNPROTECTED_DECISION } from './decision/decision.js';
@@ -272,10 +272,8 @@ function describeError(error: unknown): Record<string, unknown> | undefined {
   };
 }
 
-function acceptOf(request: RequestInfo): string | undefined {
-  const value = request.headers?.accept ?? request.headers?.Accept;
-  return Array.isArray(value) ? value.join(', ') : typeof value === 'string' ? value : undefined;
-}
+/** The request's Accept header, read as every header is (any case, lists joined). */
+const acceptOf = (request: RequestInfo): string | undefined => getHeader(request.headers, 'Accept');
 
 const MODES: readonly Mode[] = ['monitoring', 'blocking'];
 const FAILOVERS: readonly FailoverStrategy[] = ['allow', 'deny', 'challenge', 'throw'];
