@@ -1155,6 +1155,43 @@ describe('watchSignIn: a sign-in is a call of the request\'s logIn/login, not a 
     expect(watchOther()).toBe(false);
   });
 
+  it('a framework request (an object of a class) gets no property of its own: its prototype is set up once', () => {
+    class ExpressLikeRequest {}
+    const impl = function (this: unknown) {
+      return this;
+    };
+    const first = new ExpressLikeRequest() as Record<string, unknown>;
+    const watchFirst = watchSignIn(first);
+    expect(Object.getOwnPropertyNames(first)).toEqual([]);
+    // Passport's initialize() then assigns through the prototype's setter: still no own property.
+    first.login = first.logIn = (first.logIn as unknown) || impl;
+    expect(Object.getOwnPropertyNames(first)).toEqual([]);
+    const second = new ExpressLikeRequest() as Record<string, unknown>;
+    const watchSecond = watchSignIn(second);
+    second.login = second.logIn = (second.logIn as unknown) || impl;
+    expect((second.logIn as () => unknown)()).toBe(second);
+    expect([watchFirst(), watchSecond()]).toEqual([false, true]);
+    expect((first.login as () => unknown)()).toBe(first);
+    expect(watchFirst()).toBe(true);
+  });
+
+  it('a prototype method of a parent context (Fastify encapsulation) is watched through the child', () => {
+    class Parent {
+      logIn(this: unknown) {
+        return this;
+      }
+    }
+    class Child extends Parent {}
+    const parentRequest = new Parent();
+    const childRequest = new Child();
+    const watchParent = watchSignIn(parentRequest);
+    const watchChild = watchSignIn(childRequest);
+    expect(childRequest.logIn()).toBe(childRequest);
+    expect([watchParent(), watchChild()]).toEqual([false, true]);
+    expect(parentRequest.logIn()).toBe(parentRequest);
+    expect(watchParent()).toBe(true);
+  });
+
   it('never called: false; odd requests never throw', () => {
     expect(watchSignIn({})()).toBe(false);
     expect(watchSignIn(null)()).toBe(false);
