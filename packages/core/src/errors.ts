@@ -72,3 +72,14 @@ export function describeValue(value: unknown): string {
     return 'an object';
   }
 }
+
+/** Thrown by `protect` when `failover: 'throw'` and the provider failed, in blocking mode. */
+export class VigilProviderError extends Error {
+  /** `timeout`, `provider error`, `invalid verdict`, or the provider's own reason. */
+  readonly reason: string;
+  constructor(reason: string, cause?: unknown) {
+    super(`Vigil provider failed: ${reason}`, cause === undefined ? undefined : { cause });
+    this.name = 'VigilProviderError';
+    this.reason = reason;
+  }
+}

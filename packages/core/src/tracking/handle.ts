@@ -1,6 +1,6 @@
 import type { RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
-import type { EnforceIO, Vigil } from '../vigil.js';
+import type { EnforceIO, Vigil } from '../pipeline/types.js';
 import type { IdentifyOptions, TrackLoginOptions, TrackSignupOptions } from './users.js';
 
 /**
