@@ -22,10 +22,10 @@ import {
 import type { EventType } from './events.js';
 import type { UserIdentity } from './routing/routes.js';
 import { localProvider } from './providers/local.js';
-import { copyPlainData } from './providers/plain-data.js';
 import { type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
 import { type CompiledRoute, compileRoute, compileRouting, type RouteDefinition } from './routing/routes.js';
 import type { OutcomeResponse } from './routing/outcome.js';
+import { buildDecision, type DecisionParts } from './pipeline/decision.js';
 import type { FailoverStrategy, Vigil, VigilConfig } from './pipeline/types.js';
 import { VigilProviderError } from './errors.js';
 
@@ -140,34 +140,6 @@ function compileDeviceCookies(option: unknown, provider: Provider, sharedStore: 
     }
   }
   return createDeviceCookies(options, { sharedStore, key, provider: provider.name });
-}
-
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-const NO_SIGNALS: Readonly<Record<string, unknown>> = Object.freeze({});
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** The provider's response headers plus Vigil's own (the device cookie), values of one name kept together. */
-function mergeHeaders(a: Verdict['responseHeaders'], b: Record<string, string> | undefined): Verdict['responseHeaders'] {
-  if (!b) return a;
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(a ?? {})) out[name.toLowerCase()] = Array.isArray(value) ? [...value] : [value as string];
-  for (const [name, value] of Object.entries(b)) {
-    const key = name.toLowerCase();
-    out[key] = [...((out[key] as string[] | undefined) ?? []), value];
-  }
-  return out;
-}
-
-/** Copies a verdict's response headers, dropping names and values Node would refuse. */
-function freezeResponseHeaders(headers: Verdict['responseHeaders']): Decision['responseHeaders'] {
-  if (!headers || typeof headers !== 'object') return NO_HEADERS;
-  const out: Record<string, string | readonly string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name)) continue;
-    const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && !/[\r\n\0]/.test(v));
-    if (values.length > 0) out[name.toLowerCase()] = Object.freeze(values);
-  }
-  return Object.freeze(out);
 }
 
 /** A provider's failover reason, as a short string (a provider can hand over anything). */
@@ -427,54 +399,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       );
     });
 
-  const finish = (
-    start: number,
-    requestId: string,
-    route: CompiledRoute,
-    context: RequestContext,
-    policy: PolicyResult,
-    verdict: Verdict | undefined,
-    failoverReason: string | undefined,
-    extraHeaders?: Record<string, string>,
-    deviceId?: string,
-  ): Decision => {
-    // Only plain data from the provider reaches the decision, which must always serialize.
-    const reasons = Array.isArray(verdict?.reasons) ? verdict.reasons.filter((r): r is string => typeof r === 'string').slice(0, 50) : [];
-    reasons.push(policy.reason);
-    const decision = {
-      action: policy.action,
-      wouldAction: policy.wouldAction,
-      wouldBlock: policy.wouldAction === 'block' || policy.wouldAction === 'redirect',
-      mode,
-      protected: true,
-      event: route.event,
-      route: route.name,
-      verdict: policy.verdict,
-      risk: verdict?.risk,
-      threatCode: verdict?.threatCode,
-      threatGroup: policy.threatGroup,
-      signals: verdict?.signals ? copyPlainData(verdict.signals) : NO_SIGNALS,
-      reasons: Object.freeze(reasons),
-      failover: failoverReason !== undefined,
-      failoverReason,
-      degraded: Array.isArray(verdict?.degraded) ? Object.freeze(verdict.degraded.filter((name) => typeof name === 'string')) : undefined,
-      provider: provider.name,
-      device:
-        verdict?.device && typeof verdict.device.id === 'string'
-          ? Object.freeze({ id: verdict.device.id })
-          : deviceId !== undefined
-            ? Object.freeze({ id: deviceId })
-            : undefined,
-      ip: context.ip,
-      durationMs: performance.now() - start,
-      requestId,
-    };
-    // The headers to append (the device cookie's value with its signature, a provider's
-    // cookie) are read by adapters, never carried along: not enumerable, so
-    // JSON.stringify(decision), a spread or a log line of the decision leaves them out.
-    Object.defineProperty(decision, 'responseHeaders', { value: freezeResponseHeaders(mergeHeaders(verdict?.responseHeaders, extraHeaders)), enumerable: false });
-    return Object.freeze(decision) as Decision;
-  };
+  const finish = (parts: Omit<DecisionParts, 'mode' | 'provider'>): Decision => buildDecision({ ...parts, mode, provider: provider.name });
 
   const protect = async (req: RequestInfo, explicitRoute?: CompiledRoute): Promise<Decision> => {
     let route: CompiledRoute | undefined;
@@ -598,7 +523,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     }
     stats.decisions++;
     const providerFailover = verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined;
-    const decision = finish(start, requestId, route, context, policy, verdict, failoverReason ?? providerFailover, deviceHeaders, event.deviceId);
+    const decision = finish({ start, requestId, route, context, policy, verdict, failoverReason: failoverReason ?? providerFailover, extraHeaders: deviceHeaders, deviceId: event.deviceId });
     const state: Pending = { route, event, issued, request: req, outcome: undefined };
     pending.set(decision, state);
     if (typeof req === 'object' && req !== null) decidedOn.set(req, state);
@@ -812,7 +737,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       }
       const verdict: Verdict = blocked ? { action: 'deny', risk: 1, reasons: [reason] } : { risk: 0, reasons: [reason] };
       const policy = applyPolicy(verdict, policyOptions);
-      const decision = finish(start, event.requestId, IDENTIFY_ROUTE, event.context, policy, verdict, undefined, undefined, event.deviceId);
+      const decision = finish({ start, requestId: event.requestId, route: IDENTIFY_ROUTE, context: event.context, policy, verdict, failoverReason: undefined, deviceId: event.deviceId });
       return { blocked, decision };
     },
     blockUser: (userId, options = {}) => admin('blockUser')(userId, { ...(options.reason === undefined ? {} : { reason: options.reason }), ...(options.ttl === undefined ? {} : { ttlMs: options.ttl }) }),
