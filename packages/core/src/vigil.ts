@@ -3,8 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { checkKnownOptions } from './config/options.js';
 import { getHeader, withDefaultAllowlist } from './context/headers.js';
 import { type ContextOptions, createContextBuilder, type RequestContext, type RequestInfo } from './context/request.js';
-import { type Decision, type DecisionAction, EXCLUDED_DECISION, type Mode, UNPROTECTED_DECISION } from './decision/decision.js';
-import { actionInMode, applyPolicy, compileThresholds, type PolicyResult } from './decision/policy.js';
+import { type Decision, EXCLUDED_DECISION, type Mode, UNPROTECTED_DECISION } from './decision/decision.js';
+import { applyPolicy, compileThresholds, failoverPolicy, type PolicyResult } from './decision/policy.js';
 import { createResponder, type RenderedResponse } from './decision/responses.js';
 import { compileThreatCodes } from './decision/threat-codes.js';
 import { checkClients } from './engine/native-apps.js';
@@ -154,24 +154,6 @@ function checkVerdict(value: unknown): Verdict | string {
   if (v.action !== undefined && v.action !== 'allow' && v.action !== 'challenge' && v.action !== 'deny') return 'action is not allow, challenge or deny';
   if (v.threatCode !== undefined && (typeof v.threatCode !== 'number' || !Number.isInteger(v.threatCode) || v.threatCode < 0)) return 'threatCode is not a whole number';
   return v;
-}
-
-function failoverPolicy(strategy: FailoverStrategy, mode: Mode, canChallenge: boolean, redirect: boolean, reason: string): PolicyResult {
-  let verdict: PolicyResult['verdict'] = 'allow';
-  let wouldAction: DecisionAction = 'allow';
-  let text = `failover (${reason}): allow`;
-  if (strategy === 'deny') {
-    verdict = 'deny';
-    wouldAction = redirect ? 'redirect' : 'block';
-    text = `failover (${reason}): deny`;
-  } else if (strategy === 'challenge') {
-    verdict = 'challenge';
-    wouldAction = 'challenge';
-    text = `failover (${reason}): challenge${canChallenge ? '' : '; no onChallenge handler is configured, so the request is allowed'}`;
-  } else if (strategy === 'throw') {
-    text = `failover (${reason}): throw${mode === 'monitoring' ? '; monitoring mode never changes a response, so the request is allowed' : ''}`;
-  }
-  return { verdict, action: actionInMode(wouldAction, mode, canChallenge), wouldAction, threatGroup: 'none', reason: text };
 }
 
 /**

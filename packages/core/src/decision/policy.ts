@@ -125,7 +125,7 @@ export function applyPolicy(verdict: Verdict, options: PolicyOptions): PolicyRes
     conclusion = 'allow';
     reason = 'allowed';
   }
-  const wouldAction: DecisionAction = conclusion === 'deny' ? (options.redirect ? 'redirect' : 'block') : conclusion;
+  const wouldAction = wouldActionOf(conclusion, options.redirect);
   if (conclusion === 'challenge' && !options.canChallenge) reason += '; no onChallenge handler is configured, so the request is allowed';
   return {
     verdict: conclusion,
@@ -145,4 +145,22 @@ export function applyPolicy(verdict: Verdict, options: PolicyOptions): PolicyRes
 export function actionInMode(wouldAction: DecisionAction, mode: Mode, canChallenge: boolean): DecisionAction {
   if (mode !== 'blocking') return 'allow';
   return wouldAction === 'challenge' && !canChallenge ? 'allow' : wouldAction;
+}
+
+/** What blocking mode does for a conclusion: a denial blocks, or redirects when `redirectUrl` is set. */
+export function wouldActionOf(conclusion: PolicyResult['verdict'], redirect: boolean): DecisionAction {
+  return conclusion === 'deny' ? (redirect ? 'redirect' : 'block') : conclusion;
+}
+
+/**
+ * The policy's answer when the provider failed over (`reason`): the `failover`
+ * strategy's conclusion, mapped to an action as a provider's would be.
+ */
+export function failoverPolicy(strategy: 'allow' | 'deny' | 'challenge' | 'throw', mode: Mode, canChallenge: boolean, redirect: boolean, reason: string): PolicyResult {
+  const conclusion: PolicyResult['verdict'] = strategy === 'deny' ? 'deny' : strategy === 'challenge' ? 'challenge' : 'allow';
+  let text = `failover (${reason}): ${strategy === 'throw' ? 'throw' : conclusion}`;
+  if (strategy === 'challenge' && !canChallenge) text += '; no onChallenge handler is configured, so the request is allowed';
+  if (strategy === 'throw' && mode === 'monitoring') text += '; monitoring mode never changes a response, so the request is allowed';
+  const wouldAction = wouldActionOf(conclusion, redirect);
+  return { verdict: conclusion, action: actionInMode(wouldAction, mode, canChallenge), wouldAction, threatGroup: 'none', reason: text };
 }
