@@ -217,13 +217,16 @@ describe('logOutcome with the whole response', () => {
     expect(logs[0]?.requestId).toBe(decision.requestId);
   });
 
-  it('the same redirect with signedIn: true logs $succeeded', async () => {
+  it('a plain redirect back to the form with signedIn: true logs $succeeded; one naming an error stays $failed', async () => {
     const { provider, logs } = recordingProvider();
     const vigil = createVigil({ provider, routes: [LOGIN] });
-    const decision = await vigil.protect(request());
-    vigil.logOutcome(decision, { status: 302, headers: { location: '/login?error=1' }, signedIn: true });
+    vigil.logOutcome(await vigil.protect(request()), { status: 302, headers: { location: '/login' }, signedIn: true });
+    vigil.logOutcome(await vigil.protect(request()), { status: 302, headers: { location: '/login?error=1' }, signedIn: true });
     await vigil.close();
-    expect(summary(logs)).toEqual([['$login', '$succeeded', 302]]);
+    expect(summary(logs)).toEqual([
+      ['$login', '$succeeded', 302],
+      ['$login', '$failed', 302],
+    ]);
   });
 
   it('the redirect rules read the request the decision was made on', async () => {

@@ -105,18 +105,33 @@ describe('classify', () => {
 
 // ---------------------------------------------------------------------------------------
 describe('signedIn', () => {
-  it('is a success for any status below 400, even a redirect back to the login form', () => {
+  it('is a success for any status below 400, even a plain redirect back to the login form', () => {
     const classify = compile();
     expect(classify({ status: 302, signedIn: true, headers: { location: '/login' } }, request())).toBe('$succeeded');
-    expect(classify({ status: 302, signedIn: true, headers: { location: '/login?error=1' } }, request())).toBe('$succeeded');
     expect(classify({ status: 200, signedIn: true }, request())).toBe('$succeeded');
     expect(classify({ status: 303, signedIn: true, headers: { location: '/login' } })).toBe('$succeeded');
   });
 
-  it('beats a given status list, a header and a json rule', () => {
-    const classify = compile({ failed: '2xx', header: { name: 'x-login', failed: 'no' }, json: { field: 'ok', failed: false } });
-    expect(classify({ status: 200, signedIn: true, headers: { 'x-login': 'no' }, body: { ok: false } }, request())).toBe('$succeeded');
-    expect(classify({ status: 200, signedIn: false, headers: { 'x-login': 'no' }, body: { ok: false } }, request())).toBe('$failed');
+  it('never outweighs an error the redirect names, nor a header or a json field the app set: another middleware may sign a client in (a remember-me cookie it sent)', () => {
+    expect(compile()({ status: 302, signedIn: true, headers: { location: '/login?error=1' } }, request())).toBe('$failed');
+    expect(compile()({ status: 302, signedIn: true, headers: { location: '/login/failed' } }, request())).toBe('$failed');
+    const stated = compile({ header: { name: 'x-login', failed: 'no' }, json: { field: 'ok', failed: false } });
+    expect(stated({ status: 200, signedIn: true, headers: { 'x-login': 'no' } }, request())).toBe('$failed');
+    expect(stated({ status: 200, signedIn: true, body: { ok: false } }, request())).toBe('$failed');
+  });
+
+  it('outweighs a status list and a failure page given for the route (a success may land there too)', () => {
+    expect(compile({ failed: '2xx' })({ status: 200, signedIn: true }, request())).toBe('$succeeded');
+    expect(compile({ redirect: { failed: '/' } })({ status: 302, signedIn: true, headers: { location: '/' } }, request())).toBe('$succeeded');
+    expect(compile({ redirect: { failed: '/' } })({ status: 302, headers: { location: '/' } }, request())).toBe('$failed');
+  });
+
+  it('counts on logins and sign-ups only: elsewhere another middleware signing a client in says nothing of the request', () => {
+    for (const event of ['$transaction', '$password_reset_request', '$profile_update', '$custom']) {
+      const classify = compileOutcome({ json: { field: 'ok', failed: false } }, OPTION, { event });
+      expect(classify({ status: 200, signedIn: true, body: { ok: false } }, request('/transfer')), event).toBe('$failed');
+      expect(compileOutcome({ failed: 200 }, OPTION, { event })({ status: 200, signedIn: true }, request('/transfer')), event).toBe('$failed');
+    }
   });
 
   it('does not turn a 401 or a 403 into a success, nor a 500 into an outcome', () => {
@@ -1190,6 +1205,39 @@ describe('watchSignIn: a sign-in is a call of the request\'s logIn/login, not a 
     expect([watchParent(), watchChild()]).toEqual([false, true]);
     expect(parentRequest.logIn()).toBe(parentRequest);
     expect(watchParent()).toBe(true);
+  });
+
+  it("a token strategy's logIn(user, { session: false }) is no sign-in; a session login is", () => {
+    class TokenRequest {
+      logIn(this: unknown, _user: unknown, _options?: unknown) {
+        return this;
+      }
+    }
+    const api = new TokenRequest();
+    const watchApi = watchSignIn(api);
+    api.logIn({ id: 'attacker' }, { session: false });
+    expect(watchApi()).toBe(false);
+    api.logIn({ id: 'attacker' }, {});
+    expect(watchApi()).toBe(true);
+    const callbackOnly = new TokenRequest();
+    const watchCallback = watchSignIn(callbackOnly);
+    callbackOnly.logIn({ id: 'u' }, () => undefined);
+    expect(watchCallback()).toBe(true);
+  });
+
+  it('a method assigned on a watched prototype later (a library patching it) reaches every request', () => {
+    class LatePatched {}
+    const proto = LatePatched.prototype as unknown as Record<string, unknown>;
+    const first = new LatePatched() as Record<string, unknown>;
+    watchSignIn(first);
+    proto.logIn = function (this: unknown) {
+      return this;
+    };
+    const second = new LatePatched() as Record<string, unknown>;
+    const watchSecond = watchSignIn(second);
+    expect(typeof second.logIn).toBe('function');
+    expect((second.logIn as () => unknown)()).toBe(second);
+    expect(watchSecond()).toBe(true);
   });
 
   it('never called: false; odd requests never throw', () => {

@@ -72,9 +72,10 @@ export interface JsonOutcomeRule {
 /**
  * How a route's response becomes `$succeeded` or `$failed` for the provider's log
  * (and what the embedded engine learns from). Rules are tried in this order, the first
- * that answers wins: `classify`; the user was signed in on this request (succeeded);
- * `header`; `json`; `redirect`; the `session` cookie was rotated (succeeded); the
- * status lists. The session rule comes after the redirect: a client can make a server
+ * that answers wins: `classify`; `header`; `json`; the `redirect` matchers given (a
+ * `failed` one only when nobody was signed in); an error the redirect names (`?error`,
+ * a failure page); a sign-in on this request, on a login or a sign-up (succeeded); a
+ * redirect back to the form; the `session` cookie rotated (succeeded); the status lists. The session rule comes after the redirect: a client can make a server
  * issue it a fresh session cookie on a failure (by presenting a stale or made-up one),
  * never make it send itself back to the form. A response no rule answers is not an
  * outcome (nothing is logged).
@@ -377,16 +378,16 @@ const STATUS_KEY = /^status$/i;
  * `/login?email=…`, `/signup?step=2`) is the next step of a flow, not a failure; nor is
  * `/` or a page elsewhere.
  */
-function isBackToForm(url: URL, requestPath: string, event: string | undefined): boolean {
+function isBackToForm(url: URL, requestPath: string, event: string | undefined): 'explicit' | 'form' | false {
   let otherQuery = false;
   for (const [key, value] of url.searchParams) {
     if (ERROR_KEYS.test(key)) {
-      if (!NOT_AN_ERROR.test(value)) return true;
+      if (!NOT_AN_ERROR.test(value)) return 'explicit';
       continue;
     }
     if (RESULT_KEYS.test(key) && ERROR_VALUES.test(value)) {
       // `status=failed` only on a form page: `/jobs?status=failed` is a page of jobs.
-      if (!STATUS_KEY.test(key)) return true;
+      if (!STATUS_KEY.test(key)) return 'explicit';
     }
     if (!NAVIGATION_KEYS.test(key)) otherQuery = true;
   }
@@ -397,15 +398,15 @@ function isBackToForm(url: URL, requestPath: string, event: string | undefined):
   const last = (path: string) => path.slice(path.lastIndexOf('/') + 1).replace(/\.[a-z0-9]{1,5}$/i, '');
   const page = last(to);
   if (page === '') return false;
-  if (FAILURE_PAGE.test(page)) return true;
+  if (FAILURE_PAGE.test(page)) return 'explicit';
   const formPage = to === from || page === last(from) || (event === '$registration' ? SIGNUP_PAGE : LOGIN_PAGE).test(page);
   if (!formPage) return false;
   if (otherQuery) {
     // Only an explicit failure status keeps a form page with a query a failure.
-    for (const [key, value] of url.searchParams) if (STATUS_KEY.test(key) && ERROR_VALUES.test(value)) return true;
+    for (const [key, value] of url.searchParams) if (STATUS_KEY.test(key) && ERROR_VALUES.test(value)) return 'explicit';
     return false;
   }
-  return true;
+  return 'form';
 }
 
 const MAX_BODY_TEXT = 64 * 1024;
@@ -483,6 +484,8 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
   // The defaults read credentials' outcomes: a login's or a sign-up's form. A reset page
   // that redirects to itself (`?sent=1`) says nothing of the kind.
   const defaults = route.event === undefined || route.event === '$login' || route.event === '$registration';
+  // A sign-in says how a login or a sign-up went, nothing about a checkout or a reset.
+  const signInCounts = defaults;
   let redirect: { succeeded?: LocationTest; failed?: LocationTest; defaults: boolean } = { defaults };
   if (options?.redirect === false) redirect = { defaults: false };
   else if (options?.redirect !== undefined) {
@@ -538,8 +541,8 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
       if (given === 'succeeded') return '$succeeded';
       if (given === 'failed') return '$failed';
     }
-    // A user signed in on this request: server-side state no client can fake.
-    if (res?.signedIn === true && status < 400) return '$succeeded';
+    // What the app states outright comes first: a header or a JSON field it set, a
+    // redirect matcher given for the route, an error the redirect names.
     if (header !== undefined && res !== undefined) {
       const given = header.answer(responseHeader(res.headers, header.name));
       if (given !== undefined) return given;
@@ -555,17 +558,27 @@ export function compileOutcome(options: OutcomeOptions | undefined, option: stri
         if (given !== undefined) return given;
       }
     }
-    if (status >= 300 && status < 400 && res !== undefined) {
-      const target = locationOf(res.headers, request);
-      if (target !== undefined) {
-        if (redirect.failed?.(target.url)) return '$failed';
-        if (redirect.succeeded?.(target.url)) return '$succeeded';
-        // Before the session rule: a client can make a server issue it a fresh session
-        // cookie on a failure (present a stale or made-up one; express-session's
-        // saveUninitialized), never make it send itself back to the form.
-        if (redirect.defaults && request !== undefined && isBackToForm(target.url, typeof request.path === 'string' ? request.path : '/', route.event)) return '$failed';
-      }
+    const target = status >= 300 && status < 400 && res !== undefined ? locationOf(res.headers, request) : undefined;
+    const signedIn = res?.signedIn === true && status < 400 && signInCounts;
+    if (target !== undefined) {
+      // A failure page given for the route may be where a success lands too
+      // (`failureRedirect: '/'`): a sign-in outweighs it (below).
+      if (!signedIn && redirect.failed?.(target.url)) return '$failed';
+      if (redirect.succeeded?.(target.url)) return '$succeeded';
     }
+    const back = target !== undefined && redirect.defaults && request !== undefined ? isBackToForm(target.url, typeof request.path === 'string' ? request.path : '/', route.event) : false;
+    if (back === 'explicit') return '$failed';
+    // A sign-in on this request (see watchSignIn): on a login or a sign-up only, and
+    // after what the app stated outright — another middleware can sign a client in on
+    // any route (a remember-me cookie the client sent), which says nothing of the
+    // password this request carried. It outweighs where the redirect goes: a page a
+    // success may land on too (`failureRedirect: '/'` given as a matcher), or the form
+    // itself (a `successRedirect: '/login'` exists).
+    if (signedIn) return '$succeeded';
+    // Before the session rule: a client can make a server issue it a fresh session
+    // cookie on a failure (present a stale or made-up one; express-session's
+    // saveUninitialized), never make it send itself back to the form.
+    if (back === 'form') return '$failed';
     if (res !== undefined && request !== undefined && status < 400 && rotated(res, request)) return '$succeeded';
     const byStatusAlone = byStatus(status);
     return unreadable && byStatusAlone === '$succeeded' ? undefined : byStatusAlone;
@@ -619,7 +632,11 @@ function marking(fn: unknown): unknown {
   let wrapper = wrappers.get(fn);
   if (wrapper === undefined) {
     wrapper = function (this: unknown, ...args: unknown[]) {
-      if (this !== null && typeof this === 'object') signedInRequests.add(this);
+      // `{ session: false }`: a token strategy authenticating this one request (a bearer
+      // token, an API key) rather than a sign-in; such logins answer with a status anyway.
+      const options = args[1];
+      const sessionless = options !== null && typeof options === 'object' && (options as { session?: unknown }).session === false;
+      if (!sessionless && this !== null && typeof this === 'object') signedInRequests.add(this);
       return (fn as (...a: unknown[]) => unknown).apply(this, args);
     };
     wrappers.set(fn, wrapper);
@@ -636,7 +653,7 @@ function watchPrototype(proto: object): void {
     const own = Object.getOwnPropertyDescriptor(proto, name);
     // Someone else's accessor, or a property that cannot be redefined: left alone.
     if (own !== undefined && (!own.configurable || !('value' in own))) continue;
-    const original = own?.value;
+    let original = own?.value;
     try {
       Object.defineProperty(proto, name, {
         configurable: true,
@@ -646,6 +663,11 @@ function watchPrototype(proto: object): void {
           return marking(given !== undefined ? given : original !== undefined ? original : Reflect.get(Object.getPrototypeOf(proto) ?? {}, name, this));
         },
         set(this: object, value: unknown) {
+          // Assigned on the prototype itself (a library patching it later): every request sees it.
+          if (this === proto) {
+            original = value;
+            return;
+          }
           let values = assigned.get(this);
           if (values === undefined) {
             values = new Map();

@@ -29,6 +29,8 @@ interface Setup {
   outcome?: Record<string, unknown>;
   /** The app also reports each attempt itself, with guard.trackLogin(req). */
   explicit?: boolean;
+  /** An API-token strategy authenticating every request (`{ session: false }`), mounted after Vigil. */
+  tokens?: boolean;
 }
 
 const servers: Server[] = [];
@@ -75,6 +77,17 @@ async function passportApp(setup: Setup): Promise<{ form: LoginForm; logged: Pro
   app.use(guard);
   app.use(auth.initialize());
   app.use(auth.session());
+  if (setup.tokens) {
+    // What passport-http-bearer does: success() for a known token, pass() otherwise.
+    auth.use('token', {
+      name: 'token',
+      authenticate(this: { success(user: unknown): void; pass(): void }, req: express.Request) {
+        if (req.get('x-api-token') === 'attackers-own-token') this.success({ id: 'attacker@example.com' });
+        else this.pass();
+      },
+    } as unknown as passport.Strategy);
+    app.use((req, res, next) => auth.authenticate('token', { session: false })(req, res, next));
+  }
   app.get('/login', (_req, res) => {
     res.type('html').send('<form method="post"><input name="email"><input name="password" type="password"></form>');
   });
@@ -164,6 +177,17 @@ describe('issue 19: Passport on Express, redirects both ways', () => {
     const session = login.setCookies.find((line) => line.startsWith('connect.sid='))?.split(';')[0];
     expect(session).toBeDefined();
     const run = await bruteForce({ ...form, headers: { cookie: session as string } }, { account: 'alice@example.com', attempts: 30 });
+    expect(run.stoppedAt).toBeLessThanOrEqual(10);
+    await settle();
+    const alice = logged.filter((e) => e.user.email === 'alice@example.com');
+    expect(alice.length).toBeGreaterThan(0);
+    expect(alice.every((e) => e.status === '$failed')).toBe(true);
+  });
+
+  it('an attacker sending their own API token (a strategy authenticating every request, session: false): still failures, stopped', async () => {
+    const stack = STACKS[1] as Setup;
+    const { form, logged } = await passportApp({ ...stack, tokens: true });
+    const run = await bruteForce({ ...form, headers: { 'x-api-token': 'attackers-own-token' } }, { account: 'alice@example.com', attempts: 30 });
     expect(run.stoppedAt).toBeLessThanOrEqual(10);
     await settle();
     const alice = logged.filter((e) => e.user.email === 'alice@example.com');
