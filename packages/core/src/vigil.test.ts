@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestInfo } from './context/request.js';
-import { VigilConfigError } from './errors.js';
 import type { Provider, ProviderEvent, Verdict } from './providers/types.js';
 import { createVigil, type VigilConfig, VigilProviderError } from './vigil.js';
+import { thrown as configError } from './test-support/thrown.js';
 
 const LOGIN = { method: 'POST', path: '/login', event: '$login' as const, user: { email: 'body.email' } };
 
@@ -37,16 +37,6 @@ function recordingProvider(answer: (event: ProviderEvent) => Verdict | Promise<V
     },
   };
   return { provider, calls };
-}
-
-function configError(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(VigilConfigError);
-    return error as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError');
 }
 
 afterEach(() => {

@@ -12,17 +12,7 @@ import {
   scrubHeaders,
   withDefaultAllowlist,
 } from './headers.js';
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
+import { thrown } from '../test-support/thrown.js';
 
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 

@@ -1,10 +1,10 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VigilConfigError } from '../errors.js';
 import type { IncomingHeaders } from './headers.js';
 import { canonicalizeIp, createClientIpExtractor, extractClientIp, type IpOptions, type IpSource } from './ip.js';
 import { IP_PRESETS } from './ip-presets.js';
+import { thrown } from '../test-support/thrown.js';
 
 // ---------------------------------------------------------------------------------------
 // Reference helpers, written from the spec and independent of the code under test.
@@ -113,17 +113,6 @@ const headerMap = fc.array(fc.tuple(headerName, fc.oneof(headerValue, fc.array(h
   for (const [k, v] of entries) Object.defineProperty(headers, k, { value: v, enumerable: true, writable: true, configurable: true });
   return headers;
 });
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
 
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 afterEach(() => {

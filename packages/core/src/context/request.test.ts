@@ -1,21 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { VigilConfigError } from '../errors.js';
 import { DEFAULT_ALLOWLIST, type IncomingHeaders } from './headers.js';
 import { buildRequestContext, type ContextOptions, createContextBuilder, type RequestInfo } from './request.js';
+import { thrown } from '../test-support/thrown.js';
 
 function request(headers: IncomingHeaders = {}, remoteAddress?: string, extra: Partial<RequestInfo> = {}): RequestInfo {
   return { method: 'POST', url: '/login?next=%2F', path: '/login', headers, remoteAddress, ...extra };
-}
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
 }
 
 /** Runs `fn`, lets pending promises settle, and returns the unhandled rejections seen. */

@@ -4,17 +4,7 @@ import { VigilConfigError } from '../errors.js';
 import type { Verdict } from '../providers/types.js';
 import { applyPolicy, compileThresholds, type PolicyOptions, type Thresholds } from './policy.js';
 import { compileThreatCodes } from './threat-codes.js';
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
+import { thrown } from '../test-support/thrown.js';
 
 /** Policy options: blocking mode, default lists and thresholds, a challenge handler, no redirect. */
 function options(overrides: Partial<PolicyOptions> = {}): PolicyOptions {

@@ -1,19 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VigilConfigError } from '../errors.js';
 import { type Decision, type DecisionAction, UNPROTECTED_DECISION } from './decision.js';
 import { type BlockResponseOptions, createResponder, prefersHtml, type RenderedResponse, type ResponseOptions } from './responses.js';
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
+import { thrown } from '../test-support/thrown.js';
 
 /** A decision literal with the given action (and what blocking mode would do). */
 function decision(action: DecisionAction, overrides: Partial<Decision> = {}): Decision {

@@ -9,17 +9,7 @@ import {
   THREAT_CODES,
   type ThreatCodeLists,
 } from './threat-codes.js';
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
+import { thrown } from '../test-support/thrown.js';
 
 const BLOCK = [2, 3, 6, 7, 10, 11, 16, 18];
 const CAPTCHA = [4, 5, 13, 14, 15, 17];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VigilConfigError } from '../errors.js';
 import { IpRangeSet } from './ip-ranges.js';
+import { thrown as configError } from '../test-support/thrown.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-ip-ranges-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,16 +13,6 @@ function file(text: string): string {
   const path = join(dir, `ranges-${fileCount++}.txt`);
   writeFileSync(path, text);
   return path;
-}
-
-function configError(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(VigilConfigError);
-    return error as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError');
 }
 
 describe('IpRangeSet.from: IPv4', () => {

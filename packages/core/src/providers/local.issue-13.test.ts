@@ -2,7 +2,7 @@
 // form (no Sec-Fetch-* to a non-secure origin), and native mobile apps were blocked on
 // login as HTTP client libraries. End to end through createVigil and the embedded
 // engine, from the neutral request an adapter builds.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
 import type { RouteDefinition } from '../routing/routes.js';
 import { createVigil, type VigilConfig } from '../vigil.js';
@@ -177,7 +177,6 @@ describe('issue 13: outcomes on the device issued on the same request', () => {
     const req = chromiumFormPost('https://app.example.com', 'https', true);
     return { store, vigil, req };
   };
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
   it('failed then succeeded on one account: nothing left pending on the device, its summary clean', async () => {
     const { store, vigil, req } = setup();
@@ -185,16 +184,16 @@ describe('issue 13: outcomes on the device issued on the same request', () => {
     const device = first.device?.id as string;
     expect(device).toMatch(/^[0-9a-f]{32}$/);
     vigil.logOutcome(first, 401);
-    await settle();
-    expect(await store.keys(`p:dev:${device}:`)).toHaveLength(1);
+    // The engine learns after the response, in microtasks: wait for what it writes.
+    await vi.waitFor(async () => expect(await store.keys(`p:dev:${device}:`)).toHaveLength(1));
     const second = await vigil.protect(req);
     expect(second.device?.id).toBe(device);
     vigil.logOutcome(second, 200);
-    await settle();
+    // Flushes the outcome being learned (close waits for in-flight logs).
+    await vigil.close();
     expect(await store.keys(`p:dev:${device}:`)).toEqual([]);
     const [summary] = await store.execute([{ type: 'get', key: `v:dev:${device}:sum` }]);
     expect(JSON.parse(String(summary))).not.toHaveProperty('u');
-    await vigil.close();
   });
 
   it('failed on one account then succeeded on another: a typo, resolved where it happened', async () => {

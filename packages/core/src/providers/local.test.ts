@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ScrubbedHeaders } from '../context/headers.js';
 import { IdentifierHasher } from '../engine/identifiers.js';
-import { VigilConfigError } from '../errors.js';
 import type { EventStatus, EventType } from '../events.js';
 import type { UserIdentity } from '../routing/routes.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
 import { DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type LocalProvider, type LocalProviderOptions, localProvider, VigilStoreError } from './local.js';
 import type { ProviderEvent, Verdict } from './types.js';
+import { thrown as configError } from '../test-support/thrown.js';
 
 // A fixed clock, one minute into a 15-minute window, so that every count is exact.
 const W = 15 * 60_000;
@@ -113,19 +113,8 @@ const make = (options: LocalProviderOptions = {}) => localProvider({ store: memo
 const CLEAN: Verdict = { risk: 0, signals: {}, reasons: [], riskDecides: true };
 const signalNames = (verdict: Verdict) => Object.keys(verdict.signals ?? {});
 
-function configError(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(VigilConfigError);
-    return error as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError');
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'vigil-local-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 
 describe('localProvider: shape', () => {
   it('is named local, exposes its store, serves filter, risk and log', async () => {

@@ -1,19 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
-import { VigilConfigError } from '../errors.js';
 import { compileField, type FieldSource } from './fields.js';
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
+import { thrown } from '../test-support/thrown.js';
 
 const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
 

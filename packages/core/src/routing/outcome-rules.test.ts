@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
-import { VigilConfigError } from '../errors.js';
+import type { VigilConfigError } from '../errors.js';
 import { createVigil } from '../vigil.js';
 import { compileOutcome, mergeOutcome, type OutcomeClassifier, type OutcomeOptions, type OutcomeResponse, type ResponseHeaders, watchSignIn } from './outcome.js';
+import { thrown } from '../test-support/thrown.js';
 
 const OPTION = 'routes[0].outcome';
 const PAST = 'Thu, 01 Jan 1970 00:00:00 GMT';
@@ -20,17 +21,6 @@ function redirectTo(location: string, headers: ResponseHeaders = {}, status = 30
 }
 
 const compile = (options?: OutcomeOptions): OutcomeClassifier => compileOutcome(options, OPTION);
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
 
 // ---------------------------------------------------------------------------------------
 describe('classify', () => {

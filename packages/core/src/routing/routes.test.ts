@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
-import { VigilConfigError } from '../errors.js';
+import type { VigilConfigError } from '../errors.js';
 import { EVENT_TYPES, type EventType } from '../events.js';
 import {
   compileExclusions,
@@ -11,17 +11,7 @@ import {
   type RouteDefinition,
   type RoutingOptions,
 } from './routes.js';
-
-/** Catches what `fn` throws, failing the test when it throws nothing. */
-function thrown(fn: () => unknown): VigilConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VigilConfigError);
-    return err as VigilConfigError;
-  }
-  throw new Error('expected a VigilConfigError, nothing was thrown');
-}
+import { thrown } from '../test-support/thrown.js';
 
 /** Asserts the shape every configuration error shares: code, option, and a message naming both. */
 function expectConfigError(err: VigilConfigError, code: string, option: string): void {

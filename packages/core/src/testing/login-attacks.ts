@@ -125,3 +125,24 @@ export async function typoThenLogin(form: LoginForm, options: { account: string;
   const login = await postLogin(form, options.account, options.password, jar);
   return { typo, login };
 }
+
+/** How many attempts of a run reached the app (Vigil did not answer them itself): each has an outcome to log. */
+export function reachedApp(run: RunResult): number {
+  return run.attempts.filter((attempt) => !attempt.stopped).length;
+}
+
+/**
+ * Resolves once `events` (the events a provider was given) holds at least `count`
+ * that match `which`, and returns those. Outcomes are logged after the response has
+ * gone, so a client can read its answer first; this waits on the condition, not on a
+ * fixed delay, and fails with what it saw if the outcomes never come (`limitMs`).
+ */
+export async function outcomesLogged<E>(events: readonly E[], count: number, which: (event: E) => boolean = () => true, limitMs = 5000): Promise<E[]> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const found = events.filter(which);
+    if (found.length >= count) return found;
+    if (Date.now() > deadline) throw new Error(`expected ${count} logged outcomes, saw ${found.length} of ${events.length} events`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

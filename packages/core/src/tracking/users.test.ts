@@ -3,7 +3,6 @@ import type { RequestInfo } from '../context/request.js';
 import { localProvider } from '../providers/local.js';
 import type { ProviderEvent } from '../providers/types.js';
 import { MemoryStore } from '../stores/memory.js';
-import type { Store, StoreOp } from '../stores/types.js';
 import { createVigil } from '../vigil.js';
 import { RecordingStore } from '../testing/recording.js';
 import { createDeviceCookies } from './device-cookie.js';

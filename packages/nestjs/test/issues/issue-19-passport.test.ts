@@ -9,7 +9,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { localProvider, MemoryStore, type ProviderEvent } from '@vigil/core';
-import { bruteForce, type LoginForm, stuffing, typoThenLogin } from '@vigil/core/testing';
+import { bruteForce, type LoginForm, outcomesLogged, reachedApp, stuffing, typoThenLogin } from '@vigil/core/testing';
 import session from 'express-session';
 import passport from 'passport';
 import { Strategy } from 'passport-local';
@@ -121,7 +121,6 @@ async function nestApp(): Promise<{ origin: string; logged: ProviderEvent[] }> {
   return { origin: await app.getUrl().then((url) => url.replace('[::1]', '127.0.0.1')), logged };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 describe('issue 19: @nestjs/passport on Express', () => {
   const variants: [string, (origin: string) => LoginForm, { failed: [number, string | undefined]; succeeded: [number, string | undefined] }][] = [
@@ -135,7 +134,7 @@ describe('issue 19: @nestjs/passport on Express', () => {
       const { typo, login } = await typoThenLogin(formOf(origin), { account: 'alice@example.com', password: USERS.get('alice@example.com') as string });
       expect([typo.status, typo.location]).toEqual(answers.failed);
       expect([login.status, login.location]).toEqual(answers.succeeded);
-      await settle();
+      await outcomesLogged(logged, 2);
       expect(logged.map((e) => [e.status, e.responseStatus])).toEqual([
         ['$failed', answers.failed[0]],
         ['$succeeded', answers.succeeded[0]],
