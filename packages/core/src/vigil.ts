@@ -381,7 +381,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       );
     });
 
-  const finish = (parts: Omit<DecisionParts, 'mode' | 'provider'>): Decision => buildDecision({ ...parts, mode, provider: provider.name });
+  const finish = (parts: DecisionParts): Decision => buildDecision(parts, mode, provider.name);
 
   const protect = async (req: RequestInfo, explicitRoute?: CompiledRoute): Promise<Decision> => {
     let route: CompiledRoute | undefined;
