@@ -77,4 +77,32 @@ describe('an account’s familiarity record', () => {
       expect(record.n.size + record.d.size).toBe(0);
     }
   });
+
+  // The record withVisit files for the value it returns must be what parsing that value
+  // gives: a stored value read back (the next decision) is served from that filing. A
+  // leading space makes the same JSON another string, one nothing filed: a real parse.
+  it('reading back a written value gives what a parse of it gives, whatever the sequence of visits', () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const lists = (r: ReturnType<typeof read>) => ({ n: [...r.n], d: [...r.d] });
+    for (let run = 0; run < 40; run++) {
+      const forMs = [FOR, 30 * MIN, 5 * MIN][run % 3] as number;
+      let now = T0;
+      let record = parseFamiliarity(undefined, now, forMs);
+      for (let step = 0; step < 60; step++) {
+        now += rand(4) * 20_000 + (rand(10) === 0 ? forMs : 0);
+        const network = rand(5) === 0 ? undefined : `198.51.${rand(24)}.1`;
+        const device = rand(3) === 0 ? undefined : `d${rand(24)}`;
+        const value = withVisit(record, network, device, now);
+        if (value === undefined) continue;
+        const later = now + rand(3) * 30_000;
+        const served = parseFamiliarity(value, later, forMs);
+        expect(lists(served)).toEqual(lists(parseFamiliarity(` ${value}`, later, forMs)));
+        record = served;
+      }
+    }
+  });
 });

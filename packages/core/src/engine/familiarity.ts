@@ -44,15 +44,24 @@ function entries(value: unknown, oldest: number): Map<string, number> {
 // value itself (the string the store handed out, whose hash V8 keeps), with the cut-off
 // minute it was read at: a key built from both would be a new string to hash each time.
 const parsedRecords = new BoundedMap<string, { oldest: number; record: Familiarity }>(256);
+// The cut-off minute each handed-out record was read at, for withVisit to file the
+// record it writes under the same one: the next read of the value it returns (the
+// outcome's write, read back by the next decision) is then no parse at all.
+const readAt = new WeakMap<Familiarity, number>();
 
 /** Reads a stored record; anything unreadable, absent or expired is an empty one. */
 export function parseFamiliarity(value: unknown, now: number, familiarForMs: number): Familiarity {
-  if (typeof value !== 'string' || value.length > MAX_JSON) return { n: new Map(), d: new Map() };
   const oldest = minute(now - familiarForMs);
+  if (typeof value !== 'string' || value.length > MAX_JSON) {
+    const empty: Familiarity = { n: new Map(), d: new Map() };
+    readAt.set(empty, oldest);
+    return empty;
+  }
   const known = parsedRecords.get(value);
   if (known !== undefined && known.oldest === oldest) return known.record;
   const record = parseRecord(value, now, familiarForMs);
   parsedRecords.set(value, { oldest, record });
+  readAt.set(record, oldest);
   return record;
 }
 
@@ -100,5 +109,16 @@ function visited(list: ReadonlyMap<string, number>, key: string | undefined, at:
 export function withVisit(record: Familiarity, network: string | undefined, device: string | undefined, now: number): string | undefined {
   const at = minute(now);
   if ((network === undefined || record.n.get(network) === at) && (device === undefined || record.d.get(device) === at)) return undefined;
-  return JSON.stringify({ n: visited(record.n, network, at), d: visited(record.d, device, at) });
+  const n = visited(record.n, network, at);
+  const d = visited(record.d, device, at);
+  const value = JSON.stringify({ n, d });
+  // Every entry kept was at or after the cut-off the record was read at, and the visit
+  // is now: parsing `value` at that cut-off gives exactly these lists, so file them.
+  const oldest = readAt.get(record);
+  if (oldest !== undefined && value.length <= MAX_JSON) {
+    const next: Familiarity = { n: new Map(n), d: new Map(d) };
+    parsedRecords.set(value, { oldest, record: next });
+    readAt.set(next, oldest);
+  }
+  return value;
 }

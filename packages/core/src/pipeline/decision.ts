@@ -37,6 +37,17 @@ function freezeResponseHeaders(headers: Verdict['responseHeaders']): Decision['r
   return Object.freeze(out);
 }
 
+/**
+ * Vigil's own headers alone (the provider gave none): built by Vigil with lower-case
+ * names and values it made, so frozen as they are, without the checks a provider's get.
+ */
+function ownHeaders(own: Record<string, string> | undefined): Decision['responseHeaders'] {
+  if (own === undefined) return NO_HEADERS;
+  const out: Record<string, readonly string[]> = {};
+  for (const name in own) out[name] = Object.freeze([own[name] as string]);
+  return Object.freeze(out);
+}
+
 /** What a decision is built from. */
 export interface DecisionParts {
   /** `performance.now()` when the decision began. */
@@ -115,7 +126,7 @@ class ProtectedDecision implements Decision {
     this.ip = parts.context.ip;
     this.durationMs = performance.now() - parts.start;
     this.requestId = parts.requestId;
-    this.#headers = freezeResponseHeaders(mergeHeaders(verdict?.responseHeaders, parts.extraHeaders));
+    this.#headers = verdict?.responseHeaders == null ? ownHeaders(parts.extraHeaders) : freezeResponseHeaders(mergeHeaders(verdict.responseHeaders, parts.extraHeaders));
   }
 
   /** Headers to append to the client's response (see {@link Decision.responseHeaders}). */
