@@ -48,14 +48,18 @@ const parsedRecords = new BoundedMap<string, { oldest: number; record: Familiari
 // record it writes under the same one: the next read of the value it returns (the
 // outcome's write, read back by the next decision) is then no parse at all.
 const readAt = new WeakMap<Familiarity, number>();
+let empty: { oldest: number; record: Familiarity } = { oldest: Number.NaN, record: { n: new Map(), d: new Map() } };
 
 /** Reads a stored record; anything unreadable, absent or expired is an empty one. */
 export function parseFamiliarity(value: unknown, now: number, familiarForMs: number): Familiarity {
   const oldest = minute(now - familiarForMs);
   if (typeof value !== 'string' || value.length > MAX_JSON) {
-    const empty: Familiarity = { n: new Map(), d: new Map() };
-    readAt.set(empty, oldest);
-    return empty;
+    // No record (every first visit): one empty record per cut-off minute, never changed.
+    if (empty.oldest !== oldest) {
+      empty = { oldest, record: { n: new Map(), d: new Map() } };
+      readAt.set(empty.record, oldest);
+    }
+    return empty.record;
   }
   const known = parsedRecords.get(value);
   if (known !== undefined && known.oldest === oldest) return known.record;
