@@ -1,36 +1,32 @@
+// createVigil: the assembly of a configured Vigil. Its options are checked and compiled
+// in pipeline/config.ts; what is left here is what shares one instance's state: the
+// decision pipeline (protect: route, context, device cookie, provider with its timeout
+// and failover, policy, then pipeline/decision.ts builds the decision), enforcement
+// (block, redirect, challenge), outcome logging after the response, explicit tracking
+// and admin calls, and the lifecycle (close, stats). Public types: pipeline/types.ts.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { checkKnownOptions } from './config/options.js';
-import { getHeader, withDefaultAllowlist } from './context/headers.js';
-import { type ContextOptions, createContextBuilder, type RequestContext, type RequestInfo } from './context/request.js';
-import { type Decision, EXCLUDED_DECISION, type Mode, UNPROTECTED_DECISION } from './decision/decision.js';
-import { applyPolicy, compileThresholds, failoverPolicy, type PolicyResult } from './decision/policy.js';
-import { createResponder, type RenderedResponse } from './decision/responses.js';
-import { compileThreatCodes } from './decision/threat-codes.js';
-import { checkClients } from './engine/native-apps.js';
-import { VigilConfigError } from './errors.js';
-import type { EventStatus } from './events.js';
+import { getHeader } from './context/headers.js';
+import type { RequestContext, RequestInfo } from './context/request.js';
+import type { Decision } from './decision/decision.js';
+import { applyPolicy, failoverPolicy, type PolicyResult } from './decision/policy.js';
+import type { RenderedResponse } from './decision/responses.js';
+import { VigilConfigError, VigilProviderError } from './errors.js';
+import type { EventStatus, EventType } from './events.js';
 import { createIncidentTracker } from './logging/incidents.js';
-import { compileLogger } from './logging/logger.js';
-import { createDeviceCookies, type DeviceCookieOptions, type DeviceCookies } from './tracking/device-cookie.js';
-import { decisionOf } from './tracking/handle.js';
-import {
-  anonymizeIdentity,
-  identityOf,
-  VigilUnsupportedError,
-} from './tracking/users.js';
-import type { EventType } from './events.js';
-import type { UserIdentity } from './routing/routes.js';
-import { localProvider } from './providers/local.js';
-import { type Provider, type ProviderEvent, type ProviderFunction, providerFromFunction, type Verdict } from './providers/types.js';
-import { type CompiledRoute, compileRoute, compileRouting, type RouteDefinition } from './routing/routes.js';
-import type { OutcomeResponse } from './routing/outcome.js';
+import { describeError } from './logging/logger.js';
+import { compileConfig } from './pipeline/config.js';
 import { buildDecision, type DecisionParts } from './pipeline/decision.js';
-import type { FailoverStrategy, Vigil, VigilConfig } from './pipeline/types.js';
-import { VigilProviderError } from './errors.js';
+import type { Vigil, VigilConfig } from './pipeline/types.js';
+import { checkVerdict, reasonOf } from './pipeline/verdict.js';
+import type { Provider, ProviderEvent, Verdict } from './providers/types.js';
+import type { OutcomeResponse } from './routing/outcome.js';
+import { type CompiledRoute, compileRoute, type RouteDefinition, type UserIdentity } from './routing/routes.js';
+import { decisionOf } from './tracking/handle.js';
+import { identityOf, VigilUnsupportedError } from './tracking/users.js';
 
-export type { ChallengeContext, EnforceIO, FailoverStrategy, Vigil, VigilConfig } from './pipeline/types.js';
 export { VigilProviderError } from './errors.js';
+export type { ChallengeContext, EnforceIO, FailoverStrategy, Vigil, VigilConfig } from './pipeline/types.js';
 
 /** What Vigil keeps of a decision until its outcome is logged. */
 interface Pending {
@@ -44,117 +40,17 @@ interface Pending {
   outcome: Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
 }
 
-const CONFIG_KEYS = [
-  'mode',
-  'provider',
-  'routes',
-  'routeToEventType',
-  'uriExclusion',
-  'ip',
-  'headers',
-  'getJa3',
-  'getResourceType',
-  'getChannel',
-  'threatCodes',
-  'thresholds',
-  'redirectUrl',
-  'redirectStatus',
-  'blockResponse',
-  'onChallenge',
-  'failover',
-  'timeout',
-  'logger',
-  'onDecision',
-  'anonymize',
-  'deviceCookie',
-  'clients',
-  'outcome',
-];
-/**
- * What of an error goes to a log line: its name, message and code — never the error
- * object itself, whose properties (an HTTP client's request options, say) can carry
- * credentials.
- */
-function describeError(error: unknown): Record<string, unknown> | undefined {
-  if (error === undefined || error === null) return undefined;
-  if (typeof error !== 'object') return { message: String(error) };
-  const e = error as { name?: unknown; message?: unknown; code?: unknown; status?: unknown };
-  return {
-    name: typeof e.name === 'string' ? e.name : 'Error',
-    message: typeof e.message === 'string' ? e.message : String(error),
-    ...(typeof e.code === 'string' ? { code: e.code } : {}),
-    ...(typeof e.status === 'number' ? { status: e.status } : {}),
-  };
-}
+
 
 /** The request's Accept header, read as every header is (any case, lists joined). */
 const acceptOf = (request: RequestInfo): string | undefined => getHeader(request.headers, 'Accept');
 
-const MODES: readonly Mode[] = ['monitoring', 'blocking'];
-const FAILOVERS: readonly FailoverStrategy[] = ['allow', 'deny', 'challenge', 'throw'];
 const TIMED_OUT = Symbol('timed out');
 const VERDICT_RANK: Readonly<Record<PolicyResult['verdict'], number>> = { allow: 0, challenge: 1, deny: 2 };
 const FORWARDED_FOR_WARN_AFTER = 10;
 
-function compileProvider(provider: unknown): Provider {
-  if (provider === undefined) return localProvider();
-  if (typeof provider === 'function') return providerFromFunction(provider as ProviderFunction);
-  const p = provider as Partial<Provider> | null;
-  const missing = p && typeof p === 'object' ? (['filter', 'risk', 'log'] as const).filter((m) => typeof p[m] !== 'function') : ['filter', 'risk', 'log'];
-  if (!p || typeof p !== 'object' || missing.length > 0) {
-    throw new VigilConfigError(
-      'VIGIL_E_PROVIDER',
-      'provider',
-      provider,
-      missing.length > 0 ? `which lacks ${missing.map((m) => `${m}()`).join(', ')}` : 'which is not a provider',
-      'Pass a provider ({ name, filter, risk, log }), an async function (event) => verdict, or leave it out for the default.',
-    );
-  }
-  return p.name ? (p as Provider) : { ...(p as Provider), name: 'custom' };
-}
 
-/**
- * The device cookie of a configuration: on unless `deviceCookie: false`. Without a
- * `secret` of its own it is keyed by the provider's `deviceCookieKey()` (the embedded
- * engine's, derived from its `secret`), else by a random key per process — which
- * `createDeviceCookies` refuses over a shared store.
- */
-function compileDeviceCookies(option: unknown, provider: Provider, sharedStore: string | undefined): DeviceCookies | undefined {
-  if (option === false) return undefined;
-  const options = option === undefined ? true : (option as DeviceCookieOptions | true);
-  const plain = options === true || (options !== null && typeof options === 'object' && !Array.isArray(options));
-  let key: Uint8Array | undefined;
-  // The provider is asked only when it is needed (a given secret wins) and the option is
-  // one createDeviceCookies accepts (it names the wrong ones).
-  if (plain && (options === true || options.secret === undefined) && typeof provider.deviceCookieKey === 'function') {
-    try {
-      key = provider.deviceCookieKey() ?? undefined;
-    } catch (error) {
-      throw new VigilConfigError(
-        'VIGIL_E_PROVIDER',
-        'provider.deviceCookieKey()',
-        '(hidden)',
-        `which threw (${describeError(error)?.message ?? 'an error'})`,
-        "Fix the provider's deviceCookieKey(), or pass deviceCookie: { secret } (the same on every instance).",
-      );
-    }
-  }
-  return createDeviceCookies(options, { sharedStore, key, provider: provider.name });
-}
 
-/** A provider's failover reason, as a short string (a provider can hand over anything). */
-function reasonOf(value: unknown, fallback: string): string {
-  return typeof value === 'string' && value !== '' ? value.slice(0, 100) : fallback;
-}
-
-function checkVerdict(value: unknown): Verdict | string {
-  if (value === null || typeof value !== 'object') return 'the verdict is not an object';
-  const v = value as Verdict;
-  if (typeof v.risk !== 'number' || !(v.risk >= 0 && v.risk <= 1)) return 'risk is not a number from 0 to 1';
-  if (v.action !== undefined && v.action !== 'allow' && v.action !== 'challenge' && v.action !== 'deny') return 'action is not allow, challenge or deny';
-  if (v.threatCode !== undefined && (typeof v.threatCode !== 'number' || !Number.isInteger(v.threatCode) || v.threatCode < 0)) return 'threatCode is not a whole number';
-  return v;
-}
 
 /**
  * Creates a Vigil from its configuration: validates every option (throwing a
@@ -173,51 +69,7 @@ function checkVerdict(value: unknown): Verdict | string {
  * }
  */
 export function createVigil(config: VigilConfig = {}): Vigil {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'config', config, 'which is not an object', 'Pass an options object, e.g. createVigil({ routes: [...] }).');
-  }
-  checkKnownOptions(config, CONFIG_KEYS, '');
-  const mode = config.mode ?? 'monitoring';
-  if (!MODES.includes(mode)) {
-    throw new VigilConfigError('VIGIL_E_MODE', 'mode', config.mode, 'which is not a mode', 'Use "monitoring" (records what it would do; the default) or "blocking" (acts).');
-  }
-  const configuredFailover = config.failover ?? 'allow';
-  if (!FAILOVERS.includes(configuredFailover)) {
-    throw new VigilConfigError('VIGIL_E_FAILOVER', 'failover', config.failover, 'which is not a failover strategy', `Use one of ${FAILOVERS.map((f) => `"${f}"`).join(', ')} ("allow" by default).`);
-  }
-  // A remote provider with its own timeout gets headroom, so that its own deadline
-  // (which cancels its request and names the fault) ends the call before Vigil's.
-  const providerTimeout = (config.provider as { timeout?: unknown } | undefined)?.timeout;
-  const timeout = config.timeout ?? (typeof providerTimeout === 'number' && providerTimeout > 0 ? providerTimeout + 100 : 1000);
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 60_000) {
-    throw new VigilConfigError('VIGIL_E_TIMEOUT', 'timeout', config.timeout, 'which is not a time in milliseconds between 1 and 60000', 'Use e.g. timeout: 1000 (the default); a login should never wait long for a decision.');
-  }
-  for (const hook of ['onChallenge', 'onDecision'] as const) {
-    if (config[hook] !== undefined && typeof config[hook] !== 'function') {
-      throw new VigilConfigError('VIGIL_E_OPTION_TYPE', hook, config[hook], 'which is not a function', `Pass a function or leave ${hook} out.`);
-    }
-  }
-  const logger = compileLogger(config.logger);
-  const provider = compileProvider(config.provider);
-  // One failover setting for every provider, remote ones included: a provider's own
-  // applies only when its options set one explicitly.
-  if (provider.failover !== undefined && !FAILOVERS.includes(provider.failover)) {
-    throw new VigilConfigError('VIGIL_E_FAILOVER', 'provider.failover', provider.failover, 'which is not a failover strategy', 'Leave it out (createVigil\'s failover decides) or use "allow", "deny", "challenge" or "throw".');
-  }
-  const failover: FailoverStrategy = provider.failover ?? configuredFailover;
-  const routing = compileRouting(config);
-  const threatCodes = compileThreatCodes(config.threatCodes);
-  const thresholds = compileThresholds(config.thresholds);
-  const respond = createResponder(config);
-  const buildContext = createContextBuilder({
-    ip: config.ip,
-    // Remote providers name the headers they send by default (Castle's allowlist).
-    headers: withDefaultAllowlist(config.headers, provider.headerAllowlist),
-    getJa3: config.getJa3,
-    getResourceType: config.getResourceType,
-    getChannel: config.getChannel,
-  } as ContextOptions);
-  const { onChallenge, onDecision } = config;
+  const { mode, failover, timeout, logger, provider, routing, respond, buildContext, onChallenge, onDecision, unprotectedDecision, excludedDecision, identity, clients, deviceCookies, policyOptions } = compileConfig(config);
   // The devices issued on a request still in flight, so that tracking and identify calls
   // on that same request know its new device, and whether it is still new: once a login
   // or sign-up outcome has been recorded with it (a failure, a success), it has a history
@@ -245,28 +97,6 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       markIssued(event, issued);
     }
   };
-  // The shared decisions of unprotected and excluded requests, in this instance's mode.
-  const unprotectedDecision: Decision = Object.freeze({ ...UNPROTECTED_DECISION, mode }) as Decision;
-  const excludedDecision: Decision = Object.freeze({ ...EXCLUDED_DECISION, mode }) as Decision;
-  if (config.anonymize !== undefined && typeof config.anonymize !== 'boolean') {
-    throw new VigilConfigError('VIGIL_E_OPTION_TYPE', 'anonymize', config.anonymize, 'which is not a boolean', 'Use true or false (default).');
-  }
-  const identity = config.anonymize ? anonymizeIdentity : (user: UserIdentity) => user;
-  const clients = checkClients(config.clients, 'clients');
-  // Over a store shared by a fleet, the cookie's key must be shared too.
-  const engineStore = (provider as { store?: { shared?: unknown; name?: unknown } }).store;
-  const sharedStore = engineStore?.shared === true ? String(engineStore.name) : undefined;
-  const deviceCookies = compileDeviceCookies(config.deviceCookie, provider, sharedStore);
-  const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
-  if (mode === 'blocking' && onChallenge === undefined) {
-    // Until the built-in challenge exists (issue 15), a challenge nothing can serve is
-    // allowed: say so once, at start-up, rather than let blocking mode look stricter than it is.
-    logger.warn(
-      { code: 'VIGIL_W_NO_CHALLENGE_HANDLER', option: 'onChallenge' },
-      "Blocking mode has no onChallenge handler: every request the policy challenges (risk ≥ thresholds.challenge, a captcha-group threat code, a provider's challenge) is allowed, and decisions report wouldAction 'challenge'. Pass onChallenge to createVigil (e.g. hand the request to a CAPTCHA and call proceed() once it is solved).",
-    );
-  }
-
   // Per-decision state for the after-response log, without putting it on the frozen
   // decision (the event holds raw identifiers that must not travel with it).
   // `issued`: the device issued on the decision's request, whose freshness its outcome follows.

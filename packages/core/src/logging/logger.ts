@@ -33,3 +33,20 @@ export function compileLogger(logger: unknown): Required<Logger> {
   };
   return { debug: safe('debug'), info: safe('info'), warn: safe('warn'), error: safe('error') };
 }
+
+/**
+ * What of an error goes to a log line: its name, message and code — never the error
+ * object itself, whose properties (an HTTP client's request options, say) can carry
+ * credentials.
+ */
+export function describeError(error: unknown): Record<string, unknown> | undefined {
+  if (error === undefined || error === null) return undefined;
+  if (typeof error !== 'object') return { message: String(error) };
+  const e = error as { name?: unknown; message?: unknown; code?: unknown; status?: unknown };
+  return {
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    message: typeof e.message === 'string' ? e.message : String(error),
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.status === 'number' ? { status: e.status } : {}),
+  };
+}
