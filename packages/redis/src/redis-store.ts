@@ -171,6 +171,9 @@ export class RedisStore implements Store {
         // (a network partition sends no RST): drop it and reconnect.
         socketTimeout: Math.max(5_000, 4 * config.commandTimeout),
         connectionName: 'vigil',
+        // Batches issued in the same turn of the event loop (the decisions of concurrent
+        // requests, their outcomes) leave in one write and share one round trip.
+        enableAutoPipelining: true,
         ...config.redisOptions,
       });
       this.#owns = true;
