@@ -578,6 +578,28 @@ describe('enforce: the one place adapters delegate the branching to', () => {
     }
   });
 
+  // The family: whatever a provider hands over as headers, the decision carries only what
+  // Node accepts (token names, lower-cased; string values without CR, LF or NUL), and
+  // Vigil's device cookie comes after the provider's own Set-Cookie values, never lost.
+  it('any provider headers: only valid names and values reach the decision, the device cookie last', async () => {
+    const name = fc.oneof(fc.constantFrom('Set-Cookie', 'set-cookie', 'X-Trace', 'bad header', 'x:y', ''), fc.string({ maxLength: 8 }));
+    const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('a\r\nb', 'ok', 'x\0', 'v=1; Path=/'));
+    const value = fc.oneof(text, fc.array(fc.oneof(text, fc.integer(), fc.constant(null)), { maxLength: 3 }), fc.integer(), fc.constant(undefined));
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(name, value, { maxKeys: 5 }), async (headers) => {
+        const vigil = createVigil({ routes: [LOGIN], provider: async () => ({ risk: 0, responseHeaders: headers as Record<string, string> }) });
+        const decision = await vigil.protect(request());
+        for (const [key, values] of Object.entries(decision.responseHeaders)) {
+          expect(key).toMatch(/^[!#$%&'*+.^_`|~0-9a-z-]+$/);
+          for (const v of [values].flat()) expect(v).toMatch(/^[^\r\n\0]*$/);
+        }
+        const cookies = [decision.responseHeaders['set-cookie'] ?? []].flat();
+        expect(cookies[cookies.length - 1]).toMatch(/^vigil_did=/);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('negotiates the block page on the Accept header read as any header is: any case, a list joined', async () => {
     const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 1 }) });
     const decision = await vigil.protect(request());

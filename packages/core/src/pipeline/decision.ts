@@ -13,38 +13,25 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_SIGNALS: Readonly<Record<string, unknown>> = Object.freeze({});
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** The provider's response headers plus Vigil's own (the device cookie), values of one name kept together. */
-function mergeHeaders(a: Verdict['responseHeaders'], b: Record<string, string> | undefined): Verdict['responseHeaders'] {
-  if (!b) return a;
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(a ?? {})) out[name.toLowerCase()] = Array.isArray(value) ? [...value] : [value as string];
-  for (const [name, value] of Object.entries(b)) {
-    const key = name.toLowerCase();
-    out[key] = [...((out[key] as string[] | undefined) ?? []), value];
-  }
-  return out;
-}
-
-/** Copies a verdict's response headers, dropping names and values Node would refuse. */
-function freezeResponseHeaders(headers: Verdict['responseHeaders']): Decision['responseHeaders'] {
-  if (!headers || typeof headers !== 'object') return NO_HEADERS;
-  const out: Record<string, string | readonly string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name)) continue;
-    const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && !/[\r\n\0]/.test(v));
-    if (values.length > 0) out[name.toLowerCase()] = Object.freeze(values);
-  }
-  return Object.freeze(out);
-}
-
 /**
- * Vigil's own headers alone (the provider gave none): built by Vigil with lower-case
- * names and values it made, so frozen as they are, without the checks a provider's get.
+ * The headers to append to the response: the provider's, with the names and values Node
+ * would refuse dropped (a name given twice in different cases: the last one), then
+ * Vigil's own (the device cookie) after the provider's values of the same name. Vigil's
+ * own are built by Vigil with lower-case names, so they go in as they are.
  */
-function ownHeaders(own: Record<string, string> | undefined): Decision['responseHeaders'] {
-  if (own === undefined) return NO_HEADERS;
-  const out: Record<string, readonly string[]> = {};
-  for (const name in own) out[name] = Object.freeze([own[name] as string]);
+function responseHeadersOf(fromProvider: Verdict['responseHeaders'], own: Record<string, string> | undefined): Decision['responseHeaders'] {
+  const checked = fromProvider !== null && typeof fromProvider === 'object';
+  if (!checked && own === undefined) return NO_HEADERS;
+  const out: Record<string, string[]> = {};
+  if (checked) {
+    for (const [name, value] of Object.entries(fromProvider)) {
+      if (!HEADER_NAME.test(name)) continue;
+      const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && !/[\r\n\0]/.test(v));
+      if (values.length > 0) out[name.toLowerCase()] = values;
+    }
+  }
+  if (own !== undefined) for (const name in own) (out[name] ??= []).push(own[name] as string);
+  for (const name in out) Object.freeze(out[name]);
   return Object.freeze(out);
 }
 
@@ -126,7 +113,7 @@ class ProtectedDecision implements Decision {
     this.ip = parts.context.ip;
     this.durationMs = performance.now() - parts.start;
     this.requestId = parts.requestId;
-    this.#headers = verdict?.responseHeaders == null ? ownHeaders(parts.extraHeaders) : freezeResponseHeaders(mergeHeaders(verdict.responseHeaders, parts.extraHeaders));
+    this.#headers = responseHeadersOf(verdict?.responseHeaders, parts.extraHeaders);
   }
 
   /** Headers to append to the client's response (see {@link Decision.responseHeaders}). */
