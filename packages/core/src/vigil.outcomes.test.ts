@@ -301,3 +301,50 @@ describe('needsResponseBody', () => {
     await vigil.close();
   });
 });
+
+describe('Verdict.memo comes back on the outcome of the same decision', () => {
+  it('the provider gets its memo on the log event of that decision, and on no other', async () => {
+    const logs: ProviderEvent[] = [];
+    let n = 0;
+    const provider: Provider = {
+      name: 'remembering',
+      filter: async () => ({ risk: 0, memo: { n: ++n } }),
+      risk: async () => ({ risk: 0 }),
+      log: async (event) => {
+        logs.push(event);
+      },
+    };
+    const vigil = createVigil({ mode: 'monitoring', routes: [LOGIN], provider });
+    const first = await vigil.protect(request());
+    const second = await vigil.protect(request());
+    vigil.logOutcome(second, 200);
+    vigil.logOutcome(first, 401);
+    await vigil.trackLogin(request(), { success: true, email: 'bob@example.com' });
+    await vigil.close();
+    expect(logs.map((e) => [e.status, e.memo])).toEqual([
+      ['$succeeded', { n: 2 }],
+      ['$failed', { n: 1 }],
+      ['$succeeded', undefined],
+    ]);
+    // Never on the decision: it is the provider's, kept in the process.
+    expect(JSON.stringify(first)).not.toContain('"memo"');
+    expect(Object.values(first)).not.toContainEqual({ n: 1 });
+  });
+
+  it('the embedded engine learns from a decided failure without reading the familiarity again', async () => {
+    const { localProvider } = await import('./providers/local.js');
+    const { MemoryStore } = await import('./stores/memory.js');
+    const memory = new MemoryStore();
+    const batches: string[][] = [];
+    const store = { name: 'spy', execute: (ops: readonly { type: string; key: string }[], now?: number) => (batches.push(ops.map((op) => `${op.type} ${op.key}`)), memory.execute(ops as never, now)) };
+    const vigil = createVigil({ mode: 'monitoring', routes: [LOGIN], provider: localProvider({ store }) });
+    const familiarityReads = () => batches.flat().filter((op) => op.startsWith('get k:')).length;
+    const decision = await vigil.protect(request());
+    expect(familiarityReads()).toBe(1);
+    vigil.logOutcome(decision, 401);
+    await vigil.close();
+    expect(familiarityReads()).toBe(1);
+    // It did learn: the failure is counted on the account.
+    expect(batches.flat()).toContainEqual(expect.stringMatching(/^hit v:acct:.*:fail$/));
+  });
+});

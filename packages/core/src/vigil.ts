@@ -16,7 +16,7 @@ import type { EventStatus, EventType } from './events.js';
 import { createIncidentTracker } from './logging/incidents.js';
 import { describeError } from './logging/logger.js';
 import { compileConfig } from './pipeline/config.js';
-import { buildDecision, type DecisionParts } from './pipeline/decision.js';
+import { buildDecision, type DecisionParts, stateOf } from './pipeline/decision.js';
 import type { Vigil, VigilConfig } from './pipeline/types.js';
 import { checkVerdict, reasonOf } from './pipeline/verdict.js';
 import type { Provider, ProviderEvent, Verdict } from './providers/types.js';
@@ -38,6 +38,8 @@ interface Pending {
   readonly request: RequestInfo;
   /** The outcome logged for the decision, automatic or explicit. */
   outcome: Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
+  /** The provider's `Verdict.memo`, handed back on the outcome's event. */
+  readonly memo: unknown;
 }
 
 
@@ -101,7 +103,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   // decision (the event holds raw identifiers that must not travel with it).
   // `issued`: the device issued on the decision's request, whose freshness its outcome follows.
   // `outcome`: what was logged for it (one outcome per decision; see logOutcome).
-  const pending = new WeakMap<Decision, Pending>();
+  // It lives in the decision's private field (see pipeline/decision.ts): `pendingOf`.
+  const pendingOf = (decision: Decision): Pending | undefined => stateOf(decision) as Pending | undefined;
   // The decision of a request still in flight, so that an explicit trackLogin on it
   // replaces the automatic outcome rather than doubling it.
   const decidedOn = new WeakMap<object, Pending>();
@@ -335,9 +338,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     }
     stats.decisions++;
     const providerFailover = verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined;
-    const decision = finish({ start, requestId, route, context, policy, verdict, failoverReason: failoverReason ?? providerFailover, extraHeaders: deviceHeaders, deviceId: event.deviceId });
-    const state: Pending = { route, event, issued, request: req, outcome: undefined };
-    pending.set(decision, state);
+    const state: Pending = { route, event, issued, request: req, outcome: undefined, memo: verdict?.memo };
+    const decision = finish({ start, requestId, route, context, policy, verdict, failoverReason: failoverReason ?? providerFailover, extraHeaders: deviceHeaders, deviceId: event.deviceId, state });
     if (typeof req === 'object' && req !== null) decidedOn.set(req, state);
     if (onDecision) {
       try {
@@ -394,7 +396,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
 
   // A handle (req.vigil) is accepted wherever a decision is: adapters and apps pass either.
   const outcomeOf = (decision: Decision, response: number | OutcomeResponse) => {
-    const state = pending.get(decisionOf(decision));
+    const state = pendingOf(decisionOf(decision));
     return state?.route.outcome(response, state.request);
   };
   /**
@@ -480,10 +482,10 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       return 'handled';
     },
     outcomeOf,
-    needsResponseBody: (given) => pending.get(decisionOf(given))?.route.outcome.needsBody === true,
+    needsResponseBody: (given) => pendingOf(decisionOf(given))?.route.outcome.needsBody === true,
     logOutcome(given, response) {
       const decision = decisionOf(given);
-      const state = pending.get(decision);
+      const state = pendingOf(decision);
       if (!state || closed || decision.action === 'block' || decision.action === 'redirect') return;
       if (state.outcome !== undefined) {
         logger.debug({ code: 'VIGIL_D_OUTCOME_REPEATED', requestId: decision.requestId, route: state.route.name }, 'an outcome was already logged for this decision; ignoring this one');
@@ -493,7 +495,13 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       if (!outcome) return;
       state.outcome = outcome;
       const status = typeof response === 'number' ? response : response.status;
-      const event: ProviderEvent = { ...state.event, status: outcome, responseStatus: status, timestamp: Date.now() };
+      // Object.assign, not a spread with overrides: events differ in shape (a device, a
+      // token, extras), and a spread over many shapes takes V8's slow path (~1 µs).
+      const event: ProviderEvent = Object.assign({}, state.event);
+      event.status = outcome;
+      event.responseStatus = status;
+      event.timestamp = Date.now();
+      if (state.memo !== undefined) event.memo = state.memo;
       if (state.issued !== undefined) markIssued(event, state.issued);
       let logged: Promise<unknown>;
       try {

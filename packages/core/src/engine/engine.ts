@@ -1,16 +1,21 @@
 import { parseAddress } from '../context/ip.js';
 import type { ProviderEvent, Verdict } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
+import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';
 import { countingKeyOf, type IdentifierHasher, normalizeIdentifier } from './identifiers.js';
 import type { IpRangeSet } from './ip-ranges.js';
 import { neighbourhoodOf } from './keys.js';
-import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';
 import { learnOutcome } from './learn.js';
-import { readSummary, type Summary } from './summary.js';
 import { mailboxKey } from './mailbox.js';
-import { type Facts, READS, type ReadName, type Rule, type RuleContext, RULES, type Subject } from './rules.js';
+import { type Facts, READS, type ReadName, RULES, type Rule, type RuleContext, type Subject } from './rules.js';
 import { combineSignals, type Signal, type SignalName } from './signals.js';
 import { VigilStoreError } from './store-error.js';
+import { readSummary, type Summary } from './summary.js';
+
+// The engine's memo on a login verdict: whether the account was familiar. Compared by
+// identity, so no other value (from another provider, or forged) can be taken for one.
+const FAMILIAR = Object.freeze({ familiar: true });
+const UNFAMILIAR = Object.freeze({ familiar: false });
 
 /** What {@link createEngine} needs. */
 export interface EngineOptions extends RuleContext {
@@ -80,10 +85,6 @@ export function createEngine(o: EngineOptions): Engine {
     if (userKey !== undefined) s.userKey = userKey;
     return s;
   };
-
-  // Familiarity read by a decision, for the outcome of the same request: keyed by the
-  // request's context object, which the outcome event shares. A WeakMap: nothing to bound.
-  const familiarByRequest = new WeakMap<object, boolean>();
 
   const verdictOf = (signals: Signal[], riskScale = 1): Verdict => {
     const result = combineSignals(signals, riskScale);
@@ -167,10 +168,11 @@ export function createEngine(o: EngineOptions): Engine {
       const degraded = [...new Set(silenced)];
       throw new VigilStoreError((failure as Error).cause ?? failure, { ...verdictOf(signals), degraded });
     }
-    // The outcome of this same request needs it: remember it, so learning skips a read.
-    if (s.login && read('familiarity') !== undefined) familiarByRequest.set(event.context, facts.familiar());
     const approved = weights.approved_device > 0 && typeof read('approvedDevice') === 'string';
     const verdict = verdictOf(signals, approved ? 1 - weights.approved_device : 1);
+    // The outcome of this same request needs it: handed back with it (Verdict.memo), so
+    // learning skips a read.
+    if (s.login && read('familiarity') !== undefined) verdict.memo = facts.familiar() ? FAMILIAR : UNFAMILIAR;
     if (approved) {
       verdict.signals = { ...verdict.signals, approved_device: { weight: weights.approved_device } };
       verdict.reasons = [...(verdict.reasons ?? []), 'the device was approved by its user'];
@@ -185,7 +187,7 @@ export function createEngine(o: EngineOptions): Engine {
       {
         limits,
         run,
-        familiarOf: (ev) => familiarByRequest.get(ev.context),
+        familiarOf: (ev) => (ev.memo === FAMILIAR ? true : ev.memo === UNFAMILIAR ? false : undefined),
         signupMember: (ev) => (typeof ev.user.email === 'string' ? hasher.hash('alias', normalizeIdentifier(ev.user.email)) : undefined),
       },
       event,

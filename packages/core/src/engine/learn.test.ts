@@ -81,8 +81,9 @@ function harness(o: { limits?: LimitOptions; allowIps?: string[] } = {}) {
   /** Learns an outcome; `decided`: the decision of the same request ran first. */
   const learn = async (spec: Spec, ok: boolean, decided = false): Promise<StoreOp[]> => {
     const event = ev(spec);
-    if (decided) await engine.score(event);
-    return opsOf(() => engine.learn({ ...event, status: ok ? '$succeeded' : '$failed' }));
+    // As Vigil does: the decision's memo travels on the outcome's event.
+    const memo = decided ? (await engine.score(event)).memo : undefined;
+    return opsOf(() => engine.learn({ ...event, status: ok ? '$succeeded' : '$failed', ...(memo === undefined ? {} : { memo }) }));
   };
   const get = async (key: string, t = T0) => (await memory.execute([{ type: 'get', key }], t))[0];
   const distinct = async (key: string, windowMs = W, t = T0) => (await memory.execute([{ type: 'distinct', key, windowMs }], t))[0];
@@ -281,6 +282,9 @@ describe('learnOutcome: decided or reported outcomes', () => {
     expect(reported[0]).toEqual({ type: 'get', key: KEYS.familiarity(a) });
     const decided = await h.learn({ user: 'alice@example.com' }, false, true);
     expect(decided.filter((op) => op.type === 'get' && op.key === KEYS.familiarity(a))).toEqual([]);
+    // A memo that is not the engine's own (another provider's, a forged one) is no answer: it reads.
+    const forged = await h.opsOf(() => h.engine.learn({ ...ev({ user: 'alice@example.com' }), status: '$failed', memo: { familiar: true } }));
+    expect(forged[0]).toEqual({ type: 'get', key: KEYS.familiarity(a) });
   });
 
   it('leaves a summary of each scope it touched, which decisions read in one operation', async () => {

@@ -51,6 +51,22 @@ export interface DecisionParts {
   extraHeaders?: Record<string, string> | undefined;
   /** The request's device (a valid cookie's id or the one issued), when the verdict names none. */
   deviceId?: string | undefined;
+  /**
+   * What the pipeline keeps for this decision's outcome (the event with its raw
+   * identifiers, the request): held in a private field, read back with {@link stateOf},
+   * never part of what the decision shows.
+   */
+  state?: unknown;
+}
+
+let stateOfDecision: (decision: object) => unknown;
+
+/**
+ * The state given to {@link buildDecision} with this decision (`DecisionParts.state`);
+ * `undefined` for anything else (a decision Vigil did not build, a copy, a handle).
+ */
+export function stateOf(decision: object): unknown {
+  return stateOfDecision(decision);
 }
 
 /**
@@ -83,6 +99,13 @@ class ProtectedDecision implements Decision {
   readonly durationMs: number;
   readonly requestId: string;
   readonly #headers: Decision['responseHeaders'];
+  // A private field rather than a WeakMap from decision to state: a WeakMap entry per
+  // request costs several hundred nanoseconds (and the collector more) at this rate.
+  readonly #state: unknown;
+
+  static {
+    stateOfDecision = (decision) => (#state in decision ? decision.#state : undefined);
+  }
 
   constructor(parts: DecisionParts, mode: Mode, provider: string) {
     const { verdict, policy, route, failoverReason, deviceId } = parts;
@@ -114,6 +137,7 @@ class ProtectedDecision implements Decision {
     this.durationMs = performance.now() - parts.start;
     this.requestId = parts.requestId;
     this.#headers = responseHeadersOf(verdict?.responseHeaders, parts.extraHeaders);
+    this.#state = parts.state;
   }
 
   /** Headers to append to the client's response (see {@link Decision.responseHeaders}). */

@@ -8,9 +8,9 @@ import type { EventStatus, EventType } from '../events.js';
 import type { UserIdentity } from '../routing/routes.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
+import { thrown as configError } from '../test-support/thrown.js';
 import { DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type LocalProvider, type LocalProviderOptions, localProvider, VigilStoreError } from './local.js';
 import type { ProviderEvent, Verdict } from './types.js';
-import { thrown as configError } from '../test-support/thrown.js';
 
 // A fixed clock, one minute into a 15-minute window, so that every count is exact.
 const W = 15 * 60_000;
@@ -124,7 +124,10 @@ describe('localProvider: shape', () => {
     expect(provider.store).toBe(store);
     const verdict = await provider.filter(ev());
     expect(verdict).toEqual(CLEAN);
-    expect(await provider.risk(ev({ user: { id: 'u1' } }))).toEqual(CLEAN);
+    // A login with an account carries the engine's memo for its outcome (opaque: see Verdict.memo).
+    const { memo, ...risk } = await provider.risk(ev({ user: { id: 'u1' } }));
+    expect(risk).toEqual(CLEAN);
+    expect(memo).toBeDefined();
     await expect(provider.log(failed())).resolves.toBeUndefined();
   });
 
@@ -508,7 +511,7 @@ describe('localProvider: IP lists', () => {
       await provider.log(failed({ ip: '192.0.2.5', user: { email: `user${i}@example.com` } }));
     }
     for (let i = 0; i < 25; i++) await provider.filter(ev({ ip: '192.0.2.5', user: { email: `other${i}@example.com` } }));
-    expect(await provider.filter(ev({ ip: '192.0.2.5', user: { email: 'x@example.com' } }))).toEqual(CLEAN);
+    expect(await provider.filter(ev({ ip: '192.0.2.5', user: { email: 'x@example.com' } }))).toEqual({ ...CLEAN, memo: expect.anything() });
     // Nothing was written either: a non-allowlisted IP in the same store starts from zero.
     expect(signalNames(await provider.filter(ev({ ip: '192.0.2.5' })))).toEqual([]);
     // Other IPs are still counted.
@@ -964,9 +967,10 @@ describe('localProvider: outcomes of decided requests', () => {
       const execute = vi.fn((ops: readonly StoreOp[], now?: number) => memory.execute(ops, now));
       const provider = localProvider({ store: { name: 'spy', execute }, secret: SECRET });
       const attempt = ev({ user: { email: 'alice@example.com' } });
-      if (decided) await provider.filter(attempt);
+      // As Vigil does: the decision's memo travels on the outcome's event.
+      const memo = decided ? (await provider.filter(attempt)).memo : undefined;
       const before = execute.mock.calls.length;
-      await provider.log({ ...attempt, status: '$failed' });
+      await provider.log({ ...attempt, status: '$failed', memo });
       const calls = execute.mock.calls.slice(before);
       return { count: calls.length, familiarityReads: calls.flatMap((c) => c[0]).filter((op) => op.type === 'get' && op.key.startsWith('k:')).length };
     };

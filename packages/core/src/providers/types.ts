@@ -53,6 +53,15 @@ export interface Verdict {
    * With `riskDecides`, a risk at the deny threshold is then challenged, not blocked.
    */
   cap?: 'challenge';
+  /**
+   * Whatever the provider wants back when the same decision's outcome is logged: Vigil
+   * keeps it in the process (never on the decision) and hands it over as
+   * {@link ProviderEvent.memo} of that `log` event, so learning need not read again what
+   * the decision already read. The embedded engine keeps whether the account was
+   * familiar. Must not be needed for correctness: an outcome tracked without its
+   * decision (`trackLogin` on a request that was not decided) has none.
+   */
+  memo?: unknown;
 }
 
 /** What a provider receives for one event. Secrets are already scrubbed from `context`. */
@@ -87,6 +96,8 @@ export interface ProviderEvent {
   extras?: Readonly<Record<string, unknown>>;
   /** The HTTP status the app answered, for `log` events. */
   responseStatus?: number;
+  /** On a `log` event: the {@link Verdict.memo} of the same decision, when it had one. */
+  memo?: unknown;
   /** Free-form properties (for `$custom` events and user tracking). */
   properties?: Record<string, unknown>;
   /**
