@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../events.js';
 import { ipCountingKey } from './identifiers.js';
-import { KEYS, neighbourhoodKey, scopes } from './keys.js';
+import { KEYS, neighbourhoodKey, REMEMBERED_KEYS, remembered, scopes } from './keys.js';
 
 type Builder = (...args: string[]) => string;
 const BUILDERS = Object.entries(KEYS) as [string, Builder][];
@@ -177,5 +177,34 @@ describe('neighbourhoodKey', () => {
         expect(neighbourhoodKey(text(a))).toBe(neighbourhoodKey(text([...a.slice(0, 4), 0, 0, 0, 1])));
       }),
     );
+  });
+});
+
+describe('remembered key builders', () => {
+  it('return what the builder builds, for any arguments in any order, across the bound', () => {
+    const arg = fc.oneof(fc.constantFrom('a', 'b', '198.51.100.7', ''), fc.string({ maxLength: 6 }), fc.nat(3 * REMEMBERED_KEYS).map(String));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(arg, arg), { minLength: 1, maxLength: 3 * REMEMBERED_KEYS }), (calls) => {
+        let built = 0;
+        const one = remembered((a: string) => (built++, `one:${a}`));
+        const two = remembered((a: string, b: string) => `two:${a}|${b}`);
+        for (const [a, b] of calls) {
+          expect(one(a)).toBe(`one:${a}`);
+          expect(two(a, b)).toBe(`two:${a}|${b}`);
+        }
+        // Remembered: never more builds than distinct arguments plus a start-over per bound.
+        const distinct = new Set(calls.map(([a]) => a)).size;
+        expect(built).toBeLessThanOrEqual(distinct + Math.floor(calls.length / REMEMBERED_KEYS) * distinct);
+        if (calls.length <= REMEMBERED_KEYS) expect(built).toBe(distinct);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('the engine table is the builders remembered: each key as documented', () => {
+    expect(KEYS.ipAttempts('198.51.100.7', '$login')).toBe('v:ip:198.51.100.7:ev:$login');
+    expect(KEYS.ipAttempts('198.51.100.7', '$registration')).toBe('v:ip:198.51.100.7:ev:$registration');
+    expect(KEYS.pendingFailure(scopes.ip('198.51.100.7'), 'h:x')).toBe('p:ip:198.51.100.7:h:x');
+    expect(KEYS.siteAttack()).toBe('v:site:attack');
   });
 });
