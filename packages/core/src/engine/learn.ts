@@ -1,11 +1,11 @@
 import type { ProviderEvent } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
 import type { VelocityLimits } from './config.js';
+import { DEVICE_TTL_MS, devicesWith } from './devices.js';
 import { isFamiliar, parseFamiliarity, withVisit } from './familiarity.js';
 import { KEYS, scopes } from './keys.js';
-import { DEVICE_TTL_MS, devicesWith } from './devices.js';
 import type { Subject } from './rules.js';
-import type { Summary } from './summary.js';
+import { type Summary, summaryValue } from './summary.js';
 
 /** What learning needs from the engine. */
 export interface LearnDeps {
@@ -95,7 +95,7 @@ function summarise(s: Subject, L: VelocityLimits, now: number, ops: readonly Sto
           const value = other === undefined ? at(slot) : 'min' in other ? Math.min(at(slot), at(other.min)) : at(slot) - at(other.minus);
           if (value > 0) summary[field] = value;
         }
-        return { type: 'set', key, value: JSON.stringify(summary), ttlMs } as StoreOp;
+        return { type: 'set', key, value: summaryValue(summary), ttlMs } as StoreOp;
       });
     },
   };

@@ -25,23 +25,88 @@ export interface Summary {
 
 const FIELDS = ['f', 'u', 'p', 's', 'n'] as const;
 const MAX_JSON = 512;
+const NOTHING: Omit<Summary, 't'> = Object.freeze({});
 
-/** The summary's fields still valid at `now` (`windowMs` for counts, `populationWindowMs` for `p`); empty when absent or unreadable. */
-export function readSummary(value: unknown, now: number, windowMs: number, populationWindowMs: number): Omit<Summary, 't'> {
-  if (typeof value !== 'string' || value.length > MAX_JSON) return {};
-  let parsed: Record<string, unknown>;
+/** A stored summary, parsed: its time and its valid fields (frozen; shared by every read of the value). */
+interface Parsed {
+  t: number;
+  fields: Readonly<Omit<Summary, 't'>>;
+  /** The fields but the population, for reads past the window but within the population's. */
+  withoutCounts: Readonly<Omit<Summary, 't'>> | undefined;
+}
+
+// A decision reads the value the last outcome wrote, usually several times before the
+// next outcome rewrites it: parsed once, keyed by the value itself (the string the
+// store hands back, whose hash V8 keeps). Values this process writes are filed as they
+// are made, so a decision after an outcome does not parse at all. Bounded: at the bound
+// the cache starts over.
+const MAX_PARSED = 1024;
+let parsedValues = new Map<string, Parsed>();
+
+function file(value: string, parsed: Parsed): void {
+  if (parsedValues.size >= MAX_PARSED) parsedValues = new Map();
+  parsedValues.set(value, parsed);
+}
+
+function parsedOf(t: number, fields: Omit<Summary, 't'>): Parsed {
+  const withoutCounts = fields.p === undefined ? undefined : Object.freeze({ p: fields.p });
+  return { t, fields: Object.freeze(fields), withoutCounts };
+}
+
+function parse(value: string): Parsed | undefined {
+  let raw: Record<string, unknown>;
   try {
-    parsed = JSON.parse(value) as Record<string, unknown>;
+    raw = JSON.parse(value) as Record<string, unknown>;
   } catch {
-    return {};
+    return undefined;
   }
-  if (parsed === null || typeof parsed !== 'object' || typeof parsed.t !== 'number') return {};
-  const age = now - parsed.t;
-  const out: Omit<Summary, 't'> = {};
+  if (raw === null || typeof raw !== 'object' || typeof raw.t !== 'number' || !Number.isFinite(raw.t)) return undefined;
+  const fields: Omit<Summary, 't'> = {};
   for (const field of FIELDS) {
-    const v = parsed[field];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) continue;
-    if (age < (field === 'p' ? populationWindowMs : windowMs)) out[field] = v;
+    const v = raw[field];
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) fields[field] = v;
   }
-  return out;
+  return parsedOf(raw.t, fields);
+}
+
+/**
+ * The value to store for a summary (JSON, what {@link readSummary} reads), filed so that
+ * reading it back in this process is no parse. Fields of 0 or less are left out.
+ */
+export function summaryValue(summary: Summary): string {
+  let value = `{"t":${summary.t}`;
+  const fields: Omit<Summary, 't'> = {};
+  for (const field of FIELDS) {
+    const v = summary[field];
+    if (v !== undefined && v > 0 && Number.isFinite(v)) {
+      value += `,"${field}":${v}`;
+      fields[field] = v;
+    }
+  }
+  value += '}';
+  if (Number.isFinite(summary.t)) file(value, parsedOf(summary.t, fields));
+  return value;
+}
+
+/**
+ * The summary's fields still valid at `now` (`windowMs` for counts, `populationWindowMs`
+ * for `p`); empty when absent or unreadable. Frozen, and shared between reads of one
+ * value: read it, never change it.
+ */
+export function readSummary(value: unknown, now: number, windowMs: number, populationWindowMs: number): Omit<Summary, 't'> {
+  if (typeof value !== 'string' || value.length > MAX_JSON) return NOTHING;
+  let parsed = parsedValues.get(value);
+  if (parsed === undefined) {
+    parsed = parse(value);
+    if (parsed === undefined) return NOTHING;
+    file(value, parsed);
+  }
+  const age = now - parsed.t;
+  const countsValid = age < windowMs;
+  const populationValid = age < populationWindowMs;
+  if (countsValid && (populationValid || parsed.fields.p === undefined)) return parsed.fields;
+  if (!countsValid) return populationValid ? (parsed.withoutCounts ?? NOTHING) : NOTHING;
+  // Counts valid, population expired (a population window shorter than the window).
+  const { p: _expired, ...counts } = parsed.fields;
+  return counts;
 }
