@@ -19,6 +19,7 @@ import { compileConfig } from './pipeline/config.js';
 import { buildDecision, type DecisionParts, stateOf } from './pipeline/decision.js';
 import type { Vigil, VigilConfig } from './pipeline/types.js';
 import { checkVerdict, reasonOf } from './pipeline/verdict.js';
+import { givesPlainSignals } from './providers/plain-data.js';
 import type { Provider, ProviderEvent, Verdict } from './providers/types.js';
 import type { OutcomeResponse } from './routing/outcome.js';
 import { type CompiledRoute, compileRoute, type RouteDefinition, type UserIdentity } from './routing/routes.js';
@@ -214,7 +215,11 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       );
     });
 
-  const finish = (parts: DecisionParts): Decision => buildDecision(parts, mode, provider.name);
+  const plainSignals = givesPlainSignals(provider);
+  const finish = (parts: DecisionParts): Decision => {
+    parts.plainSignals = plainSignals;
+    return buildDecision(parts, mode, provider.name);
+  };
 
   const protect = async (req: RequestInfo, explicitRoute?: CompiledRoute): Promise<Decision> => {
     let route: CompiledRoute | undefined;

@@ -1,4 +1,5 @@
 import { parseAddress } from '../context/ip.js';
+import { PLAIN_SIGNALS } from '../providers/plain-data.js';
 import type { ProviderEvent, Verdict } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
 import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';
@@ -174,7 +175,7 @@ export function createEngine(o: EngineOptions): Engine {
     // learning skips a read.
     if (s.login && read('familiarity') !== undefined) verdict.memo = facts.familiar() ? FAMILIAR : UNFAMILIAR;
     if (approved) {
-      verdict.signals = { ...verdict.signals, approved_device: { weight: weights.approved_device } };
+      verdict.signals = Object.freeze({ ...verdict.signals, approved_device: Object.freeze({ weight: weights.approved_device }) });
       verdict.reasons = [...(verdict.reasons ?? []), 'the device was approved by its user'];
     }
     return verdict;

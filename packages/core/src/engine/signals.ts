@@ -56,7 +56,7 @@ export interface Score {
   action: 'deny' | undefined;
   /** `challenge` when the strongest signal may only challenge: the policy never blocks on it. */
   cap: 'challenge' | undefined;
-  signals: Record<string, unknown>;
+  signals: Readonly<Record<string, unknown>>;
   reasons: string[];
 }
 
@@ -69,7 +69,7 @@ export interface Score {
  * device (negative evidence) scales the risk down.
  */
 export function combineSignals(signals: readonly Signal[], riskScale = 1): Score {
-  if (signals.length === 0) return { risk: 0, threatCode: undefined, action: undefined, cap: undefined, signals: {}, reasons: [] };
+  if (signals.length === 0) return { risk: 0, threatCode: undefined, action: undefined, cap: undefined, signals: NO_SIGNALS, reasons: [] };
   let keep = 1;
   let strongest: Signal | undefined;
   let deny = false;
@@ -79,7 +79,7 @@ export function combineSignals(signals: readonly Signal[], riskScale = 1): Score
     keep *= 1 - Math.min(1, Math.max(0, signal.weight));
     if (signal.weight > 0 && (!strongest || signal.weight > strongest.weight)) strongest = signal;
     if (signal.deny) deny = true;
-    map[signal.name] = { weight: signal.weight, ...(signal.code === undefined ? {} : { code: signal.code }), ...(signal.details ?? {}) };
+    map[signal.name] = entryOf(signal);
     reasons.push(signal.reason);
   }
   const risk = Math.round((1 - keep) * riskScale * 1000) / 1000;
@@ -88,7 +88,28 @@ export function combineSignals(signals: readonly Signal[], riskScale = 1): Score
     threatCode: strongest?.code,
     action: deny ? 'deny' : undefined,
     cap: !deny && strongest?.cap === 'challenge' ? 'challenge' : undefined,
-    signals: map,
+    signals: Object.freeze(map),
     reasons,
   };
+}
+
+const NO_SIGNALS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * A signal's entry in the verdict's map: its weight, code and details, frozen and plain
+ * (finite numbers, strings, lists of strings: what the rules put there), so that a
+ * decision can take the map as it is (see `PLAIN_SIGNALS`).
+ */
+function entryOf(signal: Signal): Readonly<Record<string, unknown>> {
+  const entry: Record<string, unknown> = { weight: signal.weight };
+  if (signal.code !== undefined) entry.code = signal.code;
+  const details = signal.details;
+  if (details !== undefined) {
+    for (const key in details) {
+      const value = details[key];
+      if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) entry[key] = value;
+      else if (Array.isArray(value)) entry[key] = Object.freeze(value.filter((item): item is string => typeof item === 'string'));
+    }
+  }
+  return Object.freeze(entry);
 }

@@ -57,6 +57,8 @@ export interface DecisionParts {
    * never part of what the decision shows.
    */
   state?: unknown;
+  /** The provider's signals are frozen plain data already (the embedded engine's): taken as they are. */
+  plainSignals?: boolean;
 }
 
 let stateOfDecision: (decision: object) => unknown;
@@ -121,7 +123,8 @@ class ProtectedDecision implements Decision {
     this.risk = verdict?.risk;
     this.threatCode = verdict?.threatCode;
     this.threatGroup = policy.threatGroup;
-    this.signals = verdict?.signals ? copyPlainData(verdict.signals) : NO_SIGNALS;
+    const signals = verdict?.signals;
+    this.signals = signals === null || typeof signals !== 'object' ? NO_SIGNALS : parts.plainSignals === true && Object.isFrozen(signals) ? signals : copyPlainData(signals);
     this.reasons = Object.freeze(reasons);
     this.failover = failoverReason !== undefined;
     this.failoverReason = failoverReason;

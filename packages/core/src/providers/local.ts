@@ -1,19 +1,20 @@
 import { createHmac } from 'node:crypto';
 import { checkKnownOptions } from '../config/options.js';
-import { VigilConfigError } from '../errors.js';
 import { compileLimits, compileWeights, DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type Tiers, type VelocityLimits } from '../engine/config.js';
+import { parseDevices } from '../engine/devices.js';
 import { preloadDisposableDomains } from '../engine/email.js';
 import { createEngine } from '../engine/engine.js';
 import { IdentifierHasher } from '../engine/identifiers.js';
 import { IpRangeSet } from '../engine/ip-ranges.js';
 import { KEYS } from '../engine/keys.js';
 import { type Clients, checkClients } from '../engine/native-apps.js';
-import { parseDevices } from '../engine/devices.js';
 import type { SignalName } from '../engine/signals.js';
 import { VigilStoreError } from '../engine/store-error.js';
+import { VigilConfigError } from '../errors.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
 import type { BlockedUser, DeviceRecord } from '../tracking/users.js';
+import { PLAIN_SIGNALS } from './plain-data.js';
 import type { Provider, ProviderEvent } from './types.js';
 
 export { DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type Tiers, type VelocityLimits, VigilStoreError };
@@ -200,7 +201,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
   };
   const blockValue = (reason: string | undefined) => JSON.stringify({ reason: reason ?? '', at: new Date().toISOString() });
 
-  return {
+  const provider: LocalProvider = {
     name: 'local',
     store,
     // MemoryStore settles every batch at once: a decision never waits on I/O.
@@ -282,4 +283,7 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
       if (ownsStore) await store.close?.();
     },
   };
+  // Its verdicts' signals are frozen plain data (engine/signals.ts): decisions take them as they are.
+  (provider as LocalProvider & { [PLAIN_SIGNALS]?: unknown })[PLAIN_SIGNALS] = engine.score;
+  return provider;
 }

@@ -11,6 +11,21 @@ export interface PlainDataLimits {
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
+ * Internal (not exported by the package): on Vigil's own embedded engine provider, its
+ * scoring function, whose verdicts' `signals` maps are frozen plain data already. A
+ * provider whose `filter` and `risk` are still that function (the engine, or a spread of
+ * it) has its maps taken as they are; one that replaced either (a wrapper with signals
+ * of its own) is copied as any other ({@link copyPlainData}).
+ */
+export const PLAIN_SIGNALS: unique symbol = Symbol('vigil.plainSignals');
+
+/** Whether the provider's verdicts carry frozen plain signals (see {@link PLAIN_SIGNALS}). */
+export function givesPlainSignals(provider: { filter?: unknown; risk?: unknown; [PLAIN_SIGNALS]?: unknown }): boolean {
+  const score = provider[PLAIN_SIGNALS];
+  return typeof score === 'function' && provider.filter === score && provider.risk === score;
+}
+
+/**
  * A frozen copy of the JSON data in `value`: strings, finite numbers, booleans and null,
  * in plain objects and arrays. Everything else is left out — functions, symbols,
  * BigInts, class instances, cyclic references, getters that throw, and whatever lies
