@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
@@ -502,5 +503,32 @@ describe('only the id leaves: never the cookie’s value (its signature) to a pr
       expect(sent).not.toContain(signature as string);
       expect(sent).not.toContain('vigil_did');
     });
+  });
+});
+
+describe('the device cookie format is stable across versions', () => {
+  // A fleet upgrades one instance at a time: a cookie signed by another version must read.
+  // The format, computed here independently: <id>.<base64url of the first 18 bytes of
+  // HMAC-SHA256(key, "vigil-device:" + id)>.
+  const SECRET = 'device-secret-0123456789';
+  const signed = (id: string) => `${id}.${createHmac('sha256', Buffer.from(SECRET, 'utf8')).update(`vigil-device:${id}`).digest().subarray(0, 18).toString('base64url')}`;
+
+  it('a cookie signed the documented way is accepted, and one issued reads as documented', () => {
+    const cookies = createDeviceCookies({ secret: SECRET });
+    for (let i = 0; i < 50; i++) {
+      const id = randomBytes(16).toString('hex');
+      expect(cookies.read(withCookie(`vigil_did=${signed(id)}`))).toBe(id);
+      const issued = cookies.issue(request());
+      const value = /^vigil_did=([^;]+);/.exec(issued.setCookie)?.[1];
+      expect(value).toBe(signed(issued.id));
+    }
+  });
+
+  it('a signature off by one character is refused', () => {
+    const cookies = createDeviceCookies({ secret: SECRET });
+    const id = randomBytes(16).toString('hex');
+    const good = signed(id);
+    const last = good.at(-1) === 'A' ? 'B' : 'A';
+    expect(cookies.read(withCookie(`vigil_did=${good.slice(0, -1)}${last}`))).toBeUndefined();
   });
 });

@@ -1,9 +1,9 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { BoundedMap } from '../stores/bounded-map.js';
+import { checkKnownOptions } from '../config/options.js';
 import { getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
-import { checkKnownOptions } from '../config/options.js';
 import { VigilConfigError } from '../errors.js';
+import { BoundedMap } from '../stores/bounded-map.js';
 
 /**
  * Options of Vigil's first-party device cookie (`createVigil({ deviceCookie })`). The
@@ -208,7 +208,9 @@ export function createDeviceCookies(options: DeviceCookieOptions | true = true, 
   const keySource: DeviceCookies['keySource'] = o.secret !== undefined ? 'secret' : providerKey !== undefined ? 'provider' : 'random';
   // A copy: the provider's buffer is its own, and must not change under the cookie.
   const key = o.secret !== undefined ? Buffer.from(o.secret, 'utf8') : providerKey !== undefined ? Buffer.from(providerKey) : randomBytes(32);
-  const sign = (id: string) => createHmac('sha256', key).update(`vigil-device:${id}`).digest().subarray(0, 18).toString('base64url');
+  // The first 18 bytes of the MAC, base64url: the first 24 characters of the whole
+  // digest's base64url (18 bytes are 6 whole groups of 3), without two Buffers per call.
+  const sign = (id: string) => createHmac('sha256', key).update(`vigil-device:${id}`).digest('base64url').slice(0, 24);
   const maxAge = Math.floor(maxAgeDays * 86_400);
   // A returning browser presents the same value on every request, and an HMAC costs
   // microseconds: values already verified are remembered (bounded). Only a value that
