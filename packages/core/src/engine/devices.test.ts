@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { devicesWith, MAX_DEVICES_PER_USER, parseDevices } from './devices.js';
 
@@ -93,5 +94,36 @@ describe('a user’s device list', () => {
     // A broken stored value never stops the visit from being recorded.
     expect(parseDevices(devicesWith('{broken', visit('a'))).map((d) => d.id)).toEqual(['a']);
     expect(parseDevices(devicesWith(`{"id":"a",broken`, visit('a'))).map((d) => d.id)).toEqual(['a']);
+  });
+});
+
+describe('devicesWith over any sequence of visits', () => {
+  it('the visited device is first with this visit, nothing is lost or doubled, the list stays bounded', () => {
+    const step = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', ...Array.from({ length: 25 }, (_, i) => `x${i}`)), minutes: fc.nat(3), ip: fc.option(fc.constantFrom('198.51.100.7', '203.0.113.9', '2001:db8::1'), { nil: undefined }), ua: fc.option(fc.constantFrom(UA, 'curl/8'), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
+        let value: string | undefined;
+        let at = T0;
+        const seen: string[] = [];
+        for (const { id, minutes, ip, ua } of steps) {
+          at += minutes * MIN;
+          const next = devicesWith(value, visit(id, at, ip, ua));
+          value = next ?? value;
+          const devices = parseDevices(value);
+          const first = devices[0];
+          expect(first?.id).toBe(id);
+          expect(first?.lastSeen.slice(0, 16)).toBe(new Date(at).toISOString().slice(0, 16));
+          if (ip !== undefined) expect(first?.ips[0]).toBe(ip);
+          if (ua !== undefined) expect(first?.userAgent).toBe(ua);
+          expect(new Set(devices.map((d) => d.id)).size).toBe(devices.length);
+          expect(devices.length).toBeLessThanOrEqual(MAX_DEVICES_PER_USER);
+          seen.splice(seen.indexOf(id) >>> 0, seen.includes(id) ? 1 : 0);
+          seen.unshift(id);
+          // The most recent devices, most recent first.
+          expect(devices.map((d) => d.id)).toEqual(seen.slice(0, MAX_DEVICES_PER_USER));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

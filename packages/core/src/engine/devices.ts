@@ -76,6 +76,30 @@ function firstLines(text: string, n: number): string {
 
 const lineOf = (device: StoredDevice) => JSON.stringify(device);
 
+// The first device of a stored list, parsed once per value: a returning browser's every
+// login reads the list its last login wrote (the same string from an in-process store,
+// whose hash V8 keeps), usually to find nothing to change. Bounded: at the bound the cache
+// starts over, by count and by the characters its keys hold (lists are up to 64 kB).
+// The devices handed out are never changed (updatedDevice builds new ones).
+const MAX_FIRST_DEVICES = 1024;
+const MAX_FIRST_DEVICES_CHARS = 1 << 21;
+let firstDevices = new Map<string, StoredDevice | null>();
+let firstDevicesChars = 0;
+
+function firstDevice(stored: string, end: number): StoredDevice | undefined {
+  let known = firstDevices.get(stored);
+  if (known === undefined) {
+    known = parseLine(end < 0 ? stored : stored.slice(0, end))[0] ?? null;
+    firstDevicesChars += stored.length;
+    if (firstDevices.size >= MAX_FIRST_DEVICES || firstDevicesChars > MAX_FIRST_DEVICES_CHARS) {
+      firstDevices = new Map();
+      firstDevicesChars = stored.length;
+    }
+    firstDevices.set(stored, known);
+  }
+  return known ?? undefined;
+}
+
 /** The device seen again now, or `undefined` when its record already says so (this minute, this address, this browser). */
 function updatedDevice(known: StoredDevice, now: string, ip: string | undefined, userAgent: string | undefined): StoredDevice | undefined {
   const sameMinute = known.lastSeen.slice(0, 16) === now.slice(0, 16);
@@ -109,7 +133,7 @@ export function devicesWith(current: StoreResult | undefined, visit: DeviceVisit
   if (stored.startsWith(prefix)) {
     // The device is first already (a returning browser's usual case): only its line is read.
     const end = stored.indexOf('\n');
-    const [known] = parseLine(end < 0 ? stored : stored.slice(0, end));
+    const known = firstDevice(stored, end);
     if (known !== undefined && known.id === visit.id) {
       const updated = updatedDevice(known, now, visit.ip, userAgent);
       if (updated === undefined) return undefined;
