@@ -6,24 +6,24 @@ import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js
 import { countingKeyOf, type IdentifierHasher, normalizeIdentifier } from './identifiers.js';
 import type { IpRangeSet } from './ip-ranges.js';
 import { neighbourhoodOf } from './keys.js';
-import { learnOutcome } from './learn.js';
+import { type LearnDeps, learnOutcome } from './learn.js';
 import { mailboxKey } from './mailbox.js';
 import { type Facts, READS, type ReadName, RULES, type Rule, type RuleContext, type Subject } from './rules.js';
 import { combineSignals, type Signal, type SignalName } from './signals.js';
+import { drive, type Steps, type StoreRunner } from './steps.js';
 import { VigilStoreError } from './store-error.js';
 import { readSummary, type Summary } from './summary.js';
 
 // The engine's memo on a login verdict: whether the account was familiar. Compared by
 // identity, so no other value (from another provider, or forged) can be taken for one.
+const nothing = (): void => undefined;
 const FAMILIAR = Object.freeze({ familiar: true });
 const UNFAMILIAR = Object.freeze({ familiar: false });
 
-/** What {@link createEngine} needs. */
-export interface EngineOptions extends RuleContext {
+/** What {@link createEngine} needs: its compiled options and how to reach the store. */
+export interface EngineOptions extends RuleContext, StoreRunner {
   hasher: IdentifierHasher;
   allowIps?: IpRangeSet;
-  /** Runs a batch on the store, throwing {@link VigilStoreError} when it fails. */
-  run(ops: StoreOp[], now: number): Promise<StoreResult[]>;
 }
 
 /** The embedded engine: scores events with its rules and learns from outcomes. */
@@ -44,7 +44,8 @@ export interface Engine {
  * Learning runs off the request path.
  */
 export function createEngine(o: EngineOptions): Engine {
-  const { weights, limits, hasher, run } = o;
+  const { weights, limits, hasher } = o;
+  const store: StoreRunner = o.runSync === undefined ? { run: o.run } : { run: o.run, runSync: o.runSync };
   const rules = RULES.filter((rule) => rule.signals.some((name) => weights[name] > 0));
   // Each rule's reads once, in a fixed order: a batch is built by walking this list, and
   // a read's result is found by its index in it.
@@ -96,7 +97,15 @@ export function createEngine(o: EngineOptions): Engine {
     return verdict;
   };
 
-  const score = async (event: ProviderEvent): Promise<Verdict> => {
+  const score = (event: ProviderEvent): Promise<Verdict> => {
+    try {
+      return drive(scoring(event), event.timestamp, store);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  function* scoring(event: ProviderEvent): Steps<Verdict> {
     const s = subjectOf(event);
     const ops: StoreOp[] = [];
     // slots[i]: where read i sits in the batch, -1 when it did not apply.
@@ -118,7 +127,7 @@ export function createEngine(o: EngineOptions): Engine {
     let failure: unknown;
     if (ops.length > 0) {
       try {
-        results = await run(ops, event.timestamp);
+        results = yield ops;
       } catch (error) {
         failed = true;
         failure = error;
@@ -179,21 +188,20 @@ export function createEngine(o: EngineOptions): Engine {
       verdict.reasons = [...(verdict.reasons ?? []), 'the device was approved by its user'];
     }
     return verdict;
-  };
+  }
 
-  const learn = async (event: ProviderEvent): Promise<void> => {
-    if (event.type !== '$login' && event.type !== '$registration') return;
-    const s = subjectOf(event);
-    await learnOutcome(
-      {
-        limits,
-        run,
-        familiarOf: (ev) => (ev.memo === FAMILIAR ? true : ev.memo === UNFAMILIAR ? false : undefined),
-        signupMember: (ev) => (typeof ev.user.email === 'string' ? hasher.hash('alias', normalizeIdentifier(ev.user.email)) : undefined),
-      },
-      event,
-      s,
-    );
+  const learnDeps: LearnDeps = {
+    limits,
+    familiarOf: (ev) => (ev.memo === FAMILIAR ? true : ev.memo === UNFAMILIAR ? false : undefined),
+    signupMember: (ev) => (typeof ev.user.email === 'string' ? hasher.hash('alias', normalizeIdentifier(ev.user.email)) : undefined),
+  };
+  const learn = (event: ProviderEvent): Promise<void> => {
+    if (event.type !== '$login' && event.type !== '$registration') return Promise.resolve();
+    try {
+      return drive(learnOutcome(learnDeps, event, subjectOf(event)), event.timestamp, store).then(nothing);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 
   return { rules, score, learn, accountKey };

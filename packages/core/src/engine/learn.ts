@@ -5,12 +5,12 @@ import { DEVICE_TTL_MS, devicesWith } from './devices.js';
 import { isFamiliar, parseFamiliarity, withVisit } from './familiarity.js';
 import { KEYS, scopes } from './keys.js';
 import type { Subject } from './rules.js';
+import type { Steps } from './steps.js';
 import { type Summary, summaryValue } from './summary.js';
 
 /** What learning needs from the engine. */
 export interface LearnDeps {
   limits: VelocityLimits;
-  run(ops: StoreOp[], now: number): Promise<StoreResult[]>;
   /** Whether the decision of this same request found the account familiar (undefined: not known). */
   familiarOf(event: ProviderEvent): boolean | undefined;
   /** The member a sign-up adds to its mailbox's set: the keyed exact address (aliases are distinct members). */
@@ -105,17 +105,18 @@ function summarise(s: Subject, L: VelocityLimits, now: number, ops: readonly Sto
  * Runs the outcome's writes with the reads that summarise its scopes, then stores the
  * summaries (and returns the writes' results). `device`: see {@link summarise}.
  */
-async function writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], now: number, device = true): Promise<StoreResult[]> {
+function* writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], now: number, device = true): Steps<StoreResult[]> {
   const summary = summarise(s, deps.limits, now, ops, device);
-  const results = await deps.run(summary.reads.length === 0 ? ops : [...ops, ...summary.reads], now);
-  await deps.run(summary.values(results), now);
+  const results = yield summary.reads.length === 0 ? ops : [...ops, ...summary.reads];
+  const values = summary.values(results);
+  if (values.length > 0) yield values;
   return results;
 }
 
 /**
  * Learns from the outcome of an answered login or sign-up (Vigil's own blocks and
- * challenges are never answered, so they never count as failures nor as "no success").
- * Resolves `true` when it turned attack mode on.
+ * challenges are never answered, so they never count as failures nor as "no success"):
+ * the batches it needs, in order (see `engine/steps.ts`).
  *
  * - A failure counts once per account in each scope (IP, neighbourhood, device, and
  *   site-wide when the login was unfamiliar), and stays *pending* there.
@@ -126,13 +127,13 @@ async function writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], no
  * - An unfamiliar failure re-evaluates attack mode from distinct accounts (repeated
  *   logins of a few accounts cannot dilute it); when on, it stays on for a window.
  */
-export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Subject): Promise<boolean> {
-  const { limits: L, run } = deps;
+export function* learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Subject): Steps<void> {
+  const { limits: L } = deps;
   const W = L.windowMs;
   const succeeded = event.status === '$succeeded';
   const failed = event.status === '$failed';
   const registration = event.type === '$registration';
-  if (!(succeeded || (failed && event.type === '$login'))) return false;
+  if (!(succeeded || (failed && event.type === '$login'))) return;
   const account = s.account;
   const now = event.timestamp;
 
@@ -140,13 +141,13 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     const ops: StoreOp[] = [];
     if (s.ip !== undefined) ops.push({ type: 'hit', key: KEYS.ipFailures(s.ip), windowMs: W });
     if (account === undefined) {
-      await writeAndSummarise(deps, s, ops, now);
-      return false;
+      yield* writeAndSummarise(deps, s, ops, now);
+      return;
     }
     let familiar = deps.familiarOf(event);
     if (familiar === undefined) {
       // An outcome reported without its decision (trackLogin): read familiarity first.
-      const [value] = await run([{ type: 'get', key: KEYS.familiarity(account) }], now);
+      const [value] = yield [{ type: 'get', key: KEYS.familiarity(account) }];
       // No network to be unfamiliar on (no IP, or an allowlisted one): nothing site-wide to count.
       familiar = s.ip === undefined || isFamiliar(parseFamiliarity(value, now, L.familiarForMs), s.ip, s.returningDevice);
     }
@@ -166,16 +167,16 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
       ops.push({ type: 'distinct', key: KEYS.resolvedAccounts(scopes.site), windowMs: W });
       ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W });
     }
-    const results = await writeAndSummarise(deps, s, ops, now);
-    if (slot < 0) return false;
+    const results = yield* writeAndSummarise(deps, s, ops, now);
+    if (slot < 0) return;
     const failedAccounts = Number(results[slot] ?? 0);
     const resolved = Number(results[slot + 1] ?? 0);
     const succeededAccounts = Number(results[slot + 2] ?? 0);
     const pending = Math.max(0, failedAccounts - resolved);
     const involved = Math.max(1, failedAccounts + succeededAccounts - resolved);
-    if (pending < L.attackMinFailures || pending < L.attackFailureRatio * involved) return false;
-    await run([{ type: 'set', key: KEYS.siteAttack(), value: String(now), ttlMs: W }], now);
-    return true;
+    if (pending < L.attackMinFailures || pending < L.attackFailureRatio * involved) return;
+    yield [{ type: 'set', key: KEYS.siteAttack(), value: String(now), ttlMs: W }];
+    return;
   }
 
   // Succeeded: a login or a sign-up. First what it updates: pending failures, the
@@ -189,7 +190,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   if (lastFailureSlot >= 0) reads.push({ type: 'get', key: KEYS.accountTypoResolved(account as string) });
   const recordDevice = s.device !== undefined && userKey !== undefined;
   if (recordDevice) reads.push({ type: 'get', key: KEYS.userDevices(userKey as string) });
-  const current = await run(reads, now);
+  const current = reads.length === 0 ? [] : yield reads;
 
   const ops: StoreOp[] = [];
   if (recordDevice) {
@@ -199,8 +200,8 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
   // What a success changes on a device issued on this request is in the writes: no summary to recompute.
   const device = s.returningDevice !== undefined;
   if (account === undefined) {
-    await writeAndSummarise(deps, s, ops, now, device);
-    return false;
+    yield* writeAndSummarise(deps, s, ops, now, device);
+    return;
   }
   const record = parseFamiliarity(current[pendingScopes.length], now, L.familiarForMs);
   const familiar = deps.familiarOf(event) ?? isFamiliar(record, s.ip, s.returningDevice);
@@ -212,8 +213,8 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     // One member per address created: resubmitting the same address is not another account.
     const member = deps.signupMember(event);
     if (s.signupMailbox !== undefined && member !== undefined) ops.push({ type: 'distinct', key: KEYS.mailboxSignups(s.signupMailbox), windowMs: L.signupsPerMailboxWindowMs, member });
-    await writeAndSummarise(deps, s, ops, now, device);
-    return false;
+    yield* writeAndSummarise(deps, s, ops, now, device);
+    return;
   }
   ops.push({ type: 'reset', key: KEYS.accountFailures(account) });
   pendingScopes.forEach((scope, i) => {
@@ -247,8 +248,7 @@ export async function learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Sub
     ops.push({ type: 'distinct', key: KEYS.siteUnfamiliarSucceeded(), windowMs: W, member: account });
     if (s.ip !== undefined) ops.push({ type: 'distinct', key: KEYS.accountNewNetworks(account), windowMs: W, member: s.ip });
   }
-  await writeAndSummarise(deps, s, ops, now, device);
-  return false;
+  yield* writeAndSummarise(deps, s, ops, now, device);
 }
 
 interface LastFailure {

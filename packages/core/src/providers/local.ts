@@ -179,11 +179,27 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
     }
   };
 
+  // A MemoryStore as it ships (its batches neither overridden nor wrapped) settles every
+  // batch synchronously: the engine runs it at once (see engine/steps.ts).
+  const syncStore = store instanceof MemoryStore && store.execute === MemoryStore.prototype.execute && store.executeSync === MemoryStore.prototype.executeSync ? store : undefined;
+  const runSync =
+    syncStore === undefined
+      ? undefined
+      : (ops: StoreOp[], now: number): StoreResult[] => {
+          if (ops.length === 0) return [];
+          try {
+            return syncStore.executeSync(ops, now);
+          } catch (error) {
+            throw new VigilStoreError(error);
+          }
+        };
+
   const engine = createEngine({
     hasher,
     weights,
     limits,
     run,
+    ...(runSync === undefined ? {} : { runSync }),
     uaOptions: { weights, requireSecFetch: options.requireSecFetch ?? 'auto' },
     defaultClients,
     ...(allowIps === undefined ? {} : { allowIps }),
