@@ -348,3 +348,26 @@ describe('Verdict.memo comes back on the outcome of the same decision', () => {
     expect(batches.flat()).toContainEqual(expect.stringMatching(/^hit v:acct:.*:fail$/));
   });
 });
+
+describe('an outcome that cannot be logged', () => {
+  it('never rejects nor leaves a promise behind, even when the logger throws too', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const thrower = () => {
+        throw new Error('logger down');
+      };
+      for (const log of [async () => Promise.reject(new Error('provider down')), async () => Promise.reject(undefined), () => { throw new Error('sync throw'); }, async () => undefined]) {
+        const provider: Provider = { name: 'failing', filter: async () => ({ risk: 0 }), risk: async () => ({ risk: 0 }), log };
+        const vigil = createVigil({ mode: 'monitoring', routes: [LOGIN], provider, logger: { warn: thrower, error: thrower, info: thrower, debug: thrower } });
+        vigil.logOutcome(await vigil.protect(request()), 200);
+        await vigil.close();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

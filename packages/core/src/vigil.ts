@@ -49,6 +49,7 @@ interface Pending {
 const acceptOf = (request: RequestInfo): string | undefined => getHeader(request.headers, 'Accept');
 
 const TIMED_OUT = Symbol('timed out');
+const FAILED = Symbol('failed');
 const VERDICT_RANK: Readonly<Record<PolicyResult['verdict'], number>> = { allow: 0, challenge: 1, deny: 2 };
 const FORWARDED_FOR_WARN_AFTER = 10;
 
@@ -516,13 +517,19 @@ export function createVigil(config: VigilConfig = {}): Vigil {
       }
       // A request whose decision failed over is already counted in the incident.
       const requests = decision.failover ? 0 : 1;
-      const tracked = withTimeout(logged)
-        .then((result) => {
-          if (result === TIMED_OUT) outcomeTimedOut(requests);
+      // One reaction for both ends (not then, catch and finally: three promises more per
+      // outcome); it never rejects, whatever the logger does.
+      const settled = (result: unknown, error?: unknown): void => {
+        inFlightLogs.delete(tracked);
+        try {
+          if (error !== undefined || result === FAILED) outcomeFailed(error, requests);
+          else if (result === TIMED_OUT) outcomeTimedOut(requests);
           else incidents.success();
-        })
-        .catch((error) => outcomeFailed(error, requests))
-        .finally(() => inFlightLogs.delete(tracked));
+        } catch {
+          // A logger that throws loses its line, not the process.
+        }
+      };
+      const tracked: Promise<void> = withTimeout(logged).then(settled, (error: unknown) => settled(FAILED, error));
       inFlightLogs.add(tracked);
     },
     trackSignup: async (req, options = {}) => {
