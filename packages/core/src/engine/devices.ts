@@ -100,14 +100,27 @@ function firstDevice(stored: string, end: number): StoredDevice | undefined {
   return known ?? undefined;
 }
 
+// The minute of a time as ISO text (`2026-12-04T15:07`), kept for the minute it was
+// asked for last: every login of that minute compares with it.
+let lastMinute = Number.NaN;
+let lastMinuteText = '';
+function minuteOf(at: number): string {
+  const minute = Math.floor(at / 60_000);
+  if (minute !== lastMinute) {
+    lastMinute = minute;
+    lastMinuteText = new Date(minute * 60_000).toISOString().slice(0, 16);
+  }
+  return lastMinuteText;
+}
+
 /** The device seen again now, or `undefined` when its record already says so (this minute, this address, this browser). */
-function updatedDevice(known: StoredDevice, now: string, ip: string | undefined, userAgent: string | undefined): StoredDevice | undefined {
-  const sameMinute = known.lastSeen.slice(0, 16) === now.slice(0, 16);
+function updatedDevice(known: StoredDevice, at: number, ip: string | undefined, userAgent: string | undefined): StoredDevice | undefined {
+  const sameMinute = known.lastSeen.slice(0, 16) === minuteOf(at);
   if (sameMinute && (ip === undefined || known.ips[0] === ip) && (userAgent === undefined || known.userAgent === userAgent)) return undefined;
   return {
     id: known.id,
     firstSeen: known.firstSeen,
-    lastSeen: now,
+    lastSeen: new Date(at).toISOString(),
     ips: ip === undefined ? known.ips : [ip, ...known.ips.filter((other) => other !== ip)].slice(0, MAX_IPS),
     userAgent: userAgent ?? known.userAgent,
   };
@@ -120,11 +133,14 @@ function updatedDevice(known: StoredDevice, now: string, ip: string | undefined,
  */
 export function devicesWith(current: StoreResult | undefined, visit: DeviceVisit): string | undefined {
   const stored = typeof current === 'string' && current.length <= MAX_STORED ? current : '';
-  const now = new Date(visit.at).toISOString();
+  const at = visit.at;
   const userAgent = visit.userAgent?.slice(0, MAX_USER_AGENT);
   // A line starts with its id (the first property written): found without a parse.
   const prefix = `{"id":${JSON.stringify(visit.id)},`;
-  const fresh = (): StoredDevice => ({ id: visit.id, firstSeen: now, lastSeen: now, ips: visit.ip === undefined ? [] : [visit.ip], userAgent });
+  const fresh = (): StoredDevice => {
+    const now = new Date(at).toISOString();
+    return { id: visit.id, firstSeen: now, lastSeen: now, ips: visit.ip === undefined ? [] : [visit.ip], userAgent };
+  };
   // A list in the older form (one JSON array) goes the parsing way, and is rewritten in lines.
   if (!stored.startsWith('[') && !stored.startsWith(prefix) && !stored.includes(`\n${prefix}`)) {
     const rest = stored === '' ? '' : firstLines(stored, MAX_DEVICES_PER_USER - 1);
@@ -135,7 +151,7 @@ export function devicesWith(current: StoreResult | undefined, visit: DeviceVisit
     const end = stored.indexOf('\n');
     const known = firstDevice(stored, end);
     if (known !== undefined && known.id === visit.id) {
-      const updated = updatedDevice(known, now, visit.ip, userAgent);
+      const updated = updatedDevice(known, at, visit.ip, userAgent);
       if (updated === undefined) return undefined;
       return end < 0 ? lineOf(updated) : `${lineOf(updated)}\n${firstLines(stored.slice(end + 1), MAX_DEVICES_PER_USER - 1)}`;
     }
@@ -145,7 +161,7 @@ export function devicesWith(current: StoreResult | undefined, visit: DeviceVisit
   const known = devices[index];
   // Not found after all (its line did not read, or an older list): a new device in front.
   if (known === undefined) return [fresh(), ...devices.slice(0, MAX_DEVICES_PER_USER - 1)].map(lineOf).join('\n');
-  const updated = updatedDevice(known, now, visit.ip, userAgent);
+  const updated = updatedDevice(known, at, visit.ip, userAgent);
   if (index === 0 && updated === undefined) return undefined;
   devices.splice(index, 1);
   return [updated ?? known, ...devices].map(lineOf).join('\n');
