@@ -78,9 +78,14 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   // on that same request know its new device, and whether it is still new: once a login
   // or sign-up outcome has been recorded with it (a failure, a success), it has a history
   // in the store like any returning device.
+  // Also the decision of a request still in flight (`decided`), so that an explicit
+  // trackLogin on it replaces the automatic outcome rather than doubling it. One WeakMap
+  // entry per request for both (an entry costs some hundred nanoseconds and collector work).
   type Issued = { id: string; recorded: boolean };
-  const issuedDevices = new WeakMap<object, Issued>();
-  const issuedTo = (req: RequestInfo): Issued | undefined => (typeof req === 'object' && req !== null ? issuedDevices.get(req) : undefined);
+  type InFlight = { issued: Issued | undefined; decided: Pending | undefined };
+  const inFlight = new WeakMap<object, InFlight>();
+  const inFlightOf = (req: RequestInfo): InFlight | undefined => (typeof req === 'object' && req !== null ? inFlight.get(req) : undefined);
+  const issuedTo = (req: RequestInfo): Issued | undefined => inFlightOf(req)?.issued;
   /** Marks `event` fresh while its issued device has no recorded outcome, and records a login's or sign-up's. */
   const markIssued = (event: ProviderEvent, issued: Issued): void => {
     if (issued.recorded) delete event.deviceFresh;
@@ -107,9 +112,6 @@ export function createVigil(config: VigilConfig = {}): Vigil {
   // `outcome`: what was logged for it (one outcome per decision; see logOutcome).
   // It lives in the decision's private field (see pipeline/decision.ts): `pendingOf`.
   const pendingOf = (decision: Decision): Pending | undefined => stateOf(decision) as Pending | undefined;
-  // The decision of a request still in flight, so that an explicit trackLogin on it
-  // replaces the automatic outcome rather than doubling it.
-  const decidedOn = new WeakMap<object, Pending>();
   const inFlightLogs = new Set<Promise<unknown>>();
   const warned = new Set<string>();
   let forwardedForFromPublicPeer = 0;
@@ -247,6 +249,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     };
     const routeClients = route.clients ?? clients;
     if (routeClients !== undefined) event.clients = routeClients;
+    let flight: InFlight | undefined;
     let deviceHeaders: Record<string, string> | undefined;
     let issued: Issued | undefined;
     if (deviceCookies) {
@@ -259,7 +262,13 @@ export function createVigil(config: VigilConfig = {}): Vigil {
           const cookie = deviceCookies.issue(req);
           issued = { id: cookie.id, recorded: false };
           deviceHeaders = { 'set-cookie': cookie.setCookie };
-          if (typeof req === 'object' && req !== null) issuedDevices.set(req, issued);
+          if (typeof req === 'object' && req !== null) {
+            flight = inFlight.get(req);
+            if (flight === undefined) {
+              flight = { issued, decided: undefined };
+              inFlight.set(req, flight);
+            } else flight.issued = issued;
+          }
         }
         deviceId = issued.id;
         markIssued(event, issued);
@@ -346,7 +355,12 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     const providerFailover = verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined;
     const state: Pending = { route, event, issued, request: req, outcome: undefined, memo: verdict?.memo };
     const decision = finish({ start, requestId, route, context, policy, verdict, failoverReason: failoverReason ?? providerFailover, extraHeaders: deviceHeaders, deviceId: event.deviceId, state });
-    if (typeof req === 'object' && req !== null) decidedOn.set(req, state);
+    if (typeof req === 'object' && req !== null) {
+      // Found already when the device was issued just now, or on a request decided before.
+      flight ??= inFlight.get(req);
+      if (flight === undefined) inFlight.set(req, { issued: undefined, decided: state });
+      else flight.decided = state;
+    }
     if (onDecision) {
       try {
         onDecision(decision, req);
@@ -411,7 +425,7 @@ export function createVigil(config: VigilConfig = {}): Vigil {
    * is logged and replaces it, so that the automatic outcome that follows is skipped.
    */
   const explicitOutcome = (req: RequestInfo, type: EventType, status: Extract<EventStatus, '$succeeded' | '$failed'>): boolean => {
-    const state = typeof req === 'object' && req !== null ? decidedOn.get(req) : undefined;
+    const state = inFlightOf(req)?.decided;
     if (state === undefined || state.route.event !== type) return true;
     if (state.outcome === status) {
       logger.debug({ code: 'VIGIL_D_OUTCOME_REPEATED', requestId: state.event.requestId, route: state.route.name, status }, 'this outcome was already logged for the request; not logging it again');
