@@ -13,7 +13,7 @@ const INDEX = [
   'VigilUnsupportedError', 'WebhookVerificationError', 'canonicalPath', 'captureBody', 'castleProvider', 'checkKnownOptions',
   'cheqProvider', 'copyPlainData', 'createClientIpExtractor', 'createHandle', 'createIncidentTracker', 'createVigil', 'decisionOf',
   'extractClientIp', 'getHeader', 'isSecretHeaderName', 'localProvider', 'mailboxKey', 'normalizeHeaderName', 'normalizePathForMatch',
-  'parseCookieHeader', 'pathOfRoute', 'prefersHtml', 'routedPathOf', 'scrubHeaders', 'signUserId', 'silentLogger', 'slidingCount',
+  'parseCookieHeader', 'pathOfRoute', 'prefersHtml', 'requestOf', 'routedPathOf', 'scrubHeaders', 'signUserId', 'silentLogger', 'slidingCount',
   'verifyWebhook', 'watchSignIn',
 ];
 

@@ -133,7 +133,7 @@ export {
 export { MemoryStore, MemoryStoreFullError, type MemoryStoreOptions } from './stores/memory.js';
 export { type Store, type StoreOp, type StoreResult, slidingCount } from './stores/types.js';
 export { type DeviceCookieContext, type DeviceCookieOptions, type DeviceCookies, parseCookieHeader } from './tracking/device-cookie.js';
-export { createHandle, decisionOf, type VigilHandle } from './tracking/handle.js';
+export { createHandle, decisionOf, requestOf, type VigilHandle } from './tracking/handle.js';
 export {
   type BlockedUser,
   type DeviceRecord,

@@ -8,6 +8,7 @@ import {
   type IdentifyOptions,
   type RenderedResponse,
   type RequestInfo,
+  requestOf,
   routedPathOf,
   type TrackLoginOptions,
   type TrackSignupOptions,
@@ -18,8 +19,6 @@ import {
 import type { NextFunction, Request, Response } from 'express';
 import type { ExpressRaw, VigilExpressOptions, VigilMiddleware } from './types.js';
 
-export type { BlockOptions, ExpressRaw, IdentifyResult, ProtectOptions, VigilExpressOptions, VigilMiddleware } from './types.js';
-export { signUserId, VigilConfigError, VigilProviderError, VigilUnsupportedError, verifyWebhook, WebhookVerificationError } from '@vigil/core';
 export type {
   BlockedUser,
   ChallengeContext,
@@ -36,6 +35,8 @@ export type {
   Verdict,
   VigilHandle,
 } from '@vigil/core';
+export { signUserId, VigilConfigError, VigilProviderError, VigilUnsupportedError, verifyWebhook, WebhookVerificationError } from '@vigil/core';
+export type { BlockOptions, ExpressRaw, IdentifyResult, ProtectOptions, VigilExpressOptions, VigilMiddleware } from './types.js';
 
 /**
  * The path Express's router routes a target on (parseurl's pathname: absolute-form and
@@ -181,14 +182,13 @@ function lazyHandleClass(decision: Decision, handleOf: HandleFactory): new (req:
 export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   const core = createVigil(options as VigilConfig);
 
-  // The neutral request of each request decided on: guard.trackLogin(req) reuses it, so
-  // that an explicit outcome replaces the automatic one and sees the device issued.
-  const decided = new WeakMap<Request, RequestInfo>();
-  const infoOf = (req: Request): RequestInfo => decided.get(req) ?? toRequestInfo(req);
+  // The neutral request of a request decided on (found through its handle, req.vigil):
+  // guard.trackLogin(req) reuses it, so that an explicit outcome replaces the automatic
+  // one and sees the device issued.
+  const infoOf = (req: Request): RequestInfo => requestOf(req.vigil) ?? toRequestInfo(req);
 
   const decide = async (req: Request, res: Response, next: NextFunction, url: string, path: string, route?: CompiledRoute) => {
     const request = toRequestInfo(req, url, path);
-    decided.set(req, request);
     const io = new ExpressIO(req, res);
     let result: 'proceed' | 'handled';
     try {

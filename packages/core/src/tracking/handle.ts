@@ -129,3 +129,18 @@ export function createHandle<Raw>(vigil: Vigil, decision: Decision, request: () 
 export function decisionOf(value: Decision | VigilHandle): Decision {
   return value instanceof RequestHandle ? value.decision : (value as Decision);
 }
+
+/**
+ * The neutral request a handle was built with (the one its decision was made on), or
+ * `undefined` for anything that is not a handle. Adapters find a decided request's
+ * `RequestInfo` through the handle they hung on the framework's request, rather than
+ * keeping a map of their own.
+ *
+ * @example
+ * const info = requestOf(req.vigil) ?? toRequestInfo(req)
+ */
+export function requestOf(value: unknown): RequestInfo | undefined {
+  if (!(value instanceof RequestHandle)) return undefined;
+  value[INFO] ??= value[REQUEST]();
+  return value[INFO];
+}
