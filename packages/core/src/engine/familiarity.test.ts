@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isFamiliar, MAX_FAMILIAR, parseFamiliarity, withVisit } from './familiarity.js';
 
@@ -104,5 +105,33 @@ describe('an account’s familiarity record', () => {
         record = served;
       }
     }
+  });
+});
+
+describe('familiarity records over any visits', () => {
+  it('the stored value is the JSON of the lists, whatever the keys, and reads back as it was written', () => {
+    const key = fc.oneof(fc.constantFrom('198.51.100.7', '2001:db8:1:2', 'laptop', 'a"b', 'back\\slash', 'new\nline', '', '__proto__', 'é☃'), fc.string({ maxLength: 12 }));
+    const visit = fc.record({ network: fc.option(key, { nil: undefined }), device: fc.option(key, { nil: undefined }), minutes: fc.nat(90) });
+    fc.assert(
+      fc.property(fc.array(visit, { minLength: 1, maxLength: 40 }), (visits) => {
+        let now = T0;
+        let record = read(undefined, now);
+        for (const v of visits) {
+          now += v.minutes * MIN;
+          const value = withVisit(read(JSON.stringify({ n: [...record.n], d: [...record.d] }), now), v.network, v.device, now);
+          if (value === undefined) continue;
+          const parsed = JSON.parse(value) as { n: [string, number][]; d: [string, number][] };
+          // What JSON.stringify would have written for these lists.
+          expect(value).toBe(JSON.stringify({ n: parsed.n, d: parsed.d }));
+          // Read back (the parse filed by withVisit, or one of its own): the lists as parsed.
+          const cached = read(value, now);
+          expect(cached).toEqual({ n: new Map(parsed.n.filter(([, at]) => at >= Math.floor((now - FOR) / MIN))), d: new Map(parsed.d.filter(([, at]) => at >= Math.floor((now - FOR) / MIN))) });
+          if (v.network !== undefined) expect(cached.n.get(v.network)).toBe(Math.floor(now / MIN));
+          if (v.device !== undefined) expect(cached.d.get(v.device)).toBe(Math.floor(now / MIN));
+          record = cached;
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

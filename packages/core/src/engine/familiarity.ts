@@ -39,15 +39,31 @@ function entries(value: unknown, oldest: number): Map<string, number> {
   return out;
 }
 
+/**
+ * A record as read: its lists, and (private) the cut-off minute it was read at, for
+ * withVisit to file the record it writes under the same one: the next read of the value
+ * it returns (the outcome's write, read back by the next decision) is then no parse at
+ * all. A private field, not a WeakMap from record to minute: an entry per outcome costs.
+ */
+class ReadRecord implements Familiarity {
+  readonly n: ReadonlyMap<string, number>;
+  readonly d: ReadonlyMap<string, number>;
+  readonly #oldest: number;
+  constructor(n: ReadonlyMap<string, number>, d: ReadonlyMap<string, number>, oldest: number) {
+    this.n = n;
+    this.d = d;
+    this.#oldest = oldest;
+  }
+  static oldestOf(record: Familiarity): number | undefined {
+    return record instanceof ReadRecord ? record.#oldest : undefined;
+  }
+}
+
 // A decision and the outcome of the same request read the same value: parsed once. The
 // records handed out are never changed (withVisit builds a new value). Keyed by the
 // value itself (the string the store handed out, whose hash V8 keeps), with the cut-off
 // minute it was read at: a key built from both would be a new string to hash each time.
 const parsedRecords = new BoundedMap<string, { oldest: number; record: Familiarity }>(256);
-// The cut-off minute each handed-out record was read at, for withVisit to file the
-// record it writes under the same one: the next read of the value it returns (the
-// outcome's write, read back by the next decision) is then no parse at all.
-const readAt = new WeakMap<Familiarity, number>();
 let empty: { oldest: number; record: Familiarity } = { oldest: Number.NaN, record: { n: new Map(), d: new Map() } };
 
 /** Reads a stored record; anything unreadable, absent or expired is an empty one. */
@@ -55,29 +71,24 @@ export function parseFamiliarity(value: unknown, now: number, familiarForMs: num
   const oldest = minute(now - familiarForMs);
   if (typeof value !== 'string' || value.length > MAX_JSON) {
     // No record (every first visit): one empty record per cut-off minute, never changed.
-    if (empty.oldest !== oldest) {
-      empty = { oldest, record: { n: new Map(), d: new Map() } };
-      readAt.set(empty.record, oldest);
-    }
+    if (empty.oldest !== oldest) empty = { oldest, record: new ReadRecord(new Map(), new Map(), oldest) };
     return empty.record;
   }
   const known = parsedRecords.get(value);
   if (known !== undefined && known.oldest === oldest) return known.record;
-  const record = parseRecord(value, now, familiarForMs);
+  const record = parseRecord(value, oldest);
   parsedRecords.set(value, { oldest, record });
-  readAt.set(record, oldest);
   return record;
 }
 
-function parseRecord(value: string, now: number, familiarForMs: number): Familiarity {
+function parseRecord(value: string, oldest: number): Familiarity {
   let parsed: { n?: unknown; d?: unknown };
   try {
     parsed = JSON.parse(value) as typeof parsed;
   } catch {
-    return { n: new Map(), d: new Map() };
+    return new ReadRecord(new Map(), new Map(), oldest);
   }
-  const oldest = minute(now - familiarForMs);
-  return { n: entries(parsed?.n, oldest), d: entries(parsed?.d, oldest) };
+  return new ReadRecord(entries(parsed?.n, oldest), entries(parsed?.d, oldest), oldest);
 }
 
 /** Whether the record knows this network or this device. */
@@ -118,11 +129,7 @@ export function withVisit(record: Familiarity, network: string | undefined, devi
   const value = JSON.stringify({ n, d });
   // Every entry kept was at or after the cut-off the record was read at, and the visit
   // is now: parsing `value` at that cut-off gives exactly these lists, so file them.
-  const oldest = readAt.get(record);
-  if (oldest !== undefined && value.length <= MAX_JSON) {
-    const next: Familiarity = { n: new Map(n), d: new Map(d) };
-    parsedRecords.set(value, { oldest, record: next });
-    readAt.set(next, oldest);
-  }
+  const oldest = ReadRecord.oldestOf(record);
+  if (oldest !== undefined && value.length <= MAX_JSON) parsedRecords.set(value, { oldest, record: new ReadRecord(new Map(n), new Map(d), oldest) });
   return value;
 }
