@@ -1,4 +1,4 @@
-import { type IncomingHeaders, parseCookieHeader, type RequestInfo, routedPathOf } from '@vigil/core';
+import { type IncomingHeaders, parseCookieHeader, type RequestInfo, requestOf, routedPathOf } from '@vigil/core';
 
 // The little Vigil needs from Express and Fastify requests and responses; both
 // platforms have these properties (Fastify's `request.socket` and
@@ -81,18 +81,14 @@ export function toRequestInfo(request: PlatformRequest): RequestInfo {
   };
 }
 
-// One neutral request per platform request: the guard's and the service's helpers
-// (identify, track*) share it.
-const infos = new WeakMap<object, RequestInfo>();
-
-/** The neutral request of a platform request, built once. */
+/**
+ * The neutral request of a platform request: the one its handle (`request.vigil`, put
+ * there by the guard) was decided on, so that the service's helpers (identify, track*)
+ * use the very request the decision saw (its issued device, its automatic outcome);
+ * without a handle, a new one.
+ */
 export function requestInfoOf(request: object): RequestInfo {
-  let info = infos.get(request);
-  if (!info) {
-    info = toRequestInfo(request as PlatformRequest);
-    infos.set(request, info);
-  }
-  return info;
+  return requestOf((request as { vigil?: unknown }).vigil) ?? toRequestInfo(request as PlatformRequest);
 }
 
 /** The Node response under an Express response (itself) or a Fastify reply (`reply.raw`). */

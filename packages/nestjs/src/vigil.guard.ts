@@ -5,8 +5,8 @@ import { appendHeader, isHeadersSent, type PlatformRequest, requestInfoOf, reque
 import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
 import { challengeExceptions, VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
 import { createRequestHandle } from './vigil.handle.js';
-import type { ProtectMetadata, VigilRawHttp, VigilRequest } from './vigil.interface.js';
 import { noteSignedIn, restoreCookies, watchOutcome } from './vigil.interceptor.js';
+import type { ProtectMetadata, VigilRawHttp, VigilRequest } from './vigil.interface.js';
 import { VigilService } from './vigil.service.js';
 
 /**
@@ -102,7 +102,7 @@ export class VigilGuard implements CanActivate {
     const http = context.switchToHttp();
     const info = requestInfoOf(request);
     const decision = await vigil.protect(info, route);
-    request.vigil = createRequestHandle(this.service, request, decision);
+    request.vigil = createRequestHandle(this.service, request, decision, info);
     if (!decision.protected) return true;
 
     const response = http.getResponse<object>();

@@ -1,5 +1,5 @@
-import { createHandle, type Decision, type IdentifyOptions, type VigilHandle } from '@vigil/core';
-import { requestInfoOf } from './platform.js';
+import { createHandle, type Decision, type IdentifyOptions, type RequestInfo, type VigilHandle } from '@vigil/core';
+import { type PlatformRequest, toRequestInfo } from './platform.js';
 import type { VigilService } from './vigil.service.js';
 
 /**
@@ -11,10 +11,11 @@ import type { VigilService } from './vigil.service.js';
  * than a response written under the handler (so it resolves with `handled: false`).
  * The override is an own property of the handle, not a derived object: a handle made
  * a prototype costs microseconds per request, and the guard makes one on every route.
- * The neutral request is built only when a helper needs it.
+ * The neutral request: `info` when the decision was made on one, else built only when a
+ * helper needs it.
  */
-export function createRequestHandle(service: VigilService, request: object, decision: Decision): VigilHandle {
-  const handle = createHandle(service.vigil, decision, () => requestInfoOf(request));
+export function createRequestHandle(service: VigilService, request: object, decision: Decision, info?: RequestInfo): VigilHandle {
+  const handle = createHandle(service.vigil, decision, () => info ?? toRequestInfo(request as PlatformRequest));
   handle.identify = async (user: IdentifyOptions) => ({ ...(await service.identify(request, user)), handled: false });
   return handle;
 }

@@ -170,17 +170,8 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
   // a fleet sharing the secret verifies each other's cookies. No secret: none of its own.
   const cookieKey = options.secret === undefined ? undefined : createHmac('sha256', options.secret).update('vigil-device-cookie').digest();
 
-  const run = async (ops: StoreOp[], now: number): Promise<StoreResult[]> => {
-    if (ops.length === 0) return [];
-    try {
-      return await store.execute(ops, now);
-    } catch (error) {
-      throw new VigilStoreError(error);
-    }
-  };
-
   // A MemoryStore as it ships (its batches neither overridden nor wrapped) settles every
-  // batch synchronously: the engine runs it at once (see engine/steps.ts).
+  // batch synchronously: the engine runs it at once (see engine/steps.ts), and so does run.
   const syncStore = store instanceof MemoryStore && store.execute === MemoryStore.prototype.execute && store.executeSync === MemoryStore.prototype.executeSync ? store : undefined;
   const runSync =
     syncStore === undefined
@@ -189,6 +180,17 @@ export function localProvider(options: LocalProviderOptions = {}): LocalProvider
           if (ops.length === 0) return [];
           try {
             return syncStore.executeSync(ops, now);
+          } catch (error) {
+            throw new VigilStoreError(error);
+          }
+        };
+  const run =
+    runSync !== undefined
+      ? async (ops: StoreOp[], now: number): Promise<StoreResult[]> => runSync(ops, now)
+      : async (ops: StoreOp[], now: number): Promise<StoreResult[]> => {
+          if (ops.length === 0) return [];
+          try {
+            return await store.execute(ops, now);
           } catch (error) {
             throw new VigilStoreError(error);
           }
