@@ -54,7 +54,16 @@ export { MAILBOX_PROVIDERS, type MailboxProvider, mailboxKey } from './engine/ma
 export { CLIENT_KINDS, type Clients, NATIVE_APP_USER_AGENTS, type NativeAppStack } from './engine/native-apps.js';
 export type { Score, Signal, SignalName } from './engine/signals.js';
 export type { UserAgentRequest, UserAgentSignalOptions } from './engine/user-agent.js';
-export { VigilConfigError, type VigilConfigErrorCode } from './errors.js';
+export {
+  MemoryStoreFullError,
+  VigilConfigError,
+  type VigilConfigErrorCode,
+  type VigilLogCode,
+  VigilProviderError,
+  VigilStoreError,
+  VigilUnsupportedError,
+  WebhookVerificationError,
+} from './errors.js';
 export { EVENT_STATUSES, EVENT_TYPES, type EventStatus, type EventType } from './events.js';
 export {
   createIncidentTracker,
@@ -95,7 +104,6 @@ export {
   localProvider,
   type Tiers,
   type VelocityLimits,
-  VigilStoreError,
 } from './providers/local.js';
 export { copyPlainData, type PlainDataLimits } from './providers/plain-data.js';
 export type {
@@ -130,17 +138,16 @@ export {
   type UserFields,
   type UserIdentity,
 } from './routing/routes.js';
-export { MemoryStore, MemoryStoreFullError, type MemoryStoreOptions } from './stores/memory.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { type Store, type StoreOp, type StoreResult, slidingCount } from './stores/types.js';
 export { type DeviceCookieContext, type DeviceCookieOptions, type DeviceCookies, parseCookieHeader } from './tracking/device-cookie.js';
 export { createHandle, decisionOf, requestOf, type VigilHandle } from './tracking/handle.js';
-export {
-  type BlockedUser,
-  type DeviceRecord,
-  type IdentifyOptions,
-  type TrackLoginOptions,
-  type TrackSignupOptions,
-  VigilUnsupportedError,
+export type {
+  BlockedUser,
+  DeviceRecord,
+  IdentifyOptions,
+  TrackLoginOptions,
+  TrackSignupOptions,
 } from './tracking/users.js';
 export {
   type ChallengeContext,
@@ -149,6 +156,5 @@ export {
   type FailoverStrategy,
   type Vigil,
   type VigilConfig,
-  VigilProviderError,
 } from './vigil.js';
-export { signUserId, verifyWebhook, WebhookVerificationError } from './webhooks.js';
+export { signUserId, verifyWebhook } from './webhooks.js';

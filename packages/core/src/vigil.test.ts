@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestInfo } from './context/request.js';
+import { VigilProviderError } from './errors.js';
 import type { Provider, ProviderEvent, Verdict } from './providers/types.js';
-import { createVigil, type VigilConfig, VigilProviderError } from './vigil.js';
 import { thrown as configError } from './test-support/thrown.js';
+import { createVigil, type VigilConfig } from './vigil.js';
 
 const LOGIN = { method: 'POST', path: '/login', event: '$login' as const, user: { email: 'body.email' } };
 

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signUserId, verifyWebhook, WebhookVerificationError } from './webhooks.js';
+import { WebhookVerificationError } from './errors.js';
+import { signUserId, verifyWebhook } from './webhooks.js';
 
 // Vectors computed independently with OpenSSL:
 //   printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -binary | base64

@@ -1,12 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-
-/** Thrown by {@link verifyWebhook} when a webhook cannot be trusted. */
-export class WebhookVerificationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WebhookVerificationError';
-  }
-}
+import { WebhookVerificationError } from './errors.js';
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 

@@ -1,4 +1,5 @@
 import { parseAddress } from '../context/ip.js';
+import { VigilStoreError } from '../errors.js';
 import { PLAIN_SIGNALS } from '../providers/plain-data.js';
 import type { ProviderEvent, Verdict } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
@@ -11,7 +12,6 @@ import { mailboxKey } from './mailbox.js';
 import { type Facts, READS, type ReadName, RULES, type Rule, type RuleContext, type Subject } from './rules.js';
 import { combineSignals, type Signal, type SignalName } from './signals.js';
 import { drive, type Steps, type StoreRunner } from './steps.js';
-import { VigilStoreError } from './store-error.js';
 import { readSummary, type Summary } from './summary.js';
 
 // The engine's memo on a login verdict: whether the account was familiar. Compared by

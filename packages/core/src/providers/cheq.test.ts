@@ -2,11 +2,11 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
-import { VigilConfigError } from '../errors.js';
+import { VigilConfigError, VigilProviderError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { RouteDefinition } from '../routing/routes.js';
 import { type FakeCheq, type FakeSwitches, startFakeCheq } from '../testing/fake-vendors.js';
-import { createVigil, type Vigil, type VigilConfig, VigilProviderError } from '../vigil.js';
+import { createVigil, type Vigil, type VigilConfig } from '../vigil.js';
 import { type CheqProviderOptions, cheqProvider } from './cheq.js';
 import type { Provider, ProviderEvent, Verdict } from './types.js';
 

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ScrubbedHeaders } from '../context/headers.js';
 import { IdentifierHasher } from '../engine/identifiers.js';
+import { VigilStoreError } from '../errors.js';
 import type { EventStatus, EventType } from '../events.js';
 import type { UserIdentity } from '../routing/routes.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
 import { thrown as configError } from '../test-support/thrown.js';
-import { DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type LocalProvider, type LocalProviderOptions, localProvider, VigilStoreError } from './local.js';
+import { DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type LocalProvider, type LocalProviderOptions, localProvider } from './local.js';
 import type { ProviderEvent, Verdict } from './types.js';
 
 // A fixed clock, one minute into a 15-minute window, so that every count is exact.

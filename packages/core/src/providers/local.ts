@@ -9,15 +9,14 @@ import { IpRangeSet } from '../engine/ip-ranges.js';
 import { KEYS } from '../engine/keys.js';
 import { type Clients, checkClients } from '../engine/native-apps.js';
 import type { SignalName } from '../engine/signals.js';
-import { VigilStoreError } from '../engine/store-error.js';
-import { VigilConfigError } from '../errors.js';
+import { VigilConfigError, VigilStoreError } from '../errors.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store, StoreOp, StoreResult } from '../stores/types.js';
 import type { BlockedUser, DeviceRecord } from '../tracking/users.js';
 import { PLAIN_SIGNALS } from './plain-data.js';
 import type { Provider, ProviderEvent } from './types.js';
 
-export { DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type Tiers, type VelocityLimits, VigilStoreError };
+export { DEFAULT_LIMITS, DEFAULT_WEIGHTS, type LimitOptions, type Tiers, type VelocityLimits };
 
 /** Options of {@link localProvider}. */
 export interface LocalProviderOptions {

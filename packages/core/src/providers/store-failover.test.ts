@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
+import { VigilProviderError } from '../errors.js';
 import type { Store } from '../stores/types.js';
-import { createVigil, type FailoverStrategy, VigilProviderError } from '../vigil.js';
+import { createVigil, type FailoverStrategy } from '../vigil.js';
 import { localProvider } from './local.js';
 
 // DESIGN.md, Failover: "Signals computed from the request alone keep deciding when the

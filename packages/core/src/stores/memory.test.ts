@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VigilConfigError } from '../errors.js';
+import { MemoryStoreFullError, VigilConfigError } from '../errors.js';
 import { runStoreContract } from '../testing/store-contract.js';
-import { MemoryStore, MemoryStoreFullError } from './memory.js';
+import { MemoryStore } from './memory.js';
 import type { StoreOp } from './types.js';
 
 runStoreContract('MemoryStore', () => new MemoryStore(), {

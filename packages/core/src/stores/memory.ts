@@ -1,4 +1,4 @@
-import { VigilConfigError } from '../errors.js';
+import { MemoryStoreFullError, VigilConfigError } from '../errors.js';
 import { type Credited, SegmentedMap } from './segmented-map.js';
 import { type Store, type StoreOp, type StoreResult, slidingCount } from './types.js';
 
@@ -70,24 +70,6 @@ class Value implements Credited {
 }
 
 type Entry = Counter | Distinct | Value;
-
-/**
- * Thrown by {@link MemoryStore} when a batch would add a pinned value past
- * `maxPinnedKeys`. Nothing of the batch is applied; the engine's admin calls
- * (`blockUser`, `reportDevice`, `approveDevice`) reject with it (wrapped in a
- * `VigilStoreError`). Remove entries (`unblockUser`) or raise the bound.
- */
-export class MemoryStoreFullError extends Error {
-  /** The bound that was reached. */
-  readonly maxPinnedKeys: number;
-  constructor(maxPinnedKeys: number) {
-    super(
-      `MemoryStore: ${maxPinnedKeys} pinned values (block and allow lists, reported and approved devices) are held, which is maxPinnedKeys; the write was refused rather than evict one. Unblock users you no longer need to block, raise MemoryStore({ maxPinnedKeys }), or use RedisStore.`,
-    );
-    this.name = 'MemoryStoreFullError';
-    this.maxPinnedKeys = maxPinnedKeys;
-  }
-}
 
 function sizeOf(members: Members): number {
   return members === undefined ? 0 : typeof members === 'string' ? 1 : members.size;

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestInfo } from '../context/request.js';
+import { VigilUnsupportedError } from '../errors.js';
 import { localProvider } from '../providers/local.js';
 import type { ProviderEvent } from '../providers/types.js';
 import { MemoryStore } from '../stores/memory.js';
-import { createVigil } from '../vigil.js';
 import { RecordingStore } from '../testing/recording.js';
+import { createVigil } from '../vigil.js';
 import { createDeviceCookies } from './device-cookie.js';
-import { anonymizeIdentity, VigilUnsupportedError } from './users.js';
+import { anonymizeIdentity } from './users.js';
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 function request(overrides: Partial<RequestInfo> = {}): RequestInfo {

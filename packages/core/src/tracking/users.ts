@@ -52,16 +52,6 @@ export interface DeviceRecord {
   reported: boolean;
 }
 
-/** Thrown when the provider in use does not offer an operation (CHEQ has no block lists). */
-export class VigilUnsupportedError extends Error {
-  constructor(operation: string, provider: string) {
-    super(
-      `${operation} is not supported by the "${provider}" provider. Block lists and device records are served by the embedded engine (localProvider, the default, or with a RedisStore for a fleet); castleProvider serves the device operations through Castle's API.`,
-    );
-    this.name = 'VigilUnsupportedError';
-  }
-}
-
 const sha = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 32);
 
 /**

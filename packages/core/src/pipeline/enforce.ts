@@ -1,0 +1,76 @@
+// Carrying a decision out (`vigil.enforce`, `vigil.respond`): the decision's response
+// headers appended, the block or redirect answer rendered (the app's blockResponse, or
+// a plain 403 when it throws), a challenge handed to `onChallenge`, which proceeds or
+// answers; a failed or silent hand-off ends with the block answer, never lets the
+// request through.
+import { getHeader } from '../context/headers.js';
+import type { RequestInfo } from '../context/request.js';
+import type { Decision } from '../decision/decision.js';
+import type { RenderedResponse } from '../decision/responses.js';
+import { describeError } from '../logging/logger.js';
+import { decisionOf } from '../tracking/handle.js';
+import type { Runtime } from './runtime.js';
+import type { Vigil } from './types.js';
+
+/** `vigil.respond`: the answer of a block or redirect; a failing blockResponse gives a bare 403. */
+export function createRespond(rt: Runtime): Vigil['respond'] {
+  const { respond, logger } = rt.config;
+  return (given, acceptHeader) => {
+    const decision = decisionOf(given);
+    try {
+      return respond(decision, acceptHeader);
+    } catch (error) {
+      // The app's own blockResponse renderer failed: answer with a bare block rather
+      // than let the request fail open or crash.
+      logger.error({ code: 'VIGIL_E_BLOCK_RESPONSE_FAILED', err: describeError(error) }, 'blockResponse threw; sending a plain 403');
+      if (decision.action !== 'block' && decision.action !== 'redirect') return undefined;
+      return { status: 403, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify({ blocked: true, requestId: decision.requestId }) };
+    }
+  };
+}
+
+/** `vigil.enforce`, answering through `respond` (see {@link createRespond}). */
+export function createEnforce(rt: Runtime, respond: Vigil['respond']): Vigil['enforce'] {
+  const { onChallenge, logger } = rt.config;
+  // The request's Accept header, read as every header is (any case, lists joined).
+  const blockAnswer = (decision: Decision, request: RequestInfo) => respond({ ...decision, action: 'block' }, getHeader(request.headers, 'Accept')) as RenderedResponse;
+  return async (decision, request, io) => {
+    for (const [name, value] of Object.entries(decision.responseHeaders)) {
+      try {
+        // A copy: some frameworks (Fastify) push later values into the array they were given.
+        if (!io.headersSent()) io.appendHeader(name, typeof value === 'string' ? value : [...value]);
+      } catch (error) {
+        logger.warn({ code: 'VIGIL_W_RESPONSE_HEADER', header: name, err: describeError(error) }, 'could not append a response header');
+      }
+    }
+    const rendered = respond(decision, getHeader(request.headers, 'Accept'));
+    if (rendered) {
+      if (!io.headersSent()) await io.send(rendered);
+      return 'handled';
+    }
+    if (decision.action !== 'challenge' || !onChallenge) return 'proceed';
+    let proceeded = false;
+    try {
+      await onChallenge({
+        request,
+        decision,
+        proceed: () => {
+          proceeded = true;
+        },
+        raw: io.raw,
+      });
+    } catch (error) {
+      // The app's CAPTCHA hand-off failed: the request was judged risky, so it is not
+      // let through; it gets the block response instead.
+      logger.error({ code: 'VIGIL_E_ON_CHALLENGE_FAILED', err: describeError(error), requestId: decision.requestId }, 'onChallenge threw; answering with the block response');
+      if (!io.headersSent()) await io.send(blockAnswer(decision, request));
+      return 'handled';
+    }
+    if (proceeded) return 'proceed';
+    if (!io.headersSent()) {
+      logger.warn({ code: 'VIGIL_W_CHALLENGE_UNANSWERED', requestId: decision.requestId }, 'onChallenge neither answered nor proceeded; answering with the block response');
+      await io.send(blockAnswer(decision, request));
+    }
+    return 'handled';
+  };
+}
