@@ -6,6 +6,7 @@ import {
   type Decision,
   type EnforceIO,
   type IdentifyOptions,
+  type OutcomeResponse,
   type RenderedResponse,
   type RequestInfo,
   requestOf,
@@ -49,34 +50,54 @@ function routedPath(url: string): string {
 
 /**
  * Express's request as core's neutral {@link RequestInfo}. Routes are matched against
- * the full path (`originalUrl`), wherever the middleware is mounted.
+ * the full path (`originalUrl`), wherever the middleware is mounted. A class: what
+ * Express computes on each read (`req.query` parses the query string, `req.protocol`
+ * and `req.ip` follow `trust proxy`) is read through prototype getters, only when core
+ * needs it, with no closure per request.
  */
-function toRequestInfo(req: Request, url: string = req.originalUrl ?? req.url, path: string = routedPath(url)): RequestInfo {
-  return {
-    method: req.method,
-    url,
-    path,
-    query: req.query as Record<string, unknown>,
-    headers: req.headers,
+class ExpressRequestInfo implements RequestInfo {
+  readonly #req: Request;
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly headers: Request['headers'];
+  readonly rawHeaders: string[];
+  readonly cookies: Record<string, string | undefined> | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly body: unknown;
+  constructor(req: Request, url: string, path: string) {
+    this.#req = req;
+    this.method = req.method;
+    this.url = url;
+    this.path = path;
+    this.headers = req.headers;
     // Names in the order and case the client sent them: CHEQ fingerprints them.
-    rawHeaders: req.rawHeaders,
+    this.rawHeaders = req.rawHeaders;
     // cookie-parser's result when it ran before Vigil; core reads the Cookie header otherwise.
-    cookies: req.cookies,
-    remoteAddress: req.socket?.remoteAddress,
+    this.cookies = req.cookies;
+    this.remoteAddress = req.socket?.remoteAddress;
     // body-parser 2 (Express 5) leaves `req.body` undefined for a request without a body
     // of its type, but defines the property: a parser ran, the body is empty. Only a
     // missing property means no parser ran before Vigil (core then warns once).
-    body: req.body === undefined && 'body' in req ? {} : req.body,
-    // Getters: Express works both out from `trust proxy` (X-Forwarded-Proto, X-Forwarded-For),
-    // and core reads them only when needed (the device cookie's Secure flag, CHEQ's
-    // RequestURL; the client IP only with ip.useFramework).
-    get protocol() {
-      return req.protocol;
-    },
-    get frameworkIp() {
-      return req.ip;
-    },
-  };
+    this.body = req.body === undefined && 'body' in req ? {} : req.body;
+  }
+  /** Parsed by Express on each read: read only by `query.*` user fields. */
+  get query(): Record<string, unknown> {
+    return this.#req.query as Record<string, unknown>;
+  }
+  // Express works both out from `trust proxy` (X-Forwarded-Proto, X-Forwarded-For), and
+  // core reads them only when needed (the device cookie's Secure flag, CHEQ's
+  // RequestURL; the client IP only with ip.useFramework).
+  get protocol(): string {
+    return this.#req.protocol;
+  }
+  get frameworkIp(): string | undefined {
+    return this.#req.ip;
+  }
+}
+
+function toRequestInfo(req: Request, url: string = req.originalUrl ?? req.url, path: string = routedPath(url)): RequestInfo {
+  return new ExpressRequestInfo(req, url, path);
 }
 
 /** How core answers through Express: methods on the prototype, so a request costs this object and its `raw`. */
@@ -201,9 +222,13 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
         // user in (Passport's req.logIn), and the body only for a rule that reads it.
         const signedIn = watchSignIn(req);
         const body = core.needsResponseBody(decision) ? captureBody(res) : undefined;
-        res.once('finish', () =>
-          core.logOutcome(decision, { status: res.statusCode, headers: res.getHeaders(), signedIn: signedIn(), ...(body === undefined ? {} : { body: body() }) }),
-        );
+        // `on`, not `once`: a response finishes once, and `once` costs a wrapper and its state.
+        res.on('finish', () => {
+          const status = res.statusCode;
+          const headers = res.getHeaders();
+          const response: OutcomeResponse = body === undefined ? { status, headers, signedIn: signedIn() } : { status, headers, signedIn: signedIn(), body: body() };
+          core.logOutcome(decision, response);
+        });
       }
     } catch (error) {
       // `failover: 'throw'` in blocking mode: the app's error handler decides.
