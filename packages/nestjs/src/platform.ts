@@ -56,29 +56,59 @@ export function requestTarget(request: PlatformRequest): { method: string; url: 
   return { method: request.method, url, path };
 }
 
-/** The neutral request core decides on, from an Express or Fastify request. */
-export function toRequestInfo(request: PlatformRequest): RequestInfo {
-  let cookies: Record<string, string | undefined> | undefined;
-  return {
-    ...requestTarget(request),
-    query: request.query,
-    headers: request.headers,
+/**
+ * The neutral request core decides on, from an Express or Fastify request. A class:
+ * what the platform computes on each read (Express's `req.query` parses the query
+ * string; `protocol` and `ip` follow the trust-proxy settings) and the cookies are read
+ * through prototype getters, only when core needs them, with no closure per request.
+ */
+class PlatformRequestInfo implements RequestInfo {
+  readonly #request: PlatformRequest;
+  #cookies: Record<string, string | undefined> | undefined;
+  readonly method: string;
+  readonly url: string;
+  readonly path: string;
+  readonly headers: IncomingHeaders;
+  readonly rawHeaders: string[] | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly body: unknown;
+  constructor(request: PlatformRequest) {
+    this.#request = request;
+    const target = requestTarget(request);
+    this.method = target.method;
+    this.url = target.url;
+    this.path = target.path;
+    this.headers = request.headers;
     // Names in the order and case the client sent them (CHEQ's HeaderNames): Express's
     // request is Node's IncomingMessage; Fastify's keeps it as `request.raw`.
-    rawHeaders: request.raw?.rawHeaders ?? request.rawHeaders,
-    // Both platforms' `protocol` follows their trust-proxy settings (X-Forwarded-Proto).
-    protocol: request.protocol ?? (request.socket?.encrypted ? 'https' : 'http'),
-    remoteAddress: request.socket?.remoteAddress,
-    // Parsed by cookie-parser or @fastify/cookie when the app registers one, else from
-    // the Cookie header here, once and only when read (`cookies.*` user fields, the
-    // device cookie, CHEQ's _cheq_rti).
-    get cookies() {
-      cookies ??= request.cookies ?? parseCookieHeader(request.headers.cookie);
-      return cookies;
-    },
-    body: request.body,
-    frameworkIp: request.ip,
-  };
+    this.rawHeaders = request.raw?.rawHeaders ?? request.rawHeaders;
+    this.remoteAddress = request.socket?.remoteAddress;
+    this.body = request.body;
+  }
+  get query(): Record<string, unknown> | undefined {
+    return this.#request.query;
+  }
+  /** Both platforms' `protocol` follows their trust-proxy settings (X-Forwarded-Proto). */
+  get protocol(): string {
+    return this.#request.protocol ?? (this.#request.socket?.encrypted ? 'https' : 'http');
+  }
+  /**
+   * Parsed by cookie-parser or @fastify/cookie when the app registers one, else from the
+   * Cookie header here, once and only when read (`cookies.*` user fields, the device
+   * cookie, CHEQ's _cheq_rti).
+   */
+  get cookies(): Record<string, string | undefined> {
+    this.#cookies ??= this.#request.cookies ?? parseCookieHeader(this.#request.headers.cookie);
+    return this.#cookies;
+  }
+  get frameworkIp(): string | undefined {
+    return this.#request.ip;
+  }
+}
+
+/** The neutral request core decides on, from an Express or Fastify request. */
+export function toRequestInfo(request: PlatformRequest): RequestInfo {
+  return new PlatformRequestInfo(request);
 }
 
 /**
