@@ -6,10 +6,17 @@ export const LOGIN_ROUTE = { method: 'POST', path: '/api/login', event: '$login'
 /**
  * Vigil's options for a variant: `vigil-unprotected` protects another route (the
  * benchmarked one passes through), `vigil-memory` scores every request with the embedded
- * engine and a MemoryStore, `vigil-redis` the same with a RedisStore on loopback. Always
- * monitoring mode: every request scored, none blocked.
+ * engine and a MemoryStore (`vigil-returning` is the same server: its client returns the
+ * device cookie), `vigil-redis` the same with a RedisStore on loopback, `vigil-instant`
+ * protects the route with a provider that answers at once and no device cookie (the
+ * adapter's and pipeline's own cost). Always monitoring mode: every request scored, none
+ * blocked.
  */
 export async function vigilOptions(variant) {
+  if (variant === 'vigil-instant') {
+    const instant = { name: 'instant', inProcess: true, filter: () => ({ risk: 0.1 }), risk: () => ({ risk: 0.1 }), log: () => undefined };
+    return { mode: 'monitoring', deviceCookie: false, routes: [LOGIN_ROUTE], provider: instant };
+  }
   if (variant === 'vigil-unprotected') {
     return { mode: 'monitoring', routes: [{ ...LOGIN_ROUTE, path: '/api/other' }], provider: localProvider({ store: new MemoryStore() }) };
   }
@@ -29,6 +36,7 @@ export async function vigilOptions(variant) {
     };
     return { mode: 'monitoring', routes: [LOGIN_ROUTE], provider: localProvider({ store, secret: 'benchmark-secret-0123456789' }) };
   }
+  // vigil-memory and vigil-returning: the same server; the client decides whether it returns its device cookie.
   return { mode: 'monitoring', routes: [LOGIN_ROUTE], provider: localProvider({ store: new MemoryStore() }) };
 }
 
