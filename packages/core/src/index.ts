@@ -141,7 +141,7 @@ export {
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { type Store, type StoreOp, type StoreResult, slidingCount } from './stores/types.js';
 export { type DeviceCookieContext, type DeviceCookieOptions, type DeviceCookies, parseCookieHeader } from './tracking/device-cookie.js';
-export { createHandle, decisionOf, requestOf, type VigilHandle } from './tracking/handle.js';
+export { createHandle, decisionOf, lazyHandleClass, requestOf, type VigilHandle } from './tracking/handle.js';
 export type {
   BlockedUser,
   DeviceRecord,

@@ -5,14 +5,12 @@ import {
   createVigil,
   type Decision,
   type EnforceIO,
-  type IdentifyOptions,
+  lazyHandleClass,
   type OutcomeResponse,
   type RenderedResponse,
   type RequestInfo,
   requestOf,
   routedPathOf,
-  type TrackLoginOptions,
-  type TrackSignupOptions,
   type VigilConfig,
   type VigilHandle,
   watchSignIn,
@@ -119,53 +117,6 @@ class ExpressIO implements EnforceIO<ExpressRaw> {
   }
 }
 
-type HandleFactory = (req: Request, res: Response, decision: Decision, url?: string, path?: string) => VigilHandle;
-
-/**
- * The handle of a request Vigil does not protect, for the hot path: `new` of a small
- * class whose prototype reads through to the shared decision (about 50 ns, where
- * building core's handle up front costs microseconds). The helpers build core's handle
- * (`createHandle`) on first use and delegate to it, so they behave exactly as on a
- * protected request.
- */
-function lazyHandleClass(decision: Decision, handleOf: HandleFactory): new (req: Request, res: Response, url: string, path: string) => VigilHandle {
-  class LazyHandle {
-    readonly #req: Request;
-    readonly #res: Response;
-    readonly #url: string;
-    readonly #path: string;
-    #handle: VigilHandle | undefined;
-    constructor(req: Request, res: Response, url: string, path: string) {
-      this.#req = req;
-      this.#res = res;
-      this.#url = url;
-      this.#path = path;
-    }
-    #full(): VigilHandle {
-      this.#handle ??= handleOf(this.#req, this.#res, decision, this.#url, this.#path);
-      return this.#handle;
-    }
-    get decision(): Decision {
-      return decision;
-    }
-    identify(user: IdentifyOptions) {
-      return this.#full().identify(user);
-    }
-    trackLogin(options: TrackLoginOptions) {
-      return this.#full().trackLogin(options);
-    }
-    trackSignup(options: TrackSignupOptions) {
-      return this.#full().trackSignup(options);
-    }
-    trackCustom(name: string, properties?: Record<string, unknown>) {
-      return this.#full().trackCustom(name, properties);
-    }
-  }
-  // The decision's fields (action, protected, reasons...) read through, as on core's handle.
-  Object.setPrototypeOf(LazyHandle.prototype, decision);
-  return LazyHandle as unknown as new (req: Request, res: Response, url: string, path: string) => VigilHandle;
-}
-
 /**
  * Creates Vigil's Express middleware. `app.use(vigil(options))` protects the configured
  * `routes`; `.protect(event, options)` builds middleware for one route. Register the
@@ -241,8 +192,10 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   /** A handle for code that holds an Express request: core's, with the RequestInfo built only if a helper needs it. */
   const handleOf = (req: Request, res: Response, decision: Decision, url?: string, path?: string): VigilHandle =>
     createHandle(core, decision, () => toRequestInfo(req, url, path), new ExpressIO(req, res));
-  const Unprotected = lazyHandleClass(core.unprotectedDecision, handleOf);
-  const Excluded = lazyHandleClass(core.excludedDecision, handleOf);
+  // The handles of requests Vigil leaves alone: one small object each (see core's
+  // lazyHandleClass); Express puts the response on `req.res`.
+  const Unprotected = lazyHandleClass(core.unprotectedDecision, (req: Request) => handleOf(req, req.res as Response, core.unprotectedDecision));
+  const Excluded = lazyHandleClass(core.excludedDecision, (req: Request) => handleOf(req, req.res as Response, core.excludedDecision));
 
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
     let url = req.originalUrl ?? req.url;
@@ -265,7 +218,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       return;
     }
     // A per-route or earlier Vigil middleware may have decided already: keep that.
-    if (!req.vigil) req.vigil = core.isExcluded({ path }) ? new Excluded(req, res, url, path) : new Unprotected(req, res, url, path);
+    if (!req.vigil) req.vigil = core.isExcluded({ path }) ? new Excluded(req) : new Unprotected(req);
     next();
   }) as VigilMiddleware;
 
@@ -280,7 +233,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       // decided whatever the exclusions say. Mounted with `app.use`, it is a broad rule
       // that `uriExclusion` carves out of.
       if (req.route === undefined && core.isExcluded({ path })) {
-        req.vigil ??= new Excluded(req, res, url, path);
+        req.vigil ??= new Excluded(req);
         return next();
       }
       void decide(req, res, next, url, path, route);

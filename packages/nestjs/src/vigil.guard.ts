@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type CompiledRoute, type Decision, EXCLUDED_DECISION, type RenderedResponse, UNPROTECTED_DECISION } from '@vigil/core';
+import { type CompiledRoute, type Decision, EXCLUDED_DECISION, lazyHandleClass, type RenderedResponse, UNPROTECTED_DECISION, type VigilHandle } from '@vigil/core';
 import { appendHeader, isHeadersSent, type PlatformRequest, requestInfoOf, requestTarget } from './platform.js';
 import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
 import { challengeExceptions, VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
@@ -35,6 +35,10 @@ export class VigilGuard implements CanActivate {
   // core's own protect() gives them).
   private readonly unprotected: Decision;
   private readonly excluded: Decision;
+  // Their handles: one small object per request (core's lazyHandleClass), the full
+  // handle built only when the app calls one of its helpers.
+  private readonly Unprotected: new (request: object) => VigilHandle;
+  private readonly Excluded: new (request: object) => VigilHandle;
 
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
@@ -43,6 +47,10 @@ export class VigilGuard implements CanActivate {
     const { mode } = service.vigil;
     this.unprotected = Object.freeze({ ...UNPROTECTED_DECISION, mode });
     this.excluded = Object.freeze({ ...EXCLUDED_DECISION, mode });
+    const unprotected = this.unprotected;
+    const excluded = this.excluded;
+    this.Unprotected = lazyHandleClass(unprotected, (request: object) => createRequestHandle(service, request, unprotected));
+    this.Excluded = lazyHandleClass(excluded, (request: object) => createRequestHandle(service, request, excluded));
   }
 
   // Synchronous for the requests Vigil leaves alone: an async canActivate would cost
@@ -65,7 +73,7 @@ export class VigilGuard implements CanActivate {
       const target = requestTarget(request);
       route = vigil.match(target);
       if (!route) {
-        request.vigil = createRequestHandle(this.service, request, vigil.isExcluded(target) ? this.excluded : this.unprotected);
+        request.vigil = vigil.isExcluded(target) ? new this.Excluded(request) : new this.Unprotected(request);
         return true;
       }
     }

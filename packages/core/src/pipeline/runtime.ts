@@ -6,9 +6,9 @@
 // file of this folder and is handed this object; vigil.ts assembles them.
 import type { RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
+import type { VigilLogCode } from '../errors.js';
 import type { EventStatus } from '../events.js';
 import { createIncidentTracker, type IncidentTracker } from '../logging/incidents.js';
-import type { VigilLogCode } from '../errors.js';
 import { describeError } from '../logging/logger.js';
 import { givesPlainSignals } from '../providers/plain-data.js';
 import type { ProviderEvent } from '../providers/types.js';

@@ -125,9 +125,63 @@ export function createHandle<Raw>(vigil: Vigil, decision: Decision, request: () 
   return new RequestHandle(vigil, decision, request, io as EnforceIO<unknown> | undefined) as unknown as VigilHandle;
 }
 
+// The prototypes of the lazy handle classes (a few per app: one per adapter instance
+// and shared decision), so that decisionOf knows their instances.
+const lazyPrototypes = new WeakSet<object>();
+
+/**
+ * The handle class of the requests Vigil leaves alone (unprotected, excluded), for an
+ * adapter's hot path: `new Handle(request)` is one small object whose fields read
+ * through to the shared `decision`, where a full handle costs microseconds per request
+ * under load. Its helpers build the full handle (`build(request)`, at most once) on first
+ * use and delegate to it, so they behave exactly as on a protected request;
+ * `JSON.stringify()` gives the decision, and core accepts it wherever a decision is.
+ *
+ * @example
+ * const Unprotected = lazyHandleClass(vigil.unprotectedDecision, (req) => createHandle(vigil, vigil.unprotectedDecision, () => toRequestInfo(req)))
+ * req.vigil = new Unprotected(req)
+ */
+export function lazyHandleClass<R>(decision: Decision, build: (request: R) => VigilHandle): new (request: R) => VigilHandle {
+  class LazyHandle {
+    readonly #request: R;
+    #handle: VigilHandle | undefined;
+    constructor(request: R) {
+      this.#request = request;
+    }
+    #full(): VigilHandle {
+      this.#handle ??= build(this.#request);
+      return this.#handle;
+    }
+    get decision(): Decision {
+      return decision;
+    }
+    identify(user: IdentifyOptions) {
+      return this.#full().identify(user);
+    }
+    trackLogin(options: TrackLoginOptions) {
+      return this.#full().trackLogin(options);
+    }
+    trackSignup(options: TrackSignupOptions) {
+      return this.#full().trackSignup(options);
+    }
+    trackCustom(name: string, properties?: Record<string, unknown>) {
+      return this.#full().trackCustom(name, properties);
+    }
+    toJSON(): Decision {
+      return decision;
+    }
+  }
+  // The decision's fields (action, protected, reasons...) read through, as on a full handle.
+  Object.setPrototypeOf(LazyHandle.prototype, decision);
+  lazyPrototypes.add(LazyHandle.prototype);
+  return LazyHandle as unknown as new (request: R) => VigilHandle;
+}
+
 /** The decision behind a handle (or the decision itself). */
 export function decisionOf(value: Decision | VigilHandle): Decision {
-  return value instanceof RequestHandle ? value.decision : (value as Decision);
+  if (value instanceof RequestHandle) return value.decision;
+  if (typeof value === 'object' && value !== null && lazyPrototypes.has(Object.getPrototypeOf(value))) return (value as VigilHandle).decision;
+  return value as Decision;
 }
 
 /**
