@@ -192,10 +192,9 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   /** A handle for code that holds an Express request: core's, with the RequestInfo built only if a helper needs it. */
   const handleOf = (req: Request, res: Response, decision: Decision, url?: string, path?: string): VigilHandle =>
     createHandle(core, decision, () => toRequestInfo(req, url, path), new ExpressIO(req, res));
-  // The handles of requests Vigil leaves alone: one small object each (see core's
-  // lazyHandleClass); Express puts the response on `req.res`.
-  const Unprotected = lazyHandleClass(core.unprotectedDecision, (req: Request) => handleOf(req, req.res as Response, core.unprotectedDecision));
-  const Excluded = lazyHandleClass(core.excludedDecision, (req: Request) => handleOf(req, req.res as Response, core.excludedDecision));
+  // The handles of requests Vigil leaves alone: one small object each (see core's lazyHandleClass).
+  const Unprotected = lazyHandleClass(core.unprotectedDecision, (req: Request, res: Response) => handleOf(req, res, core.unprotectedDecision));
+  const Excluded = lazyHandleClass(core.excludedDecision, (req: Request, res: Response) => handleOf(req, res, core.excludedDecision));
 
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
     let url = req.originalUrl ?? req.url;
@@ -218,7 +217,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       return;
     }
     // A per-route or earlier Vigil middleware may have decided already: keep that.
-    if (!req.vigil) req.vigil = core.isExcluded({ path }) ? new Excluded(req) : new Unprotected(req);
+    if (!req.vigil) req.vigil = core.isExcluded({ path }) ? new Excluded(req, res) : new Unprotected(req, res);
     next();
   }) as VigilMiddleware;
 
@@ -233,7 +232,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       // decided whatever the exclusions say. Mounted with `app.use`, it is a broad rule
       // that `uriExclusion` carves out of.
       if (req.route === undefined && core.isExcluded({ path })) {
-        req.vigil ??= new Excluded(req);
+        req.vigil ??= new Excluded(req, res);
         return next();
       }
       void decide(req, res, next, url, path, route);

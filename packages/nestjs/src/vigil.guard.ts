@@ -37,8 +37,8 @@ export class VigilGuard implements CanActivate {
   private readonly excluded: Decision;
   // Their handles: one small object per request (core's lazyHandleClass), the full
   // handle built only when the app calls one of its helpers.
-  private readonly Unprotected: new (request: object) => VigilHandle;
-  private readonly Excluded: new (request: object) => VigilHandle;
+  private readonly Unprotected: new (request: object, response: undefined) => VigilHandle;
+  private readonly Excluded: new (request: object, response: undefined) => VigilHandle;
 
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
@@ -73,7 +73,7 @@ export class VigilGuard implements CanActivate {
       const target = requestTarget(request);
       route = vigil.match(target);
       if (!route) {
-        request.vigil = vigil.isExcluded(target) ? new this.Excluded(request) : new this.Unprotected(request);
+        request.vigil = vigil.isExcluded(target) ? new this.Excluded(request, undefined) : new this.Unprotected(request, undefined);
         return true;
       }
     }

@@ -4,7 +4,11 @@ import { createClientIpExtractor, type IpOptions } from './ip.js';
 
 /**
  * The neutral request every adapter produces from its framework's request. Core never
- * sees an Express, Fastify or Nest object, only this.
+ * sees an Express, Fastify or Nest object, only this. Read its fields; do not copy it
+ * (`{ ...req }`, `structuredClone`, JSON): an adapter may give the fields its framework
+ * computes on each read (`query`, `protocol`, `frameworkIp` on Express and Nest) as
+ * getters of a class, which a copy leaves out, and core treats a copy as another
+ * request (its device and decision in flight are the original's).
  */
 export interface RequestInfo {
   /** Upper-case HTTP method, e.g. `POST`. */

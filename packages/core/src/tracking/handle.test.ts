@@ -30,12 +30,12 @@ describe('lazyHandleClass', () => {
     const vigil = createVigil({ mode: 'blocking', provider, routes: [] });
     const decision = vigil.unprotectedDecision;
     const built: object[] = [];
-    const Handle = lazyHandleClass(decision, (request: { info: RequestInfo }) => {
+    const Handle = lazyHandleClass(decision, (request: { info: RequestInfo }, _response: undefined) => {
       built.push(request);
       return createHandle(vigil, decision, () => request.info);
     });
     const request = { info: { method: 'POST', url: '/orders', path: '/orders', headers: { 'user-agent': 'Mozilla/5.0' }, remoteAddress: '203.0.113.9' } as RequestInfo };
-    const handle = new Handle(request);
+    const handle = new Handle(request, undefined);
     // Every field of the decision, through the prototype; nothing built yet.
     for (const field of ['action', 'wouldAction', 'mode', 'protected', 'reasons', 'requestId', 'responseHeaders'] as const) expect(handle[field]).toEqual(decision[field]);
     expect(handle.decision).toBe(decision);
@@ -45,7 +45,7 @@ describe('lazyHandleClass', () => {
     expect(built).toEqual([]);
     // The helpers: one full handle, for this request, whatever the number of calls.
     await handle.trackCustom('viewed', { page: 1 });
-    await handle.trackLogin({ success: false, user: { id: 'u1' } });
+    await handle.trackLogin({ success: false, userId: 'u1' });
     expect((await handle.identify({ id: 'u1' })).blocked).toBe(false);
     expect(built).toEqual([request]);
     expect(logs.map((event) => [event.type, event.status, event.context.ip])).toEqual([
@@ -53,13 +53,20 @@ describe('lazyHandleClass', () => {
       ['$login', '$failed', '203.0.113.9'],
     ]);
     // Another request: its own handle, its own full handle.
-    const other = new Handle({ info: { ...request.info, remoteAddress: '198.51.100.1' } });
+    const other = new Handle({ info: { ...request.info, remoteAddress: '198.51.100.1' } }, undefined);
     await other.trackCustom('viewed');
     expect(built).toHaveLength(2);
     expect(logs.at(-1)?.context.ip).toBe('198.51.100.1');
-    // Not a handle of another class: decisionOf leaves other objects alone.
+    // An object derived from a lazy handle works as one (adapters may derive handles).
+    const derived = Object.create(handle, { extra: { value: 1 } }) as typeof handle;
+    expect(decisionOf(derived)).toBe(decision);
+    await derived.trackCustom('derived');
+    expect(built).toHaveLength(2);
+    expect(logs.at(-1)?.name).toBe('derived');
+    // Not a handle: decisionOf leaves other objects alone, decisions' descendants included.
     const plain = Object.create(decision) as object;
     expect(decisionOf(plain as typeof decision)).toBe(plain);
+    expect(decisionOf({ ...decision })).toEqual(decision);
     await vigil.close();
   });
 });

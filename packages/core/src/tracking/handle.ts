@@ -125,62 +125,71 @@ export function createHandle<Raw>(vigil: Vigil, decision: Decision, request: () 
   return new RequestHandle(vigil, decision, request, io as EnforceIO<unknown> | undefined) as unknown as VigilHandle;
 }
 
-// The prototypes of the lazy handle classes (a few per app: one per adapter instance
-// and shared decision), so that decisionOf knows their instances.
-const lazyPrototypes = new WeakSet<object>();
+// Lazy handles' state and brand: symbol keys, not #private fields, so that an object
+// derived from a lazy handle (`Object.create(handle, …)`) works as one, as with full
+// handles; the brand is on each lazy class's prototype, so decisionOf knows them.
+const LAZY = Symbol('lazy handle');
+const ARGS = Symbol('args');
+const FULL = Symbol('full');
+
+interface LazyState<A, B> {
+  [ARGS]: [A, B];
+  [FULL]: VigilHandle | undefined;
+}
 
 /**
  * The handle class of the requests Vigil leaves alone (unprotected, excluded), for an
- * adapter's hot path: `new Handle(request)` is one small object whose fields read
- * through to the shared `decision`, where a full handle costs microseconds per request
- * under load. Its helpers build the full handle (`build(request)`, at most once) on first
- * use and delegate to it, so they behave exactly as on a protected request;
- * `JSON.stringify()` gives the decision, and core accepts it wherever a decision is.
+ * adapter's hot path: `new Handle(request, response)` is one small object whose fields
+ * read through to the shared `decision`, where a full handle costs microseconds per
+ * request under load. Its helpers build the full handle (`build(request, response)`, at
+ * most once) on first use and delegate to it, so they behave exactly as on a protected
+ * request; `JSON.stringify()` gives the decision, and core accepts it wherever a
+ * decision is (`decisionOf`).
  *
  * @example
- * const Unprotected = lazyHandleClass(vigil.unprotectedDecision, (req) => createHandle(vigil, vigil.unprotectedDecision, () => toRequestInfo(req)))
- * req.vigil = new Unprotected(req)
+ * const Unprotected = lazyHandleClass(vigil.unprotectedDecision, (req, res) => createHandle(vigil, vigil.unprotectedDecision, () => toRequestInfo(req), io(req, res)))
+ * req.vigil = new Unprotected(req, res)
  */
-export function lazyHandleClass<R>(decision: Decision, build: (request: R) => VigilHandle): new (request: R) => VigilHandle {
-  class LazyHandle {
-    readonly #request: R;
-    #handle: VigilHandle | undefined;
-    constructor(request: R) {
-      this.#request = request;
-    }
-    #full(): VigilHandle {
-      this.#handle ??= build(this.#request);
-      return this.#handle;
+export function lazyHandleClass<A, B = undefined>(decision: Decision, build: (request: A, response: B) => VigilHandle): new (request: A, response: B) => VigilHandle {
+  class LazyHandle implements LazyState<A, B> {
+    [ARGS]: [A, B];
+    [FULL]: VigilHandle | undefined = undefined;
+    constructor(request: A, response: B) {
+      this[ARGS] = [request, response];
     }
     get decision(): Decision {
       return decision;
     }
     identify(user: IdentifyOptions) {
-      return this.#full().identify(user);
+      return full(this).identify(user);
     }
     trackLogin(options: TrackLoginOptions) {
-      return this.#full().trackLogin(options);
+      return full(this).trackLogin(options);
     }
     trackSignup(options: TrackSignupOptions) {
-      return this.#full().trackSignup(options);
+      return full(this).trackSignup(options);
     }
     trackCustom(name: string, properties?: Record<string, unknown>) {
-      return this.#full().trackCustom(name, properties);
+      return full(this).trackCustom(name, properties);
     }
     toJSON(): Decision {
       return decision;
     }
   }
+  const full = (handle: LazyState<A, B>): VigilHandle => {
+    handle[FULL] ??= build(...handle[ARGS]);
+    return handle[FULL];
+  };
+  Object.defineProperty(LazyHandle.prototype, LAZY, { value: true });
   // The decision's fields (action, protected, reasons...) read through, as on a full handle.
   Object.setPrototypeOf(LazyHandle.prototype, decision);
-  lazyPrototypes.add(LazyHandle.prototype);
-  return LazyHandle as unknown as new (request: R) => VigilHandle;
+  return LazyHandle as unknown as new (request: A, response: B) => VigilHandle;
 }
 
 /** The decision behind a handle (or the decision itself). */
 export function decisionOf(value: Decision | VigilHandle): Decision {
   if (value instanceof RequestHandle) return value.decision;
-  if (typeof value === 'object' && value !== null && lazyPrototypes.has(Object.getPrototypeOf(value))) return (value as VigilHandle).decision;
+  if (typeof value === 'object' && value !== null && (value as { [LAZY]?: unknown })[LAZY] === true) return (value as VigilHandle).decision;
   return value as Decision;
 }
 
