@@ -42,7 +42,7 @@ if (pinned && !process.env.VIGIL_BENCH_PINNED) {
 const HEADERS = { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', accept: 'application/json', 'accept-language': 'en-GB,en;q=0.9', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' };
 const body = JSON.stringify({ email: 'alice@example.com', password: 'correct horse battery staple' });
 const envOf = (text) => Object.fromEntries(text.split(',').filter(Boolean).map((pair) => pair.split('=')));
-const sides = { A: { dir: values.a, env: envOf(values['env-a']) }, B: { dir: values.b, env: envOf(values['env-b']) } };
+const sides = { A: { dir: resolve(values.a), env: envOf(values['env-a']) }, B: { dir: resolve(values.b), env: envOf(values['env-b']) } };
 
 async function round({ dir, env }) {
   const script = join(dir, 'bench', 'servers', `${values.framework}.mjs`);
@@ -64,6 +64,7 @@ async function round({ dir, env }) {
     }
   }
   child.stdout.resume();
+  if (url === undefined) throw new Error(`${script} ${values.variant} exited before listening`);
   try {
     const headers = { ...HEADERS };
     if (values.returning) {
@@ -79,6 +80,7 @@ async function round({ dir, env }) {
     const result = await load(Number(values.duration));
     const after = cpuTimes(child.pid);
     const n = result.requests.total;
+    if (n === 0 || result.errors > 0 || result.non2xx > 0) throw new Error(`${script} ${values.variant}: ${n} requests, ${result.errors} errors, ${result.non2xx} non-2xx`);
     return { user: ((after.user - before.user) * 1e6) / n, total: ((after.user + after.system - before.user - before.system) * 1e6) / n, rps: result.requests.average };
   } finally {
     child.kill('SIGTERM');
