@@ -27,7 +27,7 @@ interface RawResponse {
   headersSent: boolean;
   writableFinished: boolean;
   statusCode: number;
-  once(event: 'finish' | 'close', listener: () => void): unknown;
+  on(event: 'finish' | 'close', listener: () => void): unknown;
 }
 
 // A Fastify reply: its own header store, written over the raw response's at writeHead.

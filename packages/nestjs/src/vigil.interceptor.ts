@@ -81,17 +81,17 @@ export function watchOutcome(service: VigilService, decision: Decision, platform
     // signed in on the request (an AuthGuard, @nestjs/passport), and the body only for
     // a rule that reads it.
     if (!response.headersSent) return;
-    service.vigil.logOutcome(decision, {
-      status: response.statusCode,
-      headers: responseHeaders(platformResponse),
-      signedIn: signIns.get(platformRequest)?.() === true,
-      ...(body === undefined ? {} : { body: body() }),
-    });
+    const status = response.statusCode;
+    const headers = responseHeaders(platformResponse);
+    const signedIn = signIns.get(platformRequest)?.() === true;
+    service.vigil.logOutcome(decision, body === undefined ? { status, headers, signedIn } : { status, headers, signedIn, body: body() });
   };
   if (response.writableFinished) {
     logOutcome();
   } else {
-    response.once('finish', logOutcome);
-    response.once('close', logOutcome);
+    // `on`, not `once`: `done` already makes it once, and `once` costs a wrapper and its
+    // state per listener.
+    response.on('finish', logOutcome);
+    response.on('close', logOutcome);
   }
 }
