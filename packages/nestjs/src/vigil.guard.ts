@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type CompiledRoute, type Decision, EXCLUDED_DECISION, lazyHandleClass, type RenderedResponse, UNPROTECTED_DECISION, type VigilHandle } from '@vigil/core';
+import { type CompiledRoute, type Decision, type EnforceIO, EXCLUDED_DECISION, lazyHandleClass, type RenderedResponse, UNPROTECTED_DECISION, type VigilHandle } from '@vigil/core';
 import { appendHeader, isHeadersSent, type PlatformRequest, requestInfoOf, requestTarget } from './platform.js';
 import { VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
 import { challengeExceptions, VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';
@@ -8,6 +8,30 @@ import { createRequestHandle } from './vigil.handle.js';
 import { noteSignedIn, restoreCookies, watchOutcome } from './vigil.interceptor.js';
 import type { ProtectMetadata, VigilRawHttp, VigilRequest } from './vigil.interface.js';
 import { VigilService } from './vigil.service.js';
+
+/**
+ * How core answers through Nest, lent to `vigil.enforce`: methods on the prototype, no
+ * closure per request. Headers are added to what the app (or a middleware, on the raw
+ * response) already set: a device cookie or CHEQ's cookie never replaces the app's own.
+ * An answer is not written here but kept (`rendered`), and thrown by the guard, so that
+ * Nest's exception filters write it.
+ */
+class NestIO implements EnforceIO<VigilRawHttp> {
+  readonly raw: VigilRawHttp;
+  rendered: RenderedResponse | undefined;
+  constructor(request: PlatformRequest & VigilRequest, response: object) {
+    this.raw = { request, response };
+  }
+  appendHeader(name: string, value: string | readonly string[]): void {
+    appendHeader(this.raw.response, name, value);
+  }
+  send(answer: RenderedResponse): void {
+    this.rendered = answer;
+  }
+  headersSent(): boolean {
+    return challengeExceptions.has(this.raw) || isHeadersSent(this.raw.response);
+  }
+}
 
 /**
  * Decides about each request and carries the decision out, on Express and Fastify.
@@ -114,19 +138,9 @@ export class VigilGuard implements CanActivate {
     if (!decision.protected) return true;
 
     const response = http.getResponse<object>();
-    const raw: VigilRawHttp = { request, response };
-    let rendered: RenderedResponse | undefined;
-    const result = await vigil.enforce(decision, info, {
-      // Added to what the app (or a middleware, on the raw response) already set: a
-      // device cookie or CHEQ's cookie never replaces the app's own.
-      appendHeader: (name, value) => appendHeader(response, name, value),
-      // Not written here: thrown below, so that Nest's exception filters write it.
-      send: (answer) => {
-        rendered = answer;
-      },
-      headersSent: () => challengeExceptions.has(raw) || isHeadersSent(response),
-      raw,
-    });
+    const io = new NestIO(request, response);
+    const result = await vigil.enforce(decision, info, io);
+    const { raw, rendered } = io;
     if (result === 'proceed') {
       noteSignedIn(request);
       // Routes protected by the `routes` list have no @Protect() to bring the outcome
