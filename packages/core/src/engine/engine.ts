@@ -1,6 +1,5 @@
 import { parseAddress } from '../context/ip.js';
 import { VigilStoreError } from '../errors.js';
-import { PLAIN_SIGNALS } from '../providers/plain-data.js';
 import type { ProviderEvent, Verdict } from '../providers/types.js';
 import type { StoreOp, StoreResult } from '../stores/types.js';
 import { type Familiarity, isFamiliar, parseFamiliarity } from './familiarity.js';

@@ -113,7 +113,10 @@ export function remembered<A extends unknown[]>(build: (...args: A) => string): 
         inner = undefined;
         held = 1;
       }
-      if (inner === undefined) cache.set(a, (inner = new Map()));
+      if (inner === undefined) {
+        inner = new Map();
+        cache.set(a, inner);
+      }
       inner.set(b, key);
     }
     return key;

@@ -30,7 +30,13 @@ function responseHeadersOf(fromProvider: Verdict['responseHeaders'], own: Record
       if (values.length > 0) out[name.toLowerCase()] = values;
     }
   }
-  if (own !== undefined) for (const name in own) (out[name] ??= []).push(own[name] as string);
+  if (own !== undefined) {
+    for (const name in own) {
+      const values = out[name] ?? [];
+      values.push(own[name] as string);
+      out[name] = values;
+    }
+  }
   for (const name in out) Object.freeze(out[name]);
   return Object.freeze(out);
 }
