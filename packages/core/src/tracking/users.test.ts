@@ -60,7 +60,9 @@ describe('tracking calls', () => {
     await vigil.trackLogin(request(), { success: true, username: 'Alice', phone: '+1 (555) 010-0000', userId: 'u-7' });
     expect(events[0]?.user.email).toMatch(/^[0-9a-f]{32}@example\.com$/);
     expect(events[1]?.user).toMatchObject({ id: 'u-7', username: expect.stringMatching(/^[0-9a-f]{32}$/), phone: expect.stringMatching(/^[0-9a-f]{32}$/) });
-    expect(JSON.stringify(events)).not.toMatch(/alice|555/i);
+    // The raw phone in any spelling, never a bare '555': the events carry random hex ids
+    // (request id, device id), where three 5s in a row turn up in a few runs out of a hundred.
+    expect(JSON.stringify(events)).not.toMatch(/alice|\(555\)|555\D?010|5550100000/i);
     expect(anonymizeIdentity({ email: 'ALICE@example.com ' })).toEqual(anonymizeIdentity({ email: 'alice@example.com' }));
   });
 });
