@@ -57,6 +57,9 @@ const VIGIL = Symbol('vigil');
 const REQUEST = Symbol('request');
 const IO = Symbol('io');
 const INFO = Symbol('info');
+// The brand of every handle class (full and lazy), on their prototypes: decisionOf reads
+// it, so that it knows a handle, or an object derived from one, whichever its class.
+const HANDLE = Symbol('vigil handle');
 
 // One class, built once: a handle is one small object per request (the decision's
 // fields are prototype getters reading through to it), not a property definition spree.
@@ -105,6 +108,7 @@ class RequestHandle {
     return this.decision;
   }
 }
+Object.defineProperty(RequestHandle.prototype, HANDLE, { value: true });
 for (const field of DECISION_FIELDS) {
   Object.defineProperty(RequestHandle.prototype, field, {
     get(this: RequestHandle) {
@@ -125,10 +129,8 @@ export function createHandle<Raw>(vigil: Vigil, decision: Decision, request: () 
   return new RequestHandle(vigil, decision, request, io as EnforceIO<unknown> | undefined) as unknown as VigilHandle;
 }
 
-// Lazy handles' state and brand: symbol keys, not #private fields, so that an object
-// derived from a lazy handle (`Object.create(handle, …)`) works as one, as with full
-// handles; the brand is on each lazy class's prototype, so decisionOf knows them.
-const LAZY = Symbol('lazy handle');
+// Lazy handles' state: symbol keys, not #private fields, so that an object derived from
+// a lazy handle (`Object.create(handle, …)`) works as one, as with full handles.
 const ARGS = Symbol('args');
 const FULL = Symbol('full');
 
@@ -180,7 +182,7 @@ export function lazyHandleClass<A, B = undefined>(decision: Decision, build: (re
     handle[FULL] ??= build(...handle[ARGS]);
     return handle[FULL];
   };
-  Object.defineProperty(LazyHandle.prototype, LAZY, { value: true });
+  Object.defineProperty(LazyHandle.prototype, HANDLE, { value: true });
   // The decision's fields (action, protected, reasons...) read through, as on a full handle.
   Object.setPrototypeOf(LazyHandle.prototype, decision);
   return LazyHandle as unknown as new (request: A, response: B) => VigilHandle;
@@ -188,9 +190,7 @@ export function lazyHandleClass<A, B = undefined>(decision: Decision, build: (re
 
 /** The decision behind a handle (or the decision itself). */
 export function decisionOf(value: Decision | VigilHandle): Decision {
-  if (value instanceof RequestHandle) return value.decision;
-  if (typeof value === 'object' && value !== null && (value as { [LAZY]?: unknown })[LAZY] === true) return (value as VigilHandle).decision;
-  return value as Decision;
+  return typeof value === 'object' && value !== null && (value as { [HANDLE]?: unknown })[HANDLE] === true ? (value as VigilHandle).decision : (value as Decision);
 }
 
 /**
