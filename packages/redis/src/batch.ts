@@ -99,6 +99,24 @@ while a <= #ARGV do
       redis.call('SET', KEYS[k], ARGV[a + 1], 'PX', ARGV[a + 2])
     end
     k, a = k + 1, a + 3
+  elseif op == 'u' then
+    -- claim: encoded value, physical ttl, now; written only over no live value
+    local held = redis.call('GET', KEYS[k])
+    local live = false
+    if held then
+      local separator = string.find(held, ':', 1, true)
+      if separator then
+        local expires = string.sub(held, 1, separator - 1)
+        live = expires == '' or tonumber(expires) > tonumber(ARGV[a + 3])
+      end
+    end
+    if live then
+      out[#out + 1] = 0
+    else
+      redis.call('SET', KEYS[k], ARGV[a + 1], 'PX', ARGV[a + 2])
+      out[#out + 1] = 1
+    end
+    k, a = k + 1, a + 4
   elseif op == 'x' then
     -- reset / delete: whatever the key holds, counter or value
     redis.call('DEL', KEYS[k], KEYS[k + 1])
@@ -173,6 +191,13 @@ export function compileBatch(ops: readonly StoreOp[], now: number, layout: KeyLa
         }
         break;
       }
+      case 'claim': {
+        if (typeof op.value !== 'string') throw invalid(op, 'value must be a string');
+        if (typeof op.ttlMs !== 'number' || !(op.ttlMs > 0) || !Number.isFinite(op.ttlMs)) throw invalid(op, 'ttlMs must be a positive number');
+        keys.push(layout.value(op.key));
+        args.push('u', `${now + op.ttlMs}:${op.value}`, Math.ceil(op.ttlMs + CLOCK_SKEW_MS), now);
+        break;
+      }
       case 'reset':
       case 'delete':
         keys.push(layout.counter(op.key), layout.value(op.key));
@@ -212,6 +237,9 @@ export function decodeReply(ops: readonly StoreOp[], reply: unknown, now: number
         break;
       case 'get':
         results[i] = decodeValue(reply[j++], now);
+        break;
+      case 'claim':
+        results[i] = Number(reply[j++]);
         break;
       default:
         results[i] = null;

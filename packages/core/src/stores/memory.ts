@@ -196,7 +196,7 @@ export class MemoryStore implements Store {
     let added: Set<string> | undefined;
     let removed = 0;
     for (const op of ops) {
-      if (op.type === 'set' && isPinned(op) && !this.#pinned.has(op.key)) {
+      if (((op.type === 'set' && isPinned(op)) || op.type === 'claim') && !this.#pinned.has(op.key)) {
         added ??= new Set();
         added.add(op.key);
       }
@@ -332,6 +332,14 @@ export class MemoryStore implements Store {
         created.credit = VALUE_CREDIT;
         this.#cache.insert(op.key, created, now);
         return null;
+      }
+      case 'claim': {
+        if (this.#live(op.key, now) instanceof Value) return 0;
+        // Room was checked for the whole batch before it ran: held apart from traffic,
+        // so that a flood of other keys cannot evict a spent token and let it be replayed.
+        this.#cache.delete(op.key);
+        this.#pinned.set(op.key, new Value(op.value, now + op.ttlMs));
+        return 1;
       }
       case 'reset':
       case 'delete':

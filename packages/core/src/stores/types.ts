@@ -29,9 +29,17 @@ export type StoreOp =
    */
   | { type: 'set'; key: string; value: string; ttlMs?: number; pinned?: boolean }
   /** Delete a value. Result: `null`. */
-  | { type: 'delete'; key: string };
+  | { type: 'delete'; key: string }
+  /**
+   * Write a value only if the key holds no live value, with a TTL in ms: the atomic
+   * "first one wins" of a single-use token (a spent challenge solution), so that two
+   * instances of a fleet spending the same token at once cannot both succeed. Result: 1
+   * when this batch wrote it, 0 when a live value was there (nothing is changed). Never
+   * evicted to make room for traffic before its TTL: it is held like a pinned value.
+   */
+  | { type: 'claim'; key: string; value: string; ttlMs: number };
 
-/** One result per operation, in order: a number for counts, a string or null otherwise. */
+/** One result per operation, in order: a number for counts and claims, a string or null otherwise. */
 export type StoreResult = number | string | null;
 
 /**

@@ -96,6 +96,21 @@ export function runStoreContract(name: string, makeStore: () => Store | Promise<
       t.assertEqual(await store.execute([{ type: 'get', key: k }], t0 + 30_000), [null]);
     });
 
+    t.it('claim writes only over no live value: the first batch wins, until the TTL runs out', async () => {
+      const k = `${ns}claim`;
+      t.assertEqual(await store.execute([{ type: 'claim', key: k, value: 'a', ttlMs: 10_000 }], t0), [1], 'first claim');
+      t.assertEqual(await store.execute([{ type: 'claim', key: k, value: 'b', ttlMs: 10_000 }], t0 + 1), [0], 'second claim');
+      t.assertEqual(await store.execute([{ type: 'get', key: k }], t0 + 2), ['a'], 'the first value stays');
+      t.assertEqual(await store.execute([{ type: 'claim', key: k, value: 'c', ttlMs: 10_000 }, { type: 'claim', key: k, value: 'd', ttlMs: 10_000 }], t0 + 10_000), [1, 0], 'after the TTL: claimable again, once');
+      t.assertEqual(await store.execute([{ type: 'set', key: `${ns}held`, value: 'x', ttlMs: 5_000 }, { type: 'claim', key: `${ns}held`, value: 'y', ttlMs: 5_000 }], t0), [null, 0], 'a value set by set is live too');
+    });
+
+    t.it('concurrent claims of one key: exactly one wins', async () => {
+      const k = `${ns}race`;
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.execute([{ type: 'claim', key: k, value: '1', ttlMs: 60_000 }], t0)));
+      t.assertEqual(results.map((r) => r[0]).filter((r) => r === 1).length, 1);
+    });
+
     t.it('keys lists live values under a prefix', async () => {
       if (!store.keys) return;
       await store.execute(
