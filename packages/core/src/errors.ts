@@ -32,6 +32,7 @@ export const CONFIG_ERROR_CODES = [
   'VIGIL_E_RESPONSE',
   'VIGIL_E_LOGGER',
   'VIGIL_E_SECRET_REQUIRED',
+  'VIGIL_E_CHALLENGE',
 ] as const;
 
 /** A code of a {@link VigilConfigError}; see {@link CONFIG_ERROR_CODES}. */
@@ -48,12 +49,13 @@ export const LOG_CODES = {
   VIGIL_E_PROVIDER_ERROR: "a remote provider refused Vigil's request (another 4xx): an integration error, logged once",
   VIGIL_E_BLOCK_RESPONSE_FAILED: "the app's blockResponse threw; a plain 403 was sent",
   VIGIL_E_ON_CHALLENGE_FAILED: 'onChallenge threw; the block response was sent',
+  VIGIL_E_CHALLENGE_FAILED: 'the built-in challenge could not be issued for a challenged request; the block response was sent',
   VIGIL_W_FAILOVER: 'decisions started failing over (one line per incident)',
   VIGIL_W_FAILOVER_ONGOING: 'the summary, once a minute, of an incident that goes on',
   VIGIL_W_LOG_FAILED: 'provider.log failed (an outcome or a tracking call): part of the incident',
   VIGIL_W_LOG_TIMEOUT: 'provider.log did not answer within timeout: part of the incident',
   VIGIL_I_RECOVERED: 'the incident ended, with its totals',
-  VIGIL_W_NO_CHALLENGE_HANDLER: 'blocking mode without onChallenge: challenged requests are allowed (start-up)',
+  VIGIL_W_NO_CHALLENGE_HANDLER: 'blocking mode with challenge: false and no onChallenge: challenged requests are allowed (start-up)',
   VIGIL_W_BODY_NOT_PARSED: 'a route reads body.* fields but the request had no parsed body (once)',
   VIGIL_W_NO_CLIENT_IP: 'a request had no client IP (once)',
   VIGIL_W_FORWARDED_FOR_UNTRUSTED: 'X-Forwarded-For keeps arriving from untrusted public peers and is ignored (once)',

@@ -209,44 +209,46 @@ describe('protect: the resolution order, in both modes', () => {
   });
 
   // Issue 13: without onChallenge, monitoring reported wouldAction 'allow' for every
-  // challenge, and blocking mode allowed them with nothing said at start-up.
+  // challenge, and blocking mode allowed them with nothing said at start-up. Issue 15:
+  // the built-in challenge serves them unless `challenge: false`, which these cover.
   it.each<[string, Verdict]>([
     ['provider challenge', { action: 'challenge', risk: 0 }],
     ['captcha-group code', { risk: 0, threatCode: 13 }],
     ['risk at the challenge threshold', { risk: 0.6 }],
   ])('%s without a handler: wouldAction challenge in both modes, allowed, and the reasons say so', async (_name, verdict) => {
     for (const mode of ['monitoring', 'blocking'] as const) {
-      const vigil = createVigil({ mode, routes: [LOGIN], provider: async () => verdict });
+      const vigil = createVigil({ mode, routes: [LOGIN], provider: async () => verdict, challenge: false });
       const decision = await vigil.protect(request());
       expect(decision).toMatchObject({ action: 'allow', wouldAction: 'challenge', wouldBlock: false, verdict: 'challenge' });
-      expect(decision.reasons.at(-1)).toMatch(/no onChallenge handler is configured, so the request is allowed/);
+      expect(decision.reasons.at(-1)).toMatch(/no challenge is served \(challenge: false and no onChallenge\), so the request is allowed/);
     }
   });
 
   it("failover 'challenge' without a handler: wouldAction challenge in both modes, allowed", async () => {
     for (const mode of ['monitoring', 'blocking'] as const) {
-      const vigil = createVigil({ mode, routes: [LOGIN], failover: 'challenge', provider: async () => Promise.reject(new Error('down')) });
+      const vigil = createVigil({ mode, routes: [LOGIN], failover: 'challenge', provider: async () => Promise.reject(new Error('down')), challenge: false });
       const decision = await vigil.protect(request());
       expect(decision).toMatchObject({ action: 'allow', wouldAction: 'challenge', wouldBlock: false, verdict: 'challenge', failover: true });
-      expect(decision.reasons.at(-1)).toMatch(/no onChallenge handler is configured, so the request is allowed/);
+      expect(decision.reasons.at(-1)).toMatch(/no challenge is served \(challenge: false and no onChallenge\), so the request is allowed/);
     }
   });
 
-  it('warns once at start-up (VIGIL_W_NO_CHALLENGE_HANDLER) when blocking mode has no onChallenge, naming the option and the fix', () => {
+  it('warns once at start-up (VIGIL_W_NO_CHALLENGE_HANDLER) when blocking mode has the built-in challenge off and no onChallenge, naming the option and the fix', () => {
     const warn = vi.fn();
-    createVigil({ mode: 'blocking', routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    createVigil({ mode: 'blocking', routes: [LOGIN], challenge: false, logger: { warn, error: vi.fn() } });
     expect(warn).toHaveBeenCalledTimes(1);
     const [fields, message] = warn.mock.calls[0] as [Record<string, unknown>, string];
-    expect(fields).toMatchObject({ code: 'VIGIL_W_NO_CHALLENGE_HANDLER', option: 'onChallenge' });
+    expect(fields).toMatchObject({ code: 'VIGIL_W_NO_CHALLENGE_HANDLER', option: 'challenge' });
     expect(message).toMatch(/onChallenge/);
     expect(message).toMatch(/allowed/);
   });
 
-  it('does not warn about challenges in monitoring mode, nor with an onChallenge handler', () => {
+  it('does not warn about challenges in monitoring mode, with the built-in challenge (the default), nor with an onChallenge handler', () => {
     const warn = vi.fn();
     createVigil({ mode: 'monitoring', routes: [LOGIN], logger: { warn, error: vi.fn() } });
     createVigil({ routes: [LOGIN], logger: { warn, error: vi.fn() } });
-    createVigil({ mode: 'blocking', routes: [LOGIN], onChallenge: () => {}, logger: { warn, error: vi.fn() } });
+    createVigil({ mode: 'blocking', routes: [LOGIN], logger: { warn, error: vi.fn() } });
+    createVigil({ mode: 'blocking', routes: [LOGIN], challenge: false, onChallenge: () => {}, logger: { warn, error: vi.fn() } });
     expect(warn).not.toHaveBeenCalled();
   });
 

@@ -34,7 +34,7 @@ export type { ChallengeContext, EnforceIO, FailoverStrategy, Vigil, VigilConfig 
  */
 export function createVigil(config: VigilConfig = {}): Vigil {
   const rt = new Runtime(compileConfig(config));
-  const { mode, provider, onChallenge, routing, logger, unprotectedDecision, excludedDecision } = rt.config;
+  const { mode, provider, onChallenge, routing, logger, unprotectedDecision, excludedDecision, challenges } = rt.config;
   const respond = createRespond(rt);
   const { explicitOutcome, ...outcomes } = createOutcomes(rt);
   return {
@@ -68,6 +68,8 @@ export function createVigil(config: VigilConfig = {}): Vigil {
     ...outcomes,
     ...createTracking(rt, explicitOutcome),
     ...createAdmin(rt),
+    challengeAssetsPath: challenges?.assetsPath,
+    challengeAsset: challenges === undefined ? () => undefined : (method, path) => challenges.asset(method, path),
     close: createClose(rt),
   };
 }

@@ -39,6 +39,14 @@ export interface RequestInfo {
   /** Parsed body, when the framework parsed it (JSON or form fields). */
   body?: unknown;
   /**
+   * Replaces the parsed body, on the framework's request (what the route's handler
+   * reads) and on this object. Core calls it once, before anything reads the body, when
+   * a browser re-posts the form of a challenge it passed: the page carried the original
+   * form sealed, and this puts back what the person typed. An adapter without it serves
+   * API clients the JSON challenge only.
+   */
+  setBody?(body: unknown): void;
+  /**
    * The framework's own client address (`req.ip`), used only with `ip.useFramework`.
    */
   frameworkIp?: string | undefined;

@@ -1,3 +1,4 @@
+import type { ChallengeResult } from '../challenge/index.js';
 import type { EventType } from '../events.js';
 import type { ThreatGroup } from './threat-codes.js';
 
@@ -75,6 +76,12 @@ export interface Decision {
   readonly durationMs: number;
   /** Unique id of this decision (also sent to the provider and shown on block pages). */
   readonly requestId: string | undefined;
+  /**
+   * The challenge solution the request presented, checked: `passed` (the request went
+   * on to the route although the policy challenged it) or why not (`reason`). Undefined
+   * when the request presented none.
+   */
+  readonly challenge?: ChallengeResult | undefined;
 }
 
 function unprotected(reason: string): Decision {

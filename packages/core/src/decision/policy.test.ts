@@ -244,7 +244,7 @@ describe('applyPolicy without a challenge handler', () => {
       expect(result.verdict).toBe('challenge');
       expect(result.wouldAction).toBe('challenge');
       expect(result.action).toBe('allow');
-      expect(result.reason).toMatch(/no onChallenge handler is configured, so the request is allowed/);
+      expect(result.reason).toMatch(/no challenge is served \(challenge: false and no onChallenge\), so the request is allowed/);
     }
   });
 

@@ -126,7 +126,7 @@ export function applyPolicy(verdict: Verdict, options: PolicyOptions): PolicyRes
     reason = 'allowed';
   }
   const wouldAction = wouldActionOf(conclusion, options.redirect);
-  if (conclusion === 'challenge' && !options.canChallenge) reason += '; no onChallenge handler is configured, so the request is allowed';
+  if (conclusion === 'challenge' && !options.canChallenge) reason += '; no challenge is served (challenge: false and no onChallenge), so the request is allowed';
   return {
     verdict: conclusion,
     action: actionInMode(wouldAction, options.mode, options.canChallenge),
@@ -159,7 +159,7 @@ export function wouldActionOf(conclusion: PolicyResult['verdict'], redirect: boo
 export function failoverPolicy(strategy: 'allow' | 'deny' | 'challenge' | 'throw', mode: Mode, canChallenge: boolean, redirect: boolean, reason: string): PolicyResult {
   const conclusion: PolicyResult['verdict'] = strategy === 'deny' ? 'deny' : strategy === 'challenge' ? 'challenge' : 'allow';
   let text = `failover (${reason}): ${strategy === 'throw' ? 'throw' : conclusion}`;
-  if (strategy === 'challenge' && !canChallenge) text += '; no onChallenge handler is configured, so the request is allowed';
+  if (strategy === 'challenge' && !canChallenge) text += '; no challenge is served (challenge: false and no onChallenge), so the request is allowed';
   if (strategy === 'throw' && mode === 'monitoring') text += '; monitoring mode never changes a response, so the request is allowed';
   const wouldAction = wouldActionOf(conclusion, redirect);
   return { verdict: conclusion, action: actionInMode(wouldAction, mode, canChallenge), wouldAction, threatGroup: 'none', reason: text };

@@ -4,6 +4,7 @@
  * the decision pipeline runs on: routes and exclusions, the provider, the device cookie,
  * the context builder, the policy's options and the responder.
  */
+import { compileChallenges } from '../challenge/index.js';
 import { checkKnownOptions } from '../config/options.js';
 import { withDefaultAllowlist } from '../context/headers.js';
 import { type ContextOptions, createContextBuilder } from '../context/request.js';
@@ -19,6 +20,7 @@ import { type Provider, type ProviderFunction, providerFromFunction } from '../p
 import type { UserIdentity } from '../routing/routes.js';
 import { compileRouting } from '../routing/routes.js';
 import { createDeviceCookies, type DeviceCookieOptions, type DeviceCookies } from '../tracking/device-cookie.js';
+import type { Store } from '../stores/types.js';
 import { anonymizeIdentity } from '../tracking/users.js';
 import type { FailoverStrategy, VigilConfig } from './types.js';
 
@@ -40,6 +42,7 @@ const CONFIG_KEYS = [
   'redirectStatus',
   'blockResponse',
   'onChallenge',
+  'challenge',
   'failover',
   'timeout',
   'logger',
@@ -160,19 +163,36 @@ export function compileConfig(config: VigilConfig) {
   const clients = checkClients(config.clients, 'clients');
   // Over a store shared by a fleet, the cookie's key must be shared too.
   const engineStore = (provider as { store?: { shared?: unknown; name?: unknown } }).store;
+  const isStore = (value: unknown): value is Store => value !== null && typeof value === 'object' && typeof (value as Store).execute === 'function';
   const sharedStore = engineStore?.shared === true ? String(engineStore.name) : undefined;
   const deviceCookies = compileDeviceCookies(config.deviceCookie, provider, sharedStore);
-  const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined };
-  if (mode === 'blocking' && onChallenge === undefined) {
-    // Until the built-in challenge exists (issue 15), a challenge nothing can serve is
-    // allowed: say so once, at start-up, rather than let blocking mode look stricter than it is.
+  // The built-in challenge's key: its own secret, else the device cookie's, else the
+  // engine's (the provider's key), else random per process (refused over a shared store).
+  const cookieOption = config.deviceCookie as { secret?: unknown } | undefined;
+  const cookieSecret = cookieOption !== null && typeof cookieOption === 'object' && typeof cookieOption.secret === 'string' ? cookieOption.secret : undefined;
+  const challengeOption = config.challenge as { secret?: unknown } | false | undefined;
+  let engineKey: Uint8Array | undefined;
+  if (cookieSecret !== undefined) engineKey = Buffer.from(`device cookie\0${cookieSecret}`);
+  else if (challengeOption !== false && challengeOption?.secret === undefined && typeof provider.deviceCookieKey === 'function') {
+    try {
+      engineKey = provider.deviceCookieKey() ?? undefined;
+    } catch {
+      // Reported by the device cookie when it is on; without it, the challenge keys itself.
+      engineKey = undefined;
+    }
+  }
+  const challenges = compileChallenges(config.challenge, { engineKey, engineStore: isStore(engineStore) ? engineStore : undefined });
+  const policyOptions = { mode, threatCodes, thresholds, redirect: config.redirectUrl !== undefined, canChallenge: onChallenge !== undefined || challenges !== undefined };
+  if (mode === 'blocking' && !policyOptions.canChallenge) {
+    // challenge: false and no onChallenge: a challenge nothing can serve is allowed. Say
+    // so once, at start-up, rather than let blocking mode look stricter than it is.
     logger.warn(
-      { code: 'VIGIL_W_NO_CHALLENGE_HANDLER', option: 'onChallenge' },
-      "Blocking mode has no onChallenge handler: every request the policy challenges (risk ≥ thresholds.challenge, a captcha-group threat code, a provider's challenge) is allowed, and decisions report wouldAction 'challenge'. Pass onChallenge to createVigil (e.g. hand the request to a CAPTCHA and call proceed() once it is solved).",
+      { code: 'VIGIL_W_NO_CHALLENGE_HANDLER', option: 'challenge' },
+      "Blocking mode has the built-in challenge turned off (challenge: false) and no onChallenge handler: every request the policy challenges (risk ≥ thresholds.challenge, a captcha-group threat code, a provider's challenge) is allowed, and decisions report wouldAction 'challenge'. Leave challenge out to serve the built-in proof-of-work challenge, or pass onChallenge.",
     );
   }
 
-  return { mode, failover, timeout, logger, provider, routing, respond, buildContext, onChallenge, onDecision, unprotectedDecision, excludedDecision, identity, clients, deviceCookies, policyOptions };
+  return { mode, failover, timeout, logger, provider, routing, respond, buildContext, onChallenge, onDecision, unprotectedDecision, excludedDecision, identity, clients, deviceCookies, policyOptions, challenges };
 }
 
 /** A configuration checked and compiled (see {@link compileConfig}). */

@@ -2,6 +2,7 @@
 // pipeline learned (the route, the request's context, the policy's answer, the
 // provider's verdict), for protected requests and identify calls alike.
 import { performance } from 'node:perf_hooks';
+import type { ChallengeResult } from '../challenge/index.js';
 import type { RequestContext } from '../context/request.js';
 import type { Decision, Mode } from '../decision/decision.js';
 import type { PolicyResult } from '../decision/policy.js';
@@ -65,6 +66,8 @@ export interface DecisionParts {
   state?: unknown;
   /** The provider's signals are frozen plain data already (the embedded engine's): taken as they are. */
   plainSignals?: boolean;
+  /** The check of the challenge solution the request presented. */
+  challenge?: ChallengeResult | undefined;
 }
 
 let stateOfDecision: (decision: object) => unknown;
@@ -106,6 +109,7 @@ class ProtectedDecision implements Decision {
   readonly ip: string | undefined;
   readonly durationMs: number;
   readonly requestId: string;
+  readonly challenge: ChallengeResult | undefined;
   readonly #headers: Decision['responseHeaders'];
   // A private field rather than a WeakMap from decision to state: a WeakMap entry per
   // request costs several hundred nanoseconds (and the collector more) at this rate.
@@ -145,6 +149,7 @@ class ProtectedDecision implements Decision {
     this.ip = parts.context.ip;
     this.durationMs = performance.now() - parts.start;
     this.requestId = parts.requestId;
+    this.challenge = parts.challenge;
     this.#headers = responseHeadersOf(verdict?.responseHeaders, parts.extraHeaders);
     this.#state = parts.state;
   }

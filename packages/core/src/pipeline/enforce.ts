@@ -1,15 +1,16 @@
 // Carrying a decision out (`vigil.enforce`, `vigil.respond`): the decision's response
 // headers appended, the block or redirect answer rendered (the app's blockResponse, or
-// a plain 403 when it throws), a challenge handed to `onChallenge`, which proceeds or
-// answers; a failed or silent hand-off ends with the block answer, never lets the
-// request through.
+// a plain 403 when it throws), a challenge answered with the built-in one (the page or
+// JSON) or handed to `onChallenge`, which proceeds or answers; a failed or silent
+// hand-off ends with the block answer, never lets the request through.
+import { bindingOf } from '../challenge/index.js';
 import { getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
 import type { RenderedResponse } from '../decision/responses.js';
 import { describeError } from '../logging/logger.js';
 import { decisionOf } from '../tracking/handle.js';
-import type { Runtime } from './runtime.js';
+import { pendingOf, type Runtime } from './runtime.js';
 import type { Vigil } from './types.js';
 
 /** `vigil.respond`: the answer of a block or redirect; a failing blockResponse gives a bare 403. */
@@ -31,7 +32,7 @@ export function createRespond(rt: Runtime): Vigil['respond'] {
 
 /** `vigil.enforce`, answering through `respond` (see {@link createRespond}). */
 export function createEnforce(rt: Runtime, respond: Vigil['respond']): Vigil['enforce'] {
-  const { onChallenge, logger } = rt.config;
+  const { onChallenge, logger, challenges } = rt.config;
   // The request's Accept header, read as every header is (any case, lists joined).
   const blockAnswer = (decision: Decision, request: RequestInfo) => respond({ ...decision, action: 'block' }, getHeader(request.headers, 'Accept')) as RenderedResponse;
   return async (decision, request, io) => {
@@ -48,7 +49,21 @@ export function createEnforce(rt: Runtime, respond: Vigil['respond']): Vigil['en
       if (!io.headersSent()) await io.send(rendered);
       return 'handled';
     }
-    if (decision.action !== 'challenge' || !onChallenge) return 'proceed';
+    if (decision.action !== 'challenge') return 'proceed';
+    if (!onChallenge) {
+      // The built-in challenge (a challenge decision without onChallenge means it is on).
+      const state = pendingOf(decision);
+      let answer: RenderedResponse;
+      try {
+        if (challenges === undefined || state === undefined) throw new Error('no built-in challenge for this decision');
+        answer = await challenges.respond(request, bindingOf(state.route, state.event), decision.risk, state.challengeFailed === true, decision.requestId);
+      } catch (error) {
+        logger.error({ code: 'VIGIL_E_CHALLENGE_FAILED', err: describeError(error), requestId: decision.requestId }, 'the built-in challenge could not be issued; answering with the block response');
+        answer = blockAnswer(decision, request);
+      }
+      if (!io.headersSent()) await io.send(answer);
+      return 'handled';
+    }
     let proceeded = false;
     try {
       await onChallenge({

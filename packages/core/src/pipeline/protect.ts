@@ -5,6 +5,8 @@
 // filed for the outcome, and `onDecision`.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { bindingOf, challengeResultOf, type Presented } from '../challenge/index.js';
+import type { PowCheck } from '../challenge/pow.js';
 import type { RequestContext, RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
 import { describeError } from '../logging/logger.js';
@@ -14,12 +16,22 @@ import { answered, askProvider, CLOSED, type Consulted, failed, policyOf } from 
 import { type InFlight, type Issued, markIssued, type Pending, type Runtime } from './runtime.js';
 import { reasonOf } from './verdict.js';
 
+/** The `$challenge` event of a checked solution (`$succeeded` or `$failed`, with why). */
+function challengeEvent(event: ProviderEvent, check: PowCheck): ProviderEvent {
+  const logged: ProviderEvent = Object.assign({}, event);
+  logged.type = '$challenge';
+  logged.status = check.passed ? '$succeeded' : '$failed';
+  logged.timestamp = Date.now();
+  logged.properties = { ...(event.properties ?? {}), challenge: 'pow', reason: check.reason, level: check.level ?? null, route: event.name ?? null };
+  return logged;
+}
+
 /** Public peers sending X-Forwarded-For before Vigil says once that it ignores them. */
 const FORWARDED_FOR_WARN_AFTER = 10;
 
 /** `vigil.protect` of the instance whose runtime is `rt`. */
 export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: CompiledRoute) => Promise<Decision> {
-  const { routing, buildContext, identity, clients, deviceCookies, provider, logger, onDecision, excludedDecision, unprotectedDecision } = rt.config;
+  const { routing, buildContext, identity, clients, deviceCookies, provider, logger, onDecision, excludedDecision, unprotectedDecision, challenges } = rt.config;
   let forwardedForFromPublicPeer = 0;
 
   /** What the request says of the integration, logged once per kind. */
@@ -56,6 +68,14 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
       if (!route) return routing.isExcluded(req) ? excludedDecision : unprotectedDecision;
     }
     const start = performance.now();
+    // A challenge solution, and the form the challenge page sealed: put back before
+    // anything reads the body (the route's user fields, the app's handler).
+    let presented: Presented | undefined;
+    let restored = false;
+    if (challenges !== undefined) {
+      presented = challenges.presented(req);
+      if (presented !== undefined) restored = challenges.restore(req, presented);
+    }
     const requestId = randomUUID();
     const { context, forwardedForIgnored } = buildContext.detailed(req);
     const event: ProviderEvent = {
@@ -97,6 +117,13 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
     }
     diagnose(req, route, context, forwardedForIgnored);
     rt.prepareEvent(event, req);
+    let check: PowCheck | undefined;
+    if (presented !== undefined && challenges !== undefined) {
+      check = await challenges.check(presented, bindingOf(route, event), restored);
+      // Castle's vocabulary: the provider hears of every solution, passed or failed (the
+      // embedded engine counts a failed one as evidence against the address).
+      void rt.log(challengeEvent(event, check));
+    }
 
     let consulted: Consulted;
     if (rt.closed) consulted = CLOSED;
@@ -107,12 +134,15 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
         consulted = failed(rt, error, route);
       }
     }
-    const policy = policyOf(rt, route, consulted);
+    let policy = policyOf(rt, route, consulted);
+    // A passed challenge answers the policy's challenge: the request goes on. A deny stays a deny.
+    if (check?.passed === true && policy.verdict === 'challenge') policy = { ...policy, action: 'allow', wouldAction: 'allow', reason: `${policy.reason}; challenge passed` };
     rt.stats.decisions++;
     const { verdict } = consulted;
     const failoverReason = consulted.failoverReason ?? (verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined);
-    const state: Pending = { route, event, issued, request: req, outcome: undefined, memo: verdict?.memo };
-    const decision = rt.buildDecision({ start, requestId, route, context, policy, verdict, failoverReason, extraHeaders: deviceHeaders, deviceId: event.deviceId, state });
+    const state: Pending = { route, event, issued, request: req, outcome: undefined, memo: verdict?.memo, challengeFailed: check !== undefined && !check.passed };
+    const challenge = check === undefined ? undefined : challengeResultOf(check);
+    const decision = rt.buildDecision({ start, requestId, route, context, policy, verdict, failoverReason, extraHeaders: deviceHeaders, deviceId: event.deviceId, state, challenge });
     // Found already when the device was issued just now, or on a request decided before.
     flight ??= rt.inFlightOf(req);
     if (flight === undefined) rt.noteInFlight(req, { issued: undefined, decided: state });

@@ -34,6 +34,8 @@ export interface Pending {
   outcome: Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
   /** The provider's `Verdict.memo`, handed back on the outcome's event. */
   readonly memo: unknown;
+  /** The request presented a challenge solution that did not pass: the next challenge is harder. */
+  readonly challengeFailed?: boolean;
 }
 
 /** What a request still in flight carries: the device issued on it, the decision made on it. */
@@ -189,6 +191,22 @@ export class Runtime {
       { code, provider: provider.name, route: route.name, status, ...(typeof e.option === 'string' ? { option: e.option, value: '(hidden)' } : {}), fix, err: describeError(error) },
       `${provider.name} refused Vigil's request${status === undefined ? '' : ` (HTTP ${status})`}: a configuration or integration error, not an outage. ${fix} Decisions fail over with strategy ${failover} meanwhile; this is logged once.`,
     );
+  }
+
+  /**
+   * Logs an event to the provider within `timeout` (an explicit tracking call, a
+   * `$challenge`), counting a failure or a timeout into the provider's incident. Never
+   * throws; nothing after close().
+   */
+  async log(event: ProviderEvent): Promise<void> {
+    if (this.closed) return;
+    try {
+      const result = await this.withTimeout(Promise.resolve().then(() => this.config.provider.log(event)));
+      if (result === TIMED_OUT) this.logTimedOut(1);
+      else this.incidents.success();
+    } catch (error) {
+      this.logFailed(error, 1);
+    }
   }
 
   /** A `provider.log` (an outcome, a tracking call) that failed: part of the provider's incident. */

@@ -30,16 +30,7 @@ export function createTracking(rt: Runtime, explicitOutcome: ReturnType<typeof c
     return event;
   };
 
-  const track = async (event: ProviderEvent): Promise<void> => {
-    if (rt.closed) return;
-    try {
-      const result = await rt.withTimeout(Promise.resolve().then(() => provider.log(event)));
-      if (result === TIMED_OUT) rt.logTimedOut(1);
-      else rt.incidents.success();
-    } catch (error) {
-      rt.logFailed(error, 1);
-    }
-  };
+  const track = (event: ProviderEvent): Promise<void> => rt.log(event);
 
   return {
     trackSignup: async (req, options = {}) => {

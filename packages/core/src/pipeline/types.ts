@@ -1,6 +1,7 @@
 // The public types of a configured Vigil: its options, the instance adapters call, and
 // what they lend it. Types only: the pipeline (vigil.ts) and the request handle
 // (tracking/handle.ts) both import them, neither from the other.
+import type { ChallengeOptions } from '../challenge/index.js';
 import type { HeaderScrubOptions } from '../context/headers.js';
 import type { IpOptions } from '../context/ip.js';
 import type { ContextOptions, RequestInfo } from '../context/request.js';
@@ -47,11 +48,17 @@ export interface VigilConfig extends RoutingOptions, ResponseOptions, Omit<Conte
   /** Risk thresholds. */
   thresholds?: Thresholds;
   /**
-   * The CAPTCHA hand-off. Without it, challenges are allowed (decisions still report
-   * `wouldAction: 'challenge'`), and blocking mode warns `VIGIL_W_NO_CHALLENGE_HANDLER`
-   * at start-up.
+   * A custom challenge hand-off, instead of the built-in one: it answers the request
+   * (a CAPTCHA page) or calls `proceed()` once the client passed.
    */
   onChallenge?: (ctx: ChallengeContext) => unknown;
+  /**
+   * The built-in proof-of-work challenge that blocking mode serves to a challenged
+   * request when there is no `onChallenge`: options ({@link ChallengeOptions}), or
+   * `false` to turn it off (challenged requests are then allowed, and start-up warns
+   * `VIGIL_W_NO_CHALLENGE_HANDLER`). On by default.
+   */
+  challenge?: ChallengeOptions | false;
   /**
    * Who the protected routes serve, for routes that do not say: `'browser'` (web pages),
    * `'app'` (your own mobile apps' API) or `'any'`. Providers receive it on the event;
@@ -162,6 +169,15 @@ export interface Vigil {
   outcomeOf(decision: Decision, response: number | OutcomeResponse): Extract<EventStatus, '$succeeded' | '$failed'> | undefined;
   /** True when the decision's route has a rule that reads the response body: adapters keep the body only then. */
   needsResponseBody(decision: Decision): boolean;
+  /**
+   * The response of a request for one of the built-in challenge page's scripts and
+   * styles (GET or HEAD under `challenge.assetsPath`), which an adapter sends as it is;
+   * undefined for every other request, and when the built-in challenge is off.
+   * Synchronous and allocation-free for a request that is not one.
+   */
+  challengeAsset(method: string, path: string): RenderedResponse | undefined;
+  /** The built-in challenge's assets path (`/_vigil/challenge` by default); undefined when it is off. */
+  readonly challengeAssetsPath: string | undefined;
   /** Releases the provider; resolves within `timeout` even if the provider hangs. */
   close(): Promise<void>;
   /** Reports a sign-up (for apps that prefer explicit calls to route outcomes). Never throws. */

@@ -360,9 +360,10 @@ describe('cheqProvider: verdicts', () => {
     expect(decision.signals).toMatchObject({ cheq: { isInvalid: true, threatTypeCode: code, requestId: 'rti-1' } });
   });
 
-  it('threat code 13 without onChallenge is allowed (and says so)', async () => {
+  it('threat code 13 is challenged (the built-in challenge); with challenge: false and no onChallenge it is allowed', async () => {
     fake.verdict = { isInvalid: true, threatTypeCode: 13 };
-    const decision = await vigilWith(cheq()).protect(browserRequest());
+    expect(await vigilWith(cheq()).protect(browserRequest())).toMatchObject({ action: 'challenge', verdict: 'challenge', threatCode: 13 });
+    const decision = await vigilWith(cheq(), { challenge: false }).protect(browserRequest());
     expect(decision).toMatchObject({ action: 'allow', verdict: 'challenge', threatCode: 13 });
   });
 

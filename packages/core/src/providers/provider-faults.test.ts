@@ -62,12 +62,12 @@ describe('a vendor outage reaches createVigil’s logger as one incident', () =>
     fake.set({ status: 503, body: { type: 'service_unavailable', message: 'down' } });
     for (let i = 0; i < 20; i++) expect((await vigil.protect(login())).failoverReason).toBe('server error');
     // Blocking mode without onChallenge says so once at start-up, before any incident.
-    expect(codes('warn')).toEqual(['VIGIL_W_NO_CHALLENGE_HANDLER', 'VIGIL_W_FAILOVER']);
+    expect(codes('warn')).toEqual(['VIGIL_W_FAILOVER']);
     expect(lines.find((l) => l.obj.code === 'VIGIL_W_FAILOVER')?.obj).toMatchObject({ reason: 'server error', provider: 'castle', err: { name: 'CastleInternalServerError', status: 503 } });
 
     vi.setSystemTime(new Date('2025-01-01T00:01:01Z'));
     for (let i = 0; i < 20; i++) await vigil.protect(login());
-    expect(codes('warn')).toEqual(['VIGIL_W_NO_CHALLENGE_HANDLER', 'VIGIL_W_FAILOVER', 'VIGIL_W_FAILOVER_ONGOING']);
+    expect(codes('warn')).toEqual(['VIGIL_W_FAILOVER', 'VIGIL_W_FAILOVER_ONGOING']);
 
     fake.reset();
     vi.setSystemTime(new Date('2025-01-01T00:02:00Z'));
@@ -82,7 +82,7 @@ describe('a vendor outage reaches createVigil’s logger as one incident', () =>
     fake.set({ status: 502 });
     expect(await vigil.protect(login())).toMatchObject({ action: 'block', failover: true, failoverReason: 'server error' });
     expect(await vigil.protect(login())).toMatchObject({ action: 'block', failover: true });
-    expect(codes('warn')).toEqual(['VIGIL_W_NO_CHALLENGE_HANDLER', 'VIGIL_W_FAILOVER']);
+    expect(codes('warn')).toEqual(['VIGIL_W_FAILOVER']);
     expect(vigil.stats).toMatchObject({ failovers: 2, incidents: 1 });
   });
 });

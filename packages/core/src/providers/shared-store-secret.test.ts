@@ -61,7 +61,9 @@ describe('a shared store needs a shared secret', () => {
     }
     expect(() => createVigil({ provider: { ...keyless, deviceCookieKey: () => Buffer.alloc(32, 5) } })).not.toThrow();
     expect(() => createVigil({ provider: keyless, deviceCookie: { secret: 'device-secret-0123456789' } })).not.toThrow();
-    expect(() => createVigil({ provider: keyless, deviceCookie: false })).not.toThrow();
+    // The built-in challenge needs the shared key too: without the cookie's, its own.
+    expect(() => createVigil({ provider: keyless, deviceCookie: false })).toThrow(/VIGIL_E_SECRET_REQUIRED: challenge\.secret/);
+    expect(() => createVigil({ provider: keyless, deviceCookie: false, challenge: false })).not.toThrow();
     expect(() => createVigil({ deviceCookie: true })).not.toThrow();
   });
 

@@ -222,8 +222,8 @@ describe('the key: deviceCookie.secret, else the provider’s deviceCookieKey(),
     expect(await travels(withSecret(), createVigil({ routes: [LOGIN], deviceCookie: { secret: 'device-secret-0123456789' }, provider: recording().provider }))).toBe(true);
     expect(await travels(withSecret(), make(KEY_A))).toBe(false);
     expect(asked).toBe(0);
-    // Nor asked when the cookie is off.
-    createVigil({ deviceCookie: false, provider: recording({ risk: 0 }, { deviceCookieKey: counted }).provider });
+    // Nor asked when the cookie is off (and so is the built-in challenge, which keys itself with it).
+    createVigil({ deviceCookie: false, challenge: false, provider: recording({ risk: 0 }, { deviceCookieKey: counted }).provider });
     expect(asked).toBe(0);
   });
 
@@ -279,7 +279,10 @@ describe('a shared store needs a key the fleet shares', () => {
   it('the provider’s key (the engine’s secret), a secret of the cookie’s own, or no cookie: it starts', () => {
     expect(() => createVigil({ provider: fleetProvider({ deviceCookieKey: () => Buffer.alloc(32, 1) }) })).not.toThrow();
     expect(() => createVigil({ provider: fleetProvider(), deviceCookie: { secret: 'device-secret-0123456789' } })).not.toThrow();
-    expect(() => createVigil({ provider: fleetProvider(), deviceCookie: false })).not.toThrow();
+    // Without the cookie, the built-in challenge still needs a key the fleet shares.
+    expect(() => createVigil({ provider: fleetProvider(), deviceCookie: false })).toThrow(/VIGIL_E_SECRET_REQUIRED: challenge\.secret/);
+    expect(() => createVigil({ provider: fleetProvider(), deviceCookie: false, challenge: { secret: 'challenge-secret-0123456789' } })).not.toThrow();
+    expect(() => createVigil({ provider: fleetProvider(), deviceCookie: false, challenge: false })).not.toThrow();
     // Alone in one process, a random key is fine.
     expect(() => createVigil()).not.toThrow();
   });

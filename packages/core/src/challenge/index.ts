@@ -1,0 +1,220 @@
+// The built-in challenge as the pipeline uses it: options checked at start-up, the
+// solution a request presents (a header, a form or JSON field, a query parameter for
+// GET), the sealed form restored before anything reads the body, the check against
+// what the request is, and the answer of a challenged request (the page, or JSON).
+import { createHash, randomBytes } from 'node:crypto';
+import { checkKnownOptions } from '../config/options.js';
+import { getHeader } from '../context/headers.js';
+import { pathnameOf, type RequestInfo } from '../context/request.js';
+import { prefersHtml, type RenderedResponse } from '../decision/responses.js';
+import { VigilConfigError } from '../errors.js';
+import type { ProviderEvent } from '../providers/types.js';
+import { MemoryStore } from '../stores/memory.js';
+import type { Store } from '../stores/types.js';
+import { assetResponse } from './assets.js';
+import { challengeJson, challengePage, SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
+import { type ChallengeBinding, type ChallengeReason, levelOf, type PowCheck, PowChallenges } from './pow.js';
+import { seal, unseal } from './seal.js';
+
+export { SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
+export type { ChallengeBinding, ChallengeReason } from './pow.js';
+
+/** Options of the built-in proof-of-work challenge (`createVigil({ challenge })`). */
+export interface ChallengeOptions {
+  /**
+   * Signs challenges (HMAC) and seals the re-posted form. Default: derived from the
+   * embedded engine's `secret` (so one secret serves a fleet), else random per process.
+   * Over a shared store (Redis) every instance needs the same one.
+   */
+  secret?: string;
+  /**
+   * Mean attempts of a base-level challenge (a person on a new network); raised
+   * challenges take 4× and high ones 16×. Default 400.
+   */
+  difficulty?: number;
+  /** PBKDF2-SHA-256 iterations per attempt. Default 1000. */
+  cost?: number;
+  /** Seconds a challenge can be solved and spent in. Default 300 (5 minutes). */
+  expiresInSeconds?: number;
+  /** Where the adapters serve the page's scripts and styles. Default `/_vigil/challenge`. */
+  assetsPath?: string;
+  /**
+   * Where spent solutions are remembered. Default: the embedded engine's store (a fleet
+   * on Redis refuses a replay on any instance), else a `MemoryStore`.
+   */
+  store?: Store;
+}
+
+/** What a request presents: a solution, and the sealed form when it comes back from the page. */
+export interface Presented {
+  payload: string;
+  sealed: string | undefined;
+  /** The form carried no fields but ours (the challenge page's re-post). */
+  fromPage: boolean;
+}
+
+/** What `decision.challenge` says of a solution the request presented. */
+export interface ChallengeResult {
+  /** True when the solution was correct, fresh, unspent and issued for this request. */
+  readonly passed: boolean;
+  /** `solved`, or why not: `malformed`, `invalid`, `expired`, `tampered`, `foreign`, `replayed`. */
+  readonly reason: ChallengeReason;
+  /** The level the challenge was issued at: 1 base, 2 raised, 3 high. */
+  readonly level: number | undefined;
+  /** False when it passed but could not be recorded as spent (the store failed). */
+  readonly recorded: boolean;
+}
+
+const OPTION_KEYS = ['secret', 'difficulty', 'cost', 'expiresInSeconds', 'assetsPath', 'store'];
+const ASSETS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+function wholeNumber(value: unknown, option: string, min: number, max: number, fallback: number, example: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new VigilConfigError('VIGIL_E_CHALLENGE', option, value, `which is not a whole number from ${min} to ${max}`, `Use e.g. ${example}, or leave it out for the default (${fallback}).`);
+  }
+  return value;
+}
+
+/** The built-in challenge of one instance. */
+export class Challenges {
+  readonly pow: PowChallenges;
+  /** The assets' path prefix, no trailing slash. */
+  readonly assetsPath: string;
+  readonly #assetsPrefix: string;
+
+  constructor(pow: PowChallenges, assetsPath: string) {
+    this.pow = pow;
+    this.assetsPath = assetsPath;
+    this.#assetsPrefix = `${assetsPath}/`;
+  }
+
+  /** The response of a GET (or HEAD) for one of the page's assets; undefined for any other request. */
+  asset(method: string, path: string): RenderedResponse | undefined {
+    if ((method !== 'GET' && method !== 'HEAD') || !path.startsWith(this.#assetsPrefix)) return undefined;
+    return assetResponse(path.slice(this.#assetsPrefix.length));
+  }
+
+  /** The solution the request carries, if any: the header first, then the body's field, then the query's (GET). */
+  presented(req: RequestInfo): Presented | undefined {
+    const header = getHeader(req.headers, SOLUTION_HEADER);
+    const body = req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : undefined;
+    let payload: unknown = header;
+    if (payload === undefined && body !== undefined) payload = body[SOLUTION_FIELD];
+    if (payload === undefined && req.method === 'GET') payload = req.query?.[SOLUTION_FIELD];
+    if (typeof payload !== 'string' || payload === '') return undefined;
+    const sealed = body?.[SEALED_FIELD];
+    const keys = body === undefined ? [] : Object.keys(body);
+    return { payload, sealed: typeof sealed === 'string' ? sealed : undefined, fromPage: keys.every((k) => k === SOLUTION_FIELD || k === SEALED_FIELD) };
+  }
+
+  /**
+   * The form the page re-posted, opened and put back as the request's body (on the
+   * framework's request too, through `setBody`), so that the route's fields, the engine
+   * and the app's handler all see what the person typed. False when there was nothing to
+   * restore or it could not be opened (the check then fails as `tampered`).
+   */
+  restore(req: RequestInfo, presented: Presented): boolean {
+    if (presented.sealed === undefined || !presented.fromPage) return false;
+    const decoded = PowChallenges.decode(presented.payload);
+    if (decoded === undefined) return false;
+    const opened = unseal(this.pow.sealKey, decoded.challenge.signature, presented.sealed);
+    if (opened === undefined || opened.value === null || typeof opened.value !== 'object' || Array.isArray(opened.value)) return false;
+    if (typeof req.setBody === 'function') req.setBody(opened.value);
+    else req.body = opened.value;
+    return true;
+  }
+
+  /** Checks a presented solution (see {@link PowChallenges.check}); a sealed form that did not open is `tampered`. */
+  async check(presented: Presented, binding: ChallengeBinding, restored: boolean): Promise<PowCheck> {
+    if (presented.sealed !== undefined && presented.fromPage && !restored) return { passed: false, reason: 'tampered' };
+    return this.pow.check(presented.payload, binding);
+  }
+
+  /**
+   * The answer of a challenged request: for a browser's form post or navigation, the
+   * page (its form sealed when it had one, posted back to the same target); for every
+   * other client, JSON. The level follows the risk, and rises after a failed solution.
+   */
+  async respond(request: RequestInfo, binding: ChallengeBinding, risk: number | undefined, failedBefore: boolean, requestId: string | undefined): Promise<RenderedResponse> {
+    const challenge = await this.pow.issue(binding, levelOf(risk, failedBefore));
+    const method = request.method;
+    if ((method === 'POST' || method === 'GET') && prefersHtml(getHeader(request.headers, 'Accept'))) {
+      const body = request.body;
+      let form: Record<string, unknown> | undefined;
+      if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+        form = {};
+        for (const key of Object.keys(body)) if (key !== SOLUTION_FIELD && key !== SEALED_FIELD) form[key] = (body as Record<string, unknown>)[key];
+      }
+      if (method === 'POST') {
+        // Without setBody the re-posted form could not be put back: JSON, which the client retries itself.
+        if (form !== undefined && typeof request.setBody !== 'function') return challengeJson(challenge, requestId, failedBefore);
+        const sealed = form === undefined ? undefined : seal(this.pow.sealKey, challenge.signature, form);
+        return challengePage({ challenge, action: request.url, method, sealed, assetsPath: this.assetsPath, requestId, retry: failedBefore });
+      }
+      // A GET form replaces the target's query: its parameters go back as fields.
+      const hidden: [string, string][] = [];
+      const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
+      for (const [name, value] of query) if (name !== SOLUTION_FIELD) hidden.push([name, value]);
+      return challengePage({ challenge, action: pathnameOf(request.url), method, hidden, sealed: undefined, assetsPath: this.assetsPath, requestId, retry: failedBefore });
+    }
+    return challengeJson(challenge, requestId, failedBefore);
+  }
+}
+
+/**
+ * The built-in challenge of a configuration: on unless `challenge: false`. Throws
+ * {@link VigilConfigError} for an option at fault, and `VIGIL_E_SECRET_REQUIRED` when
+ * the store is shared and no key is (a challenge issued by one instance must verify on
+ * every other).
+ */
+export function compileChallenges(option: unknown, deps: { engineKey: Uint8Array | undefined; engineStore: Store | undefined }): Challenges | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined && (option === null || typeof option !== 'object' || Array.isArray(option))) {
+    throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge', option, 'which is neither an object nor false', 'Leave it out (the built-in challenge), pass { difficulty, cost, expiresInSeconds, assetsPath, secret, store }, or false to turn it off.');
+  }
+  const o = (option ?? {}) as ChallengeOptions;
+  checkKnownOptions(o, OPTION_KEYS, 'challenge');
+  if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length < 16)) {
+    throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge.secret', '(hidden)', 'which is not a string of 16 characters or more', 'Use a long random string shared by every instance, e.g. from process.env.VIGIL_SECRET, or leave it out.');
+  }
+  const difficulty = wholeNumber(o.difficulty, 'challenge.difficulty', 1, 1_000_000, 400, '400 (mean attempts of a base challenge)');
+  const cost = wholeNumber(o.cost, 'challenge.cost', 1, 1_000_000, 1000, '1000 (PBKDF2 iterations per attempt)');
+  const expiresInSeconds = wholeNumber(o.expiresInSeconds, 'challenge.expiresInSeconds', 30, 3600, 300, '300');
+  const assetsPath = o.assetsPath === undefined ? '/_vigil/challenge' : o.assetsPath;
+  if (typeof assetsPath !== 'string' || !ASSETS_PATH.test(assetsPath)) {
+    throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge.assetsPath', assetsPath, 'which is not a path of plain segments', 'Use a path such as "/_vigil/challenge": starting with "/", no trailing slash, letters, digits, ".", "_", "~" and "-".');
+  }
+  if (o.store !== undefined && (o.store === null || typeof o.store !== 'object' || typeof (o.store as Store).execute !== 'function')) {
+    throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge.store', o.store, 'which is not a store', 'Pass a Store (new MemoryStore(), new RedisStore({ url })) or leave it out for the engine\'s.');
+  }
+  const store: Store = o.store ?? deps.engineStore ?? new MemoryStore();
+  let key: Uint8Array;
+  if (o.secret !== undefined) key = createHash('sha256').update(`vigil challenge\0${o.secret}`).digest();
+  else if (deps.engineKey !== undefined) key = createHash('sha256').update('vigil challenge\0').update(deps.engineKey).digest();
+  else {
+    if (store.shared === true) {
+      throw new VigilConfigError(
+        'VIGIL_E_SECRET_REQUIRED',
+        'challenge.secret',
+        undefined,
+        `which is missing while spent challenges are kept in the shared store ${store.name}`,
+        'Pass challenge: { secret } (the same on every instance), or the embedded engine\'s secret: a challenge issued by one instance must verify on the others.',
+      );
+    }
+    key = randomBytes(32);
+  }
+  return new Challenges(new PowChallenges({ key, cost, difficulty, expiresInSeconds, store }), assetsPath);
+}
+
+/** What a challenge is bound to, read from a decision's event: the route, the account, the device, the address. */
+export function bindingOf(route: { readonly name: string }, event: Pick<ProviderEvent, 'user' | 'deviceId' | 'context'>): ChallengeBinding {
+  const u = event.user;
+  const account = u.id ?? (u.email === undefined ? undefined : u.email.trim().toLowerCase()) ?? u.username ?? u.phone;
+  return { route: route.name, account, deviceId: event.deviceId, ip: event.context.ip };
+}
+
+/** `decision.challenge` of a check. */
+export function challengeResultOf(check: PowCheck): ChallengeResult {
+  return Object.freeze({ passed: check.passed, reason: check.reason, level: check.level, recorded: check.recorded ?? check.passed });
+}
