@@ -62,7 +62,7 @@ class ExpressRequestInfo implements RequestInfo {
   readonly rawHeaders: string[];
   readonly cookies: Record<string, string | undefined> | undefined;
   readonly remoteAddress: string | undefined;
-  readonly body: unknown;
+  body: unknown;
   constructor(req: Request, url: string, path: string) {
     this.#req = req;
     this.method = req.method;
@@ -78,6 +78,11 @@ class ExpressRequestInfo implements RequestInfo {
     // of its type, but defines the property: a parser ran, the body is empty. Only a
     // missing property means no parser ran before Vigil (core then warns once).
     this.body = req.body === undefined && 'body' in req ? {} : req.body;
+  }
+  /** The form a passed challenge's page re-posted, put back where the route's handler reads it. */
+  setBody(body: unknown): void {
+    this.body = body;
+    this.#req.body = body;
   }
   /** Parsed by Express on each read: read only by `query.*` user fields. */
   get query(): Record<string, unknown> {
@@ -126,7 +131,9 @@ class ExpressIO implements EnforceIO<ExpressRaw> {
  * protected request; a shared "not protected" one elsewhere) plus `identify`,
  * `trackLogin`, `trackSignup` and `trackCustom` for that request. A block answers 403
  * (HTML for browsers, JSON otherwise), a redirect goes to `redirectUrl`, a challenge
- * goes to `onChallenge` (with `raw: { req, res }`), anything else, and everything in
+ * gets the built-in proof-of-work challenge (a page for a browser's form, JSON
+ * otherwise; the middleware serves its assets under `challenge.assetsPath`) or goes to
+ * `onChallenge` (with `raw: { req, res }`), anything else, and everything in
  * monitoring mode, goes on to the route; once the response is finished, its status is
  * logged to the provider as the outcome, without delaying it. The middleware also
  * carries the admin operations (`blockUser`, `reportDevice`, ...). Options are
@@ -214,6 +221,12 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
     }
     if (route) {
       void decide(req, res, next, url, path, route);
+      return;
+    }
+    // The built-in challenge page's scripts and styles (GET or HEAD under its assetsPath).
+    const asset = core.challengeAsset(req.method, path);
+    if (asset !== undefined) {
+      res.status(asset.status).set(asset.headers).send(asset.body);
       return;
     }
     // A per-route or earlier Vigil middleware may have decided already: keep that.

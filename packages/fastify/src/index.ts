@@ -14,8 +14,6 @@ import { fastifyPlugin } from 'fastify-plugin';
 import { buildHandle, fastifyIO, keepRawCookies, kSlot, peekSlot, slotOf, toRequestInfo } from './request.js';
 import type { VigilFastify, VigilFastifyOptions, VigilRequestHandle } from './types.js';
 
-export type { FastifyRaw, IdentifyResult, VigilFastify, VigilFastifyOptions, VigilRequestHandle, VigilRouteConfig } from './types.js';
-export { VigilConfigError, VigilProviderError, VigilUnsupportedError, WebhookVerificationError } from '@vigil/core';
 export type {
   BlockedUser,
   ChallengeContext,
@@ -31,6 +29,8 @@ export type {
   Verdict,
   VigilHandle,
 } from '@vigil/core';
+export { VigilConfigError, VigilProviderError, VigilUnsupportedError, WebhookVerificationError } from '@vigil/core';
+export type { FastifyRaw, IdentifyResult, VigilFastify, VigilFastifyOptions, VigilRequestHandle, VigilRouteConfig } from './types.js';
 
 /**
  * Version of this package, kept in step with package.json.
@@ -203,6 +203,16 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
     hooks.onResponse = [...[hooks.onResponse ?? []].flat(), vigilLogOutcome];
   });
 
+  // The built-in challenge page's scripts and styles (HEAD too: Fastify exposes it).
+  const assetsPath = core.challengeAssetsPath;
+  if (assetsPath !== undefined) {
+    fastify.get(`${assetsPath}/:name`, { config: { vigil: false } }, (request, reply) => {
+      const asset = core.challengeAsset('GET', `${assetsPath}/${(request.params as { name: string }).name}`);
+      if (asset === undefined) return reply.callNotFound();
+      return reply.code(asset.status).headers(asset.headers).send(asset.body);
+    });
+  }
+
   // A listed route Fastify registered before this plugin never saw onRoute: unprotected
   // while the configuration says otherwise. Fail at start-up instead.
   fastify.addHook('onReady', async () => {
@@ -231,7 +241,9 @@ const plugin: FastifyPluginAsync<VigilFastifyOptions> = async (fastify, options)
  *
  * On a scored request the decision is in `request.vigil` (`protected: true`). A block
  * answers 403 (HTML for browsers, JSON otherwise), a redirect goes to `redirectUrl`, a
- * challenge goes to `onChallenge` (with `raw: { request, reply }`); anything else, and
+ * challenge gets the built-in proof-of-work challenge (a page for a browser's form, JSON
+ * otherwise; its assets are served under `challenge.assetsPath`) or goes to
+ * `onChallenge` (with `raw: { request, reply }`); anything else, and
  * everything in monitoring mode, goes on to the route, and the status it answers is
  * logged to the provider in `onResponse`. A verdict's `Set-Cookie` (a provider's, the
  * device cookie) is appended, never in place of the app's. Options are validated at

@@ -1,4 +1,4 @@
-import { createHandle, routedPathOf, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
+import { createHandle, type Decision, type EnforceIO, type IdentifyOptions, type RequestInfo, routedPathOf, UNPROTECTED_DECISION, type Vigil } from '@vigil/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRaw, IdentifyResult, VigilRequestHandle } from './types.js';
 
@@ -56,7 +56,7 @@ export function routedPath(request: FastifyRequest): string {
 /** Fastify's request as Vigil's neutral one. */
 export function toRequestInfo(request: FastifyRequest, useFramework: boolean, bodyParsed: boolean): RequestInfo {
   const url = request.url;
-  return {
+  const info: RequestInfo = {
     method: request.method,
     url,
     path: routedPath(request),
@@ -72,7 +72,13 @@ export function toRequestInfo(request: FastifyRequest, useFramework: boolean, bo
     body: request.body === undefined && bodyParsed ? {} : request.body,
     // `request.ip` runs Fastify's trustProxy logic on every read: only when asked for.
     frameworkIp: useFramework ? request.ip : undefined,
+    // The form a passed challenge's page re-posted, put back before validation and the handler.
+    setBody(body) {
+      info.body = body;
+      request.body = body;
+    },
   };
+  return info;
 }
 
 /**

@@ -71,7 +71,7 @@ class PlatformRequestInfo implements RequestInfo {
   readonly headers: IncomingHeaders;
   readonly rawHeaders: string[] | undefined;
   readonly remoteAddress: string | undefined;
-  readonly body: unknown;
+  body: unknown;
   constructor(request: PlatformRequest) {
     this.#request = request;
     const target = requestTarget(request);
@@ -87,6 +87,11 @@ class PlatformRequestInfo implements RequestInfo {
   }
   get query(): Record<string, unknown> | undefined {
     return this.#request.query;
+  }
+  /** The form a passed challenge's page re-posted, put back where the handler's `@Body()` reads it. */
+  setBody(body: unknown): void {
+    this.body = body;
+    this.#request.body = body;
   }
   /** Both platforms' `protocol` follows their trust-proxy settings (X-Forwarded-Proto). */
   get protocol(): string {

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
 import { createVigil, type Vigil, type VigilConfig } from '@vigil/core';
+import { VigilChallengeAssets } from './vigil.assets.js';
 import { VIGIL_INSTANCE, VIGIL_OPTIONS } from './vigil.constants.js';
 import { withChallengeExceptions } from './vigil.exceptions.js';
 import { VigilExceptionFilter } from './vigil.filter.js';
@@ -24,8 +25,9 @@ function createVigilFromOptions(options: VigilModuleOptions): Vigil {
 /**
  * Vigil for a Nest app. It creates one core `Vigil` from its options (a bad option
  * fails the start-up with a `VigilConfigError`), provides `VigilService` and
- * `VigilGuard`, registers the filter that writes Vigil's answers and the interceptor
- * that logs outcomes, and closes the provider when the app closes. Register
+ * `VigilGuard`, registers the filter that writes Vigil's answers (the built-in
+ * challenge's page or JSON among them), the interceptor that logs outcomes and the
+ * route of the challenge page's assets, and closes the provider when the app closes. Register
  * `VigilGuard` as an `APP_GUARD` (or use it in `@UseGuards()`), and mark routes with
  * `@Protect()` or list them in `routes`.
  *
@@ -81,6 +83,7 @@ export class VigilModule {
         VigilGuard,
         { provide: APP_FILTER, useClass: VigilExceptionFilter },
         VigilOutcomeInterceptor,
+        VigilChallengeAssets,
       ],
       exports: [VIGIL_OPTIONS, VIGIL_INSTANCE, VigilService, VigilGuard, VigilOutcomeInterceptor],
     };

@@ -1,4 +1,4 @@
-import { slidingCount, type StoreOp, type StoreResult } from '@vigil/core';
+import { type StoreOp, type StoreResult, slidingCount } from '@vigil/core';
 
 /**
  * Extra physical lifetime given to every key with a TTL, on top of its logical one.

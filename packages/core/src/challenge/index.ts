@@ -13,7 +13,7 @@ import { MemoryStore } from '../stores/memory.js';
 import type { Store } from '../stores/types.js';
 import { assetResponse } from './assets.js';
 import { challengeJson, challengePage, SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
-import { type ChallengeBinding, type ChallengeReason, levelOf, type PowCheck, PowChallenges } from './pow.js';
+import { type ChallengeBinding, type ChallengeReason, levelOf, PowChallenges, type PowCheck } from './pow.js';
 import { seal, unseal } from './seal.js';
 
 export { SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';

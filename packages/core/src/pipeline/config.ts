@@ -19,8 +19,8 @@ import { localProvider } from '../providers/local.js';
 import { type Provider, type ProviderFunction, providerFromFunction } from '../providers/types.js';
 import type { UserIdentity } from '../routing/routes.js';
 import { compileRouting } from '../routing/routes.js';
-import { createDeviceCookies, type DeviceCookieOptions, type DeviceCookies } from '../tracking/device-cookie.js';
 import type { Store } from '../stores/types.js';
+import { createDeviceCookies, type DeviceCookieOptions, type DeviceCookies } from '../tracking/device-cookie.js';
 import { anonymizeIdentity } from '../tracking/users.js';
 import type { FailoverStrategy, VigilConfig } from './types.js';
 
