@@ -18,8 +18,8 @@ const INDEX = [
 ];
 
 const TESTING = [
-  'ROUTED_BASE_PATHS', 'RecordingStore', 'bruteForce', 'deviceTrail', 'openRawHttpClient', 'outcomesLogged', 'postLogin', 'reachedApp',
-  'recordingProvider', 'requestTargetArbitrary', 'runRoutingDifferential', 'runStoreContract', 'sampleRouting', 'sendOnce',
+  'ROUTED_BASE_PATHS', 'RecordingStore', 'bruteForce', 'challengeFlow', 'deviceTrail', 'openRawHttpClient', 'outcomesLogged', 'postLogin', 'reachedApp',
+  'recordingProvider', 'requestTargetArbitrary', 'runRoutingDifferential', 'runStoreContract', 'sampleRouting', 'sendOnce', 'solveChallenge',
   'startFakeCastle', 'startFakeCheq', 'startFakeVendor', 'stuffing', 'typoThenLogin', 'usefulnessProblems',
 ];
 

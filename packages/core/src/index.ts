@@ -1,3 +1,4 @@
+export type { ChallengeOptions, ChallengeReason, ChallengeResult } from './challenge/index.js';
 export { checkKnownOptions } from './config/options.js';
 export {
   DEFAULT_ALLOWLIST,

@@ -168,11 +168,14 @@ describe('challenges', () => {
     expect(res.json()).toMatchObject({ blocked: true });
   });
 
-  it('lets a challenge through without onChallenge', async () => {
+  it('answers a challenge with the built-in one without onChallenge (test/challenge.test.ts walks it through); lets it through with challenge: false', async () => {
     const { provider } = recordingProvider(challenged);
     const app = await loginApp({ mode: 'blocking', provider, routes: [LOGIN_ROUTE] });
     const res = await app.inject({ method: 'POST', url: '/login', payload: { password: 'right' }, headers: API });
-    expect(res.statusCode).toBe(200);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().challenge).toMatchObject({ type: 'altcha' });
+    const off = await loginApp({ mode: 'blocking', provider, routes: [LOGIN_ROUTE], challenge: false });
+    expect((await off.inject({ method: 'POST', url: '/login', payload: { password: 'right' }, headers: API })).statusCode).toBe(200);
   });
 });
 

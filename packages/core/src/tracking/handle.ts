@@ -49,7 +49,12 @@ const DECISION_FIELDS = [
   'ip',
   'durationMs',
   'requestId',
+  'degraded',
+  'challenge',
 ] as const satisfies readonly (keyof Decision)[];
+// Every field of a decision, none forgotten: a field added to Decision and not here fails to compile.
+const EVERY_FIELD: Exclude<keyof Decision, (typeof DECISION_FIELDS)[number]> extends never ? true : never = true;
+void EVERY_FIELD;
 
 // Symbol-keyed state rather than #private fields: adapters may derive from a handle
 // (`Object.create(handle, …)`), and a derived object reads these through its prototype.
