@@ -47,7 +47,10 @@ async function challengeFrom(vigil: Vigil): Promise<string> {
   const req = login();
   const decision = await vigil.protect(req);
   let body = '';
-  await vigil.enforce(decision, req, { raw: null, appendHeader: () => {}, headersSent: () => body !== '', send: (r) => void (body = r.body) });
+  const send = (answer: { body: string }) => {
+    body = answer.body;
+  };
+  await vigil.enforce(decision, req, { raw: null, appendHeader: () => {}, headersSent: () => body !== '', send });
   return (await solveChallenge(JSON.parse(body).challenge)).payload;
 }
 
