@@ -10,8 +10,6 @@ import { localProvider, prefersHtml } from '@vigil/core';
 import { vigil } from '@vigil/express';
 import {
   accountPage,
-  captchaPassed,
-  challengeResponse,
   createUserStore,
   handleApi,
   loginPage,
@@ -68,14 +66,9 @@ export async function createApp(env = process.env) {
     // A block response only ever answers a decision whose action is `block`, so that is
     // what blocking mode "would" do; the simulator reads this header.
     blockResponse: { headers: { 'x-vigil-would-action': 'block' } },
-    // The CAPTCHA hand-off: a solved CAPTCHA goes on to the route, anything else gets
-    // the CAPTCHA (a page for browsers, JSON for API clients).
-    onChallenge: ({ request, decision, proceed, raw: { res } }) => {
-      res.set('x-vigil-would-action', decision.wouldAction);
-      if (captchaPassed(request)) return proceed();
-      const { status, headers, body } = challengeResponse(request, decision);
-      res.status(status).set(headers).send(body);
-    },
+    // No onChallenge: blocking mode answers a challenged request with Vigil's built-in
+    // proof-of-work challenge (a page that solves itself and re-posts the form for
+    // browsers, JSON for API clients); the middleware serves the page's scripts.
   });
 
   // The server-rendered sign-in: passport-local over the same user database, sessions

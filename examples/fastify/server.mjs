@@ -9,8 +9,6 @@ import secureSession from '@fastify/secure-session';
 import { localProvider } from '@vigil/core';
 import {
   accountPage,
-  captchaPassed,
-  challengeResponse,
   createUserStore,
   handleApi,
   loginPage,
@@ -57,11 +55,9 @@ export async function buildApp(env = process.env) {
     ...vigilOptionsFromEnv(env),
     routes: [...PROTECTED_ROUTES],
     ...(provider ? { provider } : {}),
-    onChallenge: ({ request, decision, proceed, raw: { reply } }) => {
-      if (captchaPassed(request)) return proceed();
-      const { status, headers, body } = challengeResponse(request, decision);
-      return reply.code(status).headers(headers).send(body);
-    },
+    // No onChallenge: blocking mode answers a challenged request with Vigil's built-in
+    // proof-of-work challenge (a page that solves itself and re-posts the form for
+    // browsers, JSON for API clients); the plugin serves the page's scripts.
   });
 
   // What blocking mode would have done, on every protected answer (Vigil's own too): the

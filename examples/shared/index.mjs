@@ -1,7 +1,6 @@
 // What the Express, Fastify and NestJS examples share, so that each example file shows
 // only how its framework wires Vigil in. Plain ESM with JSDoc: read it, copy it.
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { prefersHtml } from '@vigil/core';
 
 /** Accounts every example starts with. */
 export const DEMO_ACCOUNTS = Object.freeze([
@@ -86,43 +85,7 @@ export function vigilOptionsFromEnv(env = process.env) {
   };
 }
 
-/**
- * The CAPTCHA stand-in: a request carrying `captcha: "passed"` in its body is taken as
- * solved. A real app verifies a token from hCaptcha, reCAPTCHA or Turnstile here.
- */
-export function captchaPassed(request) {
-  return Boolean(request.body && typeof request.body === 'object' && request.body.captcha === 'passed');
-}
-
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/**
- * The answer to a challenged request: JSON `{ challenge: 'captcha', requestId }` for API
- * clients, an HTML CAPTCHA page for browsers; status 403 either way.
- */
-export function challengeResponse(request, decision) {
-  const accept = request.headers?.accept;
-  if (prefersHtml(Array.isArray(accept) ? accept.join(', ') : accept)) {
-    const fields = Object.entries(request.body && typeof request.body === 'object' ? request.body : {})
-      .filter(([name]) => name !== 'password' && name !== 'captcha')
-      .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`)
-      .join('');
-    return {
-      status: 403,
-      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
-      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>One more step</title></head><body>
-<h1>One more step</h1><p>Please confirm you are a person.</p>
-<form method="post" action="${escape(request.path)}">${fields}<input type="password" name="password" placeholder="password again">
-<label><input type="checkbox" name="captcha" value="passed" required> I am not a robot (demo CAPTCHA)</label><button>Continue</button></form>
-<p><small>Reference: ${escape(decision.requestId ?? '')}</small></p></body></html>`,
-    };
-  }
-  return {
-    status: 403,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-    body: JSON.stringify({ challenge: 'captcha', requestId: decision.requestId }),
-  };
-}
 
 /**
  * Passport's `LocalStrategy` verify callback over the demo user database: the user

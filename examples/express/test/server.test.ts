@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { bruteForce, stuffing, typoThenLogin } from '@vigil/core/testing';
+import { bruteForce, solveChallenge, stuffing, typoThenLogin } from '@vigil/core/testing';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, userIdOf } from '../server.mjs';
@@ -95,18 +95,21 @@ describe('blocking mode', () => {
     expect(headless.text).toContain('Request blocked');
   });
 
-  it('challenges a suspicious request, which passes with the CAPTCHA solved', async () => {
+  it('challenges a suspicious request with the built-in proof of work, which passes once solved, once', async () => {
     const app = await start({ VIGIL_MODE: 'blocking' });
     const ip = client();
     const body = { email: 'alice@example.com', password: 'correct horse battery staple' };
     const challenged = await request(app).post('/api/login').set(ODD_CHROME).set('x-forwarded-for', ip).send(body).expect(403);
-    expect(challenged.body).toEqual({ challenge: 'captcha', requestId: expect.any(String) });
-    expect(challenged.headers['x-vigil-would-action']).toBe('challenge');
+    expect(challenged.body).toMatchObject({ challenge: { type: 'altcha', algorithm: 'PBKDF2/SHA-256' }, requestId: expect.any(String) });
     const page = await request(app).post('/api/login').set({ ...ODD_CHROME, accept: 'text/html' }).set('x-forwarded-for', ip).type('form').send(body).expect(403);
-    expect(page.text).toContain('I am not a robot');
+    expect(page.text).toContain('id="vigil-challenge-data"');
     expect(page.text).not.toContain('correct horse');
-    const passed = await request(app).post('/api/login').set(ODD_CHROME).set('x-forwarded-for', ip).send({ ...body, captcha: 'passed' }).expect(200);
+    expect((await request(app).get('/_vigil/challenge/altcha.js').expect(200)).headers['content-type']).toMatch(/javascript/);
+    const { payload } = await solveChallenge(challenged.body.challenge);
+    const passed = await request(app).post('/api/login').set(ODD_CHROME).set('x-forwarded-for', ip).set('vigil-challenge', payload).send(body).expect(200);
     expect(passed.body).toEqual({ ok: true });
+    // Single use: the same solution again is challenged again.
+    await request(app).post('/api/login').set(ODD_CHROME).set('x-forwarded-for', ip).set('vigil-challenge', payload).send(body).expect(403);
   });
 
   it('redirects instead of blocking when VIGIL_REDIRECT_URL is set', async () => {

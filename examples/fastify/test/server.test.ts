@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bruteForce, stuffing, typoThenLogin } from '@vigil/core/testing';
+import { bruteForce, solveChallenge, stuffing, typoThenLogin } from '@vigil/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../server.mjs';
 
@@ -80,20 +80,24 @@ describe('Vigil in the example', () => {
     expect(redirect.headers.location).toBe('/blocked.html');
   });
 
-  it('challenges a browser missing the headers browsers send, and lets it through once the CAPTCHA is passed', async () => {
+  it('challenges a browser missing the headers browsers send with the built-in proof of work, and lets it through once solved, once', async () => {
     const a = await app({ VIGIL_MODE: 'blocking' });
     const bare = { 'user-agent': BROWSER['user-agent'], accept: 'application/json' };
     const asked = await a.inject({ method: 'POST', url: '/api/login', payload: ALICE, headers: bare });
     expect(asked.statusCode).toBe(403);
-    expect(asked.json()).toMatchObject({ challenge: 'captcha', requestId: expect.any(String) });
-    expect(asked.headers['x-vigil-would-action']).toBe('challenge');
+    expect(asked.json()).toMatchObject({ challenge: { type: 'altcha', algorithm: 'PBKDF2/SHA-256' }, requestId: expect.any(String) });
 
     const page = await a.inject({ method: 'POST', url: '/api/login', payload: new URLSearchParams(ALICE).toString(), headers: { ...bare, accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' } });
     expect(page.statusCode).toBe(403);
-    expect(page.body).toContain('name="captcha"');
+    expect(page.body).toContain('id="vigil-challenge-data"');
+    expect(page.body).not.toContain(ALICE.password);
+    expect((await a.inject({ method: 'GET', url: '/_vigil/challenge/altcha.js' })).statusCode).toBe(200);
 
-    const passed = await a.inject({ method: 'POST', url: '/api/login', payload: { ...ALICE, captcha: 'passed' }, headers: bare });
+    const { payload } = await solveChallenge(asked.json().challenge);
+    const passed = await a.inject({ method: 'POST', url: '/api/login', payload: ALICE, headers: { ...bare, 'vigil-challenge': payload } });
     expect([passed.statusCode, passed.json()]).toEqual([200, { ok: true }]);
+    const replayed = await a.inject({ method: 'POST', url: '/api/login', payload: ALICE, headers: { ...bare, 'vigil-challenge': payload } });
+    expect(replayed.statusCode).toBe(403);
   });
 
   it('reads each client from X-Forwarded-For through the loopback proxy', async () => {

@@ -2,20 +2,12 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { localProvider } from '@vigil/core';
-import { type VigilChallengeContext, VigilGuard, VigilModule, type VigilModuleConfig } from '@vigil/nestjs';
+import { VigilGuard, VigilModule, type VigilModuleConfig } from '@vigil/nestjs';
 import { AdminController } from './admin.controller.js';
 import { AuthController } from './auth.controller.js';
 import { LocalStrategy, SessionSerializer, SignInController } from './sign-in.controller.js';
 import { DemoModule, ENV, type Env, type ExampleShared, SHARED } from './demo.module.js';
 import { WebhooksController } from './webhooks.controller.js';
-
-// The part of Express's Response the CAPTCHA hand-off uses.
-interface ChallengeResponse {
-  setHeader(name: string, value: string): unknown;
-  status(code: number): this;
-  set(headers: Record<string, string>): this;
-  send(body: string): unknown;
-}
 
 /** Vigil's configuration: the embedded engine (on Redis when `REDIS_URL` is set), mode and redirect from the environment. */
 async function vigilConfig(env: Env, shared: ExampleShared): Promise<VigilModuleConfig> {
@@ -30,14 +22,9 @@ async function vigilConfig(env: Env, shared: ExampleShared): Promise<VigilModule
     // A block response only ever answers a `block`, so that is what blocking mode "would"
     // do: the simulator reads this header (the interceptor sets it on allowed answers).
     blockResponse: { headers: { 'x-vigil-would-action': 'block' } },
-    // The CAPTCHA hand-off: a solved CAPTCHA goes on to the handler, anything else gets
-    // the CAPTCHA (a page for browsers, JSON for API clients).
-    onChallenge: ({ request, decision, proceed, raw: { response } }: VigilChallengeContext<unknown, ChallengeResponse>) => {
-      response.setHeader('x-vigil-would-action', decision.wouldAction);
-      if (shared.captchaPassed(request)) return proceed();
-      const { status, headers, body } = shared.challengeResponse(request, decision);
-      return response.status(status).set(headers).send(body);
-    },
+    // No onChallenge: blocking mode answers a challenged request with Vigil's built-in
+    // proof-of-work challenge (a page that solves itself and re-posts the form for
+    // browsers, JSON for API clients); the module serves the page's scripts.
   };
 }
 

@@ -24,6 +24,4 @@ declare module '@vigil/example-shared' {
     localProvider: typeof import('@vigil/core').localProvider,
     env?: Env,
   ): Promise<import('@vigil/core').Provider | undefined>;
-  export function captchaPassed(request: import('@vigil/core').RequestInfo): boolean;
-  export function challengeResponse(request: import('@vigil/core').RequestInfo, decision: import('@vigil/core').Decision): import('@vigil/core').RenderedResponse;
 }

@@ -5,8 +5,8 @@ import type { Observable } from 'rxjs';
 
 /**
  * Tells the client what blocking mode would have done with an allowed request: the
- * traffic simulator counts it in monitoring mode. Blocked and challenged answers carry
- * it too (see `blockResponse` and `onChallenge` in app.module.ts). Demo only.
+ * traffic simulator counts it in monitoring mode. Blocked answers carry it too (see
+ * `blockResponse` in app.module.ts); the built-in challenge is recognised by its body. Demo only.
  */
 @Injectable()
 export class WouldActionInterceptor implements NestInterceptor {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { INestApplication } from '@nestjs/common';
-import { bruteForce, stuffing, typoThenLogin } from '@vigil/core/testing';
+import { bruteForce, solveChallenge, stuffing, typoThenLogin } from '@vigil/core/testing';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -96,17 +96,22 @@ describe('examples/nestjs in blocking mode', () => {
     expect([res.status, res.body, res.headers['x-vigil-would-action']]).toEqual([200, { ok: true }, 'allow']);
   });
 
-  it('challenges a doubtful request with the CAPTCHA, and lets it through once solved', async () => {
+  it('challenges a doubtful request with the built-in proof of work, and lets it through once solved, once', async () => {
     const server = app.getHttpServer();
     const api = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', JSON_ACCEPT).send(ALICE);
     expect(api.status).toBe(403);
-    expect(api.body).toEqual({ challenge: 'captcha', requestId: expect.any(String) });
-    expect(api.headers['x-vigil-would-action']).toBe('challenge');
+    expect(api.body).toMatchObject({ challenge: { type: 'altcha', algorithm: 'PBKDF2/SHA-256' }, requestId: expect.any(String) });
     const page = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', BROWSER_ACCEPT).type('form').send(ALICE);
     expect(page.status).toBe(403);
-    expect(page.text).toContain('I am not a robot');
-    const solved = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', JSON_ACCEPT).send({ ...ALICE, captcha: 'passed' });
-    expect([solved.status, solved.body, solved.headers['x-vigil-would-action']]).toEqual([200, { ok: true }, 'challenge']);
+    expect(page.text).toContain('id="vigil-challenge-data"');
+    expect(page.text).not.toContain(ALICE.password);
+    expect((await request(server).get('/_vigil/challenge/altcha.js')).status).toBe(200);
+    const { payload } = await solveChallenge(api.body.challenge);
+    const solved = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', JSON_ACCEPT).set('vigil-challenge', payload).send(ALICE);
+    // Passed: the decision says allow, so the interceptor's would-action is allow too.
+    expect([solved.status, solved.body, solved.headers['x-vigil-would-action']]).toEqual([200, { ok: true }, 'allow']);
+    const replayed = await request(server).post('/api/login').set(CHROME_WITHOUT_SEC_FETCH).set('accept', JSON_ACCEPT).set('vigil-challenge', payload).send(ALICE);
+    expect(replayed.status).toBe(403);
   });
 
   it('learns from failed logins, per client behind the trusted loopback proxy', async () => {
