@@ -89,7 +89,10 @@ export function createClient(target, { timeoutMs = 10_000, tagRequests = false }
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode, body: json, location: res.headers.location, outcome: classify(res.statusCode, json, res.headers, text), would: res.headers['x-vigil-would-action'] });
+          const outcome = classify(res.statusCode, json, res.headers, text);
+          // Vigil's own challenge answer carries no would-action header: it is a challenge.
+          const would = res.headers['x-vigil-would-action'] ?? (outcome === 'challenged' ? 'challenge' : undefined);
+          resolve({ status: res.statusCode, body: json, location: res.headers.location, outcome, would, page: outcome === 'challenged' && json === undefined ? text : undefined });
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -117,13 +120,13 @@ export function createClient(target, { timeoutMs = 10_000, tagRequests = false }
 const APP_REDIRECT = /^\/(?:account|login)(?:[?#]|$)/;
 
 /**
- * blocked | challenged | allowed, from the example apps' contract: a challenge is 403
- * JSON `{ challenge }` for API clients, or 403 HTML with the CAPTCHA form for browsers;
+ * blocked | challenged | allowed, from Vigil's contract: a challenge is 403 JSON
+ * `{ challenge }` for API clients, or 403 HTML with the built-in challenge page for browsers;
  * a redirect is Vigil's (`VIGIL_REDIRECT_URL`) unless it is one of the app's own.
  */
 export function classify(status, json, headers, text = '') {
   if (status === 403 && json && json.challenge) return 'challenged';
-  if (status === 403 && !json && /name="captcha"/.test(text)) return 'challenged';
+  if (status === 403 && !json && /id="vigil-challenge-data"/.test(text)) return 'challenged';
   if (status === 403 && (!json || json.blocked)) return 'blocked';
   if (status >= 300 && status < 400 && headers?.location && !APP_REDIRECT.test(headers.location)) return 'blocked';
   if (status === 0) return 'error';

@@ -1,3 +1,5 @@
+import { solving } from './scenarios.mjs';
+
 /** Median of a list of numbers (undefined for an empty list). */
 function median(values) {
   if (values.length === 0) return undefined;
@@ -12,6 +14,8 @@ const sum = (list, key) => list.reduce((a, x) => a + (x[key] ?? 0), 0);
 /** The issue's thresholds, one place for checkTargets and the demo's verdicts. */
 export const TARGETS = Object.freeze({
   friction: 0.01,
+  /** Issue 15: challenges real people passed, share of all their requests. */
+  solvedFriction: 0.02,
   scriptedStopped: 0.99,
   fewIpsAttemptsPerAddress: 10,
   rotatingStopped: 0.8,
@@ -192,6 +196,12 @@ export function checkTargets(blocking, monitoring) {
       const per = counted.map(([n, s]) => `${n} ${pct(s.challenged, s.requests)}${s.friction > TARGETS.friction ? ' ⚠' : ''}`).join(', ');
       check(req > 0 && ch / req <= TARGETS.friction, `real-user friction: ${ch} of ${req} requests challenged (${pct(ch, req)}; target ≤ 1%) — ${per}`);
     }
+    // Issue 15: every challenge a person met was the built-in one, solved as a browser does.
+    const allRequests = rows.reduce((a, [, s]) => a + s.requests, 0);
+    const allChallenged = rows.reduce((a, [, s]) => a + s.challenged, 0);
+    const shut = rows.reduce((a, [, s]) => a + s.lockedOut + s.blocked, 0);
+    check(allRequests > 0 && allChallenged / allRequests <= TARGETS.solvedFriction && shut === 0, `real people's friction is only challenges they passed: ${allChallenged} of ${allRequests} requests challenged (${pct(allChallenged, allRequests)}; target ≤ 2%), ${shut} blocked or locked out (target 0)`);
+    if (solving.challenges > 0) info(`people solved ${solving.challenges} proof-of-work challenges: ${(solving.ms / solving.challenges).toFixed(0)} ms and ${(solving.attempts / solving.challenges).toFixed(0)} attempts each on average (Node on this machine, one core)`);
     const t = blocking[MAY_BE_CHALLENGED];
     if (t) check(t.blocked === 0 && t.lockedOut === 0, `travellers without their device (new device, new network): ${t.blocked} requests blocked, ${t.lockedOut} of ${t.users} locked out (target 0 and 0; challenged ${pct(t.challenged, t.requests)}, allowed)`);
   }

@@ -1,3 +1,4 @@
+import { solveChallenge as solveWork } from '@vigil/core/testing';
 import { createJar, loginPathFor, signedIn, wrongPassword } from './http.mjs';
 import {
   browserHeaders,
@@ -135,13 +136,32 @@ function newMetrics(population) {
   return { ...m, kind: 'attack', attackers: new Map(), takeovers: 0, accountsCreated: 0, cover: population === 'dilution' ? { requests: 0, allowed: 0, challenged: 0, blocked: 0, errors: 0, succeeded: 0 } : undefined };
 }
 
+/** CPU the simulated people spent solving challenges (ms) and how many they solved. */
+export const solving = { challenges: 0, ms: 0, attempts: 0 };
+
 /**
- * How a person gets past a challenge: today the examples' CAPTCHA stand-in, the same
- * request again with `captcha: 'passed'` (the issue that builds the real challenge
- * replaces this one function). Attackers never call it.
+ * How a person gets past Vigil's built-in challenge, as their browser or app does: the
+ * proof of work computed (ALTCHA's own solver), then, for an API client, the same
+ * request again with the solution in the `vigil-challenge` header; for a browser, the
+ * challenge page's form re-posted (the sealed original form and the solution), as the
+ * page's script does. Resolves the body and headers to send. Attackers never call it.
  */
-export function solveChallenge(body, _response) {
-  return { ...body, captcha: 'passed' };
+export async function solveChallenge(body, response, headers) {
+  let challenge;
+  let sealed;
+  if (response.body?.challenge) challenge = response.body.challenge;
+  else if (typeof response.page === 'string') {
+    const data = /id="vigil-challenge-data">(.*?)<\/script>/s.exec(response.page)?.[1];
+    challenge = data === undefined ? undefined : JSON.parse(data).challenge;
+    sealed = /name="vigil_form" value="([^"]+)"/.exec(response.page)?.[1]?.replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c)));
+  }
+  if (challenge === undefined) return { body, headers };
+  const solved = await solveWork(challenge);
+  solving.challenges++;
+  solving.ms += solved.ms;
+  solving.attempts += solved.attempts;
+  if (sealed !== undefined) return { body: { vigil_form: sealed, vigil_challenge: solved.payload }, headers };
+  return { body, headers: { ...headers, 'vigil-challenge': solved.payload } };
 }
 
 /**
@@ -262,7 +282,8 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
     let res = await client.post(path, body, tagged);
     record(population, undefined, res);
     if (res.outcome === 'challenged') {
-      res = await client.post(path, solveChallenge(body, res), tagged);
+      const again = await solveChallenge(body, res, tagged.headers);
+      res = await client.post(path, again.body, { ...tagged, headers: again.headers });
       record(population, undefined, res);
     }
     return res;

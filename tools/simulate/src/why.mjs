@@ -20,7 +20,8 @@ export function whyTable(file, { mode, populations = PEOPLE, top = 4 } = {}) {
     if (!rows.has(d.tag)) rows.set(d.tag, { requests: 0, stopped: 0, reasons: new Map() });
     const row = rows.get(d.tag);
     row.requests++;
-    // A solved CAPTCHA goes on to the route with its decision still `challenge`: not stopped.
+    // A challenge that was solved went on to the route (its decision says allow, and a
+    // provider that answered challenge anyway is not a 403): not stopped.
     if (action === 'allow' || (mode !== 'monitoring' && action === 'challenge' && d.status !== 403)) continue;
     row.stopped++;
     // The provider's reasons come first; the policy's last line says what it did with them.

@@ -142,7 +142,7 @@ describe('the built-in challenge: issued', () => {
     expect(json.challenge.type).toBe('altcha');
   });
 
-  it('difficulty follows risk: base at the challenge threshold, 4× from 0.75, 16× from 0.9 or after a failed solution', async () => {
+  it('difficulty follows risk: base for what the policy challenges, 4× from risk 0.9 (a softened deny), 16× after a failed solution', async () => {
     const ceilings = async (risk: number) => {
       const { vigil } = vigilWith({ risk, action: 'challenge' }, { challenge: { difficulty: 1000, cost: 1, secret: 'challenge-secret-for-tests-0123' } });
       const levels = new Set<number>();
@@ -150,8 +150,8 @@ describe('the built-in challenge: issued', () => {
       return [...levels];
     };
     expect(await ceilings(0.6)).toEqual([1]);
-    expect(await ceilings(0.8)).toEqual([2]);
-    expect(await ceilings(0.95)).toEqual([3]);
+    expect(await ceilings(0.85)).toEqual([1]);
+    expect(await ceilings(0.95)).toEqual([2]);
   });
 
   it('assets: the widget, its worker, its stylesheet and the page script, served from the package; nothing else', () => {

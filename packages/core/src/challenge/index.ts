@@ -28,8 +28,9 @@ export interface ChallengeOptions {
    */
   secret?: string;
   /**
-   * Mean attempts of a base-level challenge (a person on a new network); raised
-   * challenges take 4× and high ones 16×. Default 400.
+   * Mean attempts of a base-level challenge (what the policy challenges: a person on a
+   * new network); a softened deny (risk ≥ 0.9) takes 4×, a retry after a failed
+   * solution 16×. Default 400.
    */
   difficulty?: number;
   /** PBKDF2-SHA-256 iterations per attempt. Default 1000. */

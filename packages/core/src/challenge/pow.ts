@@ -66,13 +66,14 @@ export interface PowSettings {
 export const LEVEL_FACTORS = [0, 1, 4, 16] as const;
 
 /**
- * The level a challenge is issued at: 1 for the risk that just reached the challenge
- * threshold (a person on a new network), 2 from risk 0.75, 3 from 0.9 (a deny softened to
- * a challenge) or after a failed solution.
+ * The level a challenge is issued at: 1 for what the policy challenges (a person on a
+ * new network, a browser missing a header), 2 from risk 0.9 (a deny softened to a
+ * challenge: a captcha-group code, a signal capped at challenge), 3 after a solution
+ * that failed (replayed, foreign, tampered, expired).
  */
 export function levelOf(risk: number | undefined, failedBefore: boolean): 1 | 2 | 3 {
-  if (failedBefore || (risk !== undefined && risk >= 0.9)) return 3;
-  if (risk !== undefined && risk >= 0.75) return 2;
+  if (failedBefore) return 3;
+  if (risk !== undefined && risk >= 0.9) return 2;
   return 1;
 }
 

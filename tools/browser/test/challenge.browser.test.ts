@@ -1,0 +1,90 @@
+// Issue 15, in a real browser: during an attack wave a person on a new network, in a
+// fresh browser, signs in through the example's own login form. Vigil challenges the
+// login; the page solves its proof of work by itself (the person does nothing but wait)
+// and re-posts the form; the person lands on their account. On all three examples.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attackWave, HAVE_CHROMIUM, launch, startExample } from './support.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// In CI the browser is installed by .ci/run: a missing one is a failure, not a skip.
+const run = HAVE_CHROMIUM || process.env.CI ? describe : describe.skip;
+
+let browser: Browser;
+// Headless Chromium says "HeadlessChrome" in its User-Agent, which the engine rightly
+// blocks as automation; the person's browser is the same Chromium with its headful
+// User-Agent (and everything else as Chromium sends it: client hints, Sec-Fetch-*).
+let userAgent: string;
+beforeAll(async () => {
+  if (!(HAVE_CHROMIUM || process.env.CI)) return;
+  browser = await launch();
+  const probe = await browser.newPage();
+  userAgent = (await probe.evaluate(() => navigator.userAgent)).replace('HeadlessChrome', 'Chrome');
+  await probe.close();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Solve times the page's widget reported (its payload's `solution.time`), per example. */
+const solveTimes: Record<string, number> = {};
+
+run.each(['express', 'fastify', 'nestjs'] as const)('a person during an attack wave, in Chromium (%s example)', (name) => {
+  it('types into the login form, is challenged, passes without doing anything but wait, and is signed in', async () => {
+    const app = await startExample(name);
+    try {
+      await attackWave(app.origin);
+      // A new network (an address the account never used) and a fresh browser (no device cookie).
+      const context = await browser.newContext({ userAgent, extraHTTPHeaders: { 'x-forwarded-for': '198.51.100.77' } });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        // The challenge answer is a 403 and there is no favicon: Chromium logs both as
+        // "Failed to load resource". Anything else (a CSP refusal, a script error) counts.
+        if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.push(String(error)));
+      const reposts: string[] = [];
+      page.on('request', (request) => {
+        const body = request.postData();
+        if (request.method() === 'POST' && body?.includes('vigil_challenge=')) reposts.push(body);
+      });
+
+      await page.goto(`${app.origin}/login`);
+      await page.fill('input[name=email]', 'alice@example.com');
+      await page.fill('input[name=password]', 'correct horse battery staple');
+      await Promise.all([page.waitForSelector('#vigil-challenge-form', { timeout: 15_000 }), page.click('button')]);
+      expect(await page.title()).toBe('Checking your browser');
+      // The password is not in the page, whatever the page shows.
+      expect(await page.content()).not.toContain('correct horse');
+      if (name === 'express') {
+        mkdirSync(join(here, '..', 'screenshots'), { recursive: true });
+        await page.screenshot({ path: join(here, '..', 'screenshots', 'challenge-page.png') });
+      }
+      await page.waitForURL('**/account', { timeout: 60_000 });
+      expect(await page.textContent('h1')).toBe('Signed in');
+      expect(await page.textContent('p')).toContain('alice@example.com');
+      // One re-post: the sealed form and the solution, and nothing typed in clear.
+      expect(reposts).toHaveLength(1);
+      const fields = new URLSearchParams(reposts[0]);
+      expect([...fields.keys()].sort()).toEqual(['vigil_challenge', 'vigil_form']);
+      expect(reposts[0]).not.toContain('alice');
+      const payload = JSON.parse(Buffer.from(fields.get('vigil_challenge') as string, 'base64').toString());
+      solveTimes[name] = payload.solution.time;
+      // No CSP violation, no script error.
+      expect(problems).toEqual([]);
+      await context.close();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+afterAll(() => {
+  if (Object.keys(solveTimes).length === 0) return;
+  mkdirSync(join(here, '..', 'results'), { recursive: true });
+  writeFileSync(join(here, '..', 'results', 'solve-times.json'), `${JSON.stringify(solveTimes, null, 2)}\n`);
+});
