@@ -30,10 +30,13 @@ export interface ChallengeOptions {
   /**
    * Mean attempts of a base-level challenge (what the policy challenges: a person on a
    * new network); a softened deny (risk ≥ 0.9) takes 4×, a retry after a failed
-   * solution 16×. Default 400.
+   * solution 16×. Default 800.
    */
   difficulty?: number;
-  /** PBKDF2-SHA-256 iterations per attempt. Default 1000. */
+  /**
+   * PBKDF2-SHA-256 iterations per attempt. Default 500. The server derives one key per
+   * challenge it issues, so this is also what a challenged request costs it (~0.2 ms).
+   */
   cost?: number;
   /** Seconds a challenge can be solved and spent in. Default 300 (5 minutes). */
   expiresInSeconds?: number;
@@ -179,8 +182,8 @@ export function compileChallenges(option: unknown, deps: { engineKey: Uint8Array
   if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length < 16)) {
     throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge.secret', '(hidden)', 'which is not a string of 16 characters or more', 'Use a long random string shared by every instance, e.g. from process.env.VIGIL_SECRET, or leave it out.');
   }
-  const difficulty = wholeNumber(o.difficulty, 'challenge.difficulty', 1, 1_000_000, 400, '400 (mean attempts of a base challenge)');
-  const cost = wholeNumber(o.cost, 'challenge.cost', 1, 1_000_000, 1000, '1000 (PBKDF2 iterations per attempt)');
+  const difficulty = wholeNumber(o.difficulty, 'challenge.difficulty', 1, 1_000_000, 800, '800 (mean attempts of a base challenge)');
+  const cost = wholeNumber(o.cost, 'challenge.cost', 1, 100_000, 500, '500 (PBKDF2 iterations per attempt)');
   const expiresInSeconds = wholeNumber(o.expiresInSeconds, 'challenge.expiresInSeconds', 30, 3600, 300, '300');
   const assetsPath = o.assetsPath === undefined ? '/_vigil/challenge' : o.assetsPath;
   if (typeof assetsPath !== 'string' || !ASSETS_PATH.test(assetsPath)) {

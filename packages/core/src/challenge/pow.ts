@@ -1,17 +1,16 @@
-// The built-in challenge: ALTCHA's proof of work (altcha-lib, protocol v2), PBKDF2/SHA-256
+// The built-in challenge: ALTCHA's proof of work (protocol v2, altcha-v2.ts), PBKDF2/SHA-256
 // in deterministic mode. The server picks a random counter, derives its key and signs
 // both the challenge and the key; the client has to find the counter by deriving keys
 // from 0 upwards, so the work is the counter (uniform below the ceiling the risk sets),
 // each step `cost` PBKDF2 iterations, and the check is two HMACs. The challenge's data
 // (signed with it) binds it to the route, the account and the client it was issued for.
 import { createHmac, randomInt } from 'node:crypto';
-import { createChallenge, verifySolution } from 'altcha-lib';
-import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import { neighbourhoodKey } from '../engine/keys.js';
 import type { Store } from '../stores/types.js';
+import { ALGORITHM, createChallenge, verify } from './altcha-v2.js';
 
 /** The algorithm of every built-in challenge (the one ALTCHA's widget and every altcha-lib port implement). */
-export const POW_ALGORITHM = 'PBKDF2/SHA-256';
+export const POW_ALGORITHM = ALGORITHM;
 /** Largest solution payload read from a request. */
 export const MAX_PAYLOAD_CHARS = 4096;
 
@@ -125,16 +124,14 @@ export class PowChallenges {
     // Uniform in [0, 2 × mean): the client tries counters 0, 1, … until it finds this one.
     const counter = randomInt(0, Math.max(1, Math.round(2 * this.meanAttempts(level))));
     const challenge = await createChallenge({
-      algorithm: POW_ALGORITHM,
       cost,
       counter,
-      deriveKey,
       expiresAt: Math.floor(Date.now() / 1000) + expiresInSeconds,
-      hmacSignatureSecret: this.#signKey,
-      hmacKeySignatureSecret: this.#keySignKey,
+      secret: this.#signKey,
+      keySecret: this.#keySignKey,
       data: { ...this.#bindingData(binding), l: level },
     });
-    return { parameters: challenge.parameters as unknown as Record<string, unknown>, signature: challenge.signature as string };
+    return challenge as unknown as PowChallenge;
   }
 
   /** Reads a presented payload (base64 JSON `{ challenge, solution }`, ALTCHA's form) without checking it. */
@@ -165,23 +162,9 @@ export class PowChallenges {
     if (decoded === undefined) return { passed: false, reason: 'malformed' };
     const { challenge, solution } = decoded;
     const p = challenge.parameters;
-    let result: Awaited<ReturnType<typeof verifySolution>>;
-    try {
-      if (p.algorithm !== POW_ALGORITHM) return { passed: false, reason: 'tampered' };
-      result = await verifySolution({
-        challenge: challenge as unknown as Parameters<typeof verifySolution>[0]['challenge'],
-        solution,
-        deriveKey,
-        hmacSignatureSecret: this.#signKey,
-        hmacKeySignatureSecret: this.#keySignKey,
-      });
-    } catch {
-      return { passed: false, reason: 'malformed' };
-    }
-    if (result.invalidSignature) return { passed: false, reason: 'tampered' };
-    if (result.expired) return { passed: false, reason: 'expired' };
-    // A signed challenge has no key signature only if it was not issued by Vigil.
-    if (!result.verified || typeof p.keySignature !== 'string') return { passed: false, reason: 'invalid' };
+    if (p.algorithm !== POW_ALGORITHM) return { passed: false, reason: 'tampered' };
+    const verdict = verify(challenge, solution, { secret: this.#signKey, keySecret: this.#keySignKey, now });
+    if (verdict !== 'verified') return { passed: false, reason: verdict };
     const data = (p.data ?? {}) as Record<string, unknown>;
     const level = data.l === 2 || data.l === 3 ? data.l : 1;
     const expected = this.#bindingData(binding);
