@@ -12,9 +12,9 @@ const INDEX = [
   'NATIVE_APP_USER_AGENTS', 'THREAT_CODES', 'UNPROTECTED_DECISION', 'VigilConfigError', 'VigilProviderError', 'VigilStoreError',
   'VigilUnsupportedError', 'WebhookVerificationError', 'canonicalPath', 'captureBody', 'castleProvider', 'checkKnownOptions',
   'cheqProvider', 'copyPlainData', 'createClientIpExtractor', 'createHandle', 'createIncidentTracker', 'createVigil', 'decisionOf',
-  'extractClientIp', 'getHeader', 'isSecretHeaderName', 'lazyHandleClass', 'localProvider', 'mailboxKey', 'normalizeHeaderName', 'normalizePathForMatch',
-  'parseCookieHeader', 'pathOfRoute', 'prefersHtml', 'requestOf', 'routedPathOf', 'scrubHeaders', 'signUserId', 'silentLogger', 'slidingCount',
-  'verifyWebhook', 'watchSignIn',
+  'extractClientIp', 'getHeader', 'hcaptcha', 'isSecretHeaderName', 'lazyHandleClass', 'localProvider', 'mailboxKey', 'normalizeHeaderName', 'normalizePathForMatch',
+  'parseCookieHeader', 'pathOfRoute', 'prefersHtml', 'recaptcha', 'requestOf', 'routedPathOf', 'scrubHeaders', 'signUserId', 'silentLogger', 'slidingCount',
+  'turnstile', 'verifyWebhook', 'watchSignIn',
 ];
 
 const TESTING = [

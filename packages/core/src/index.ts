@@ -1,4 +1,5 @@
 export type { ChallengeOptions, ChallengeReason, ChallengeResult } from './challenge/index.js';
+export { type CaptchaCheck, type CaptchaVendor, type CaptchaVendorName, type CaptchaVendorOptions, hcaptcha, recaptcha, turnstile } from './challenge/vendors.js';
 export { checkKnownOptions } from './config/options.js';
 export {
   DEFAULT_ALLOWLIST,

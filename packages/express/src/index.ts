@@ -34,7 +34,7 @@ export type {
   Verdict,
   VigilHandle,
 } from '@vigil/core';
-export { signUserId, VigilConfigError, VigilProviderError, VigilUnsupportedError, verifyWebhook, WebhookVerificationError } from '@vigil/core';
+export { hcaptcha, recaptcha, signUserId, turnstile, VigilConfigError, VigilProviderError, VigilUnsupportedError, verifyWebhook, WebhookVerificationError } from '@vigil/core';
 export type { BlockOptions, ExpressRaw, IdentifyResult, ProtectOptions, VigilExpressOptions, VigilMiddleware } from './types.js';
 
 /**

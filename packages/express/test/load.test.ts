@@ -51,7 +51,7 @@ function run(kind: 'import' | 'require') {
 describe.each(['import', 'require'] as const)('the built package through %s', (kind) => {
   it('mounts on an Express app, blocks curl, lets a browser through, identifies users, and shares the error classes', () => {
     const out = run(kind);
-    expect(out.exports).toEqual(['VigilConfigError', 'VigilProviderError', 'VigilUnsupportedError', 'WebhookVerificationError', 'signUserId', 'verifyWebhook', 'vigil']);
+    expect(out.exports).toEqual(['VigilConfigError', 'VigilProviderError', 'VigilUnsupportedError', 'WebhookVerificationError', 'hcaptcha', 'recaptcha', 'signUserId', 'turnstile', 'verifyWebhook', 'vigil']);
     expect(out.configError).toBe('VIGIL_E_MODE');
     expect(out.curl).toEqual([403, expect.objectContaining({ blocked: true })]);
     expect(out.browser).toEqual([200, { ok: true, action: 'allow' }]);

@@ -29,7 +29,7 @@ export type {
   Verdict,
   VigilHandle,
 } from '@vigil/core';
-export { VigilConfigError, VigilProviderError, VigilUnsupportedError, WebhookVerificationError } from '@vigil/core';
+export { hcaptcha, recaptcha, turnstile, VigilConfigError, VigilProviderError, VigilUnsupportedError, WebhookVerificationError } from '@vigil/core';
 export type { FastifyRaw, IdentifyResult, VigilFastify, VigilFastifyOptions, VigilRequestHandle, VigilRouteConfig } from './types.js';
 
 /**

@@ -43,7 +43,7 @@ describe('the built-in challenge on Fastify', () => {
     for (const name of ['altcha.js', 'pbkdf2.js', 'vigil-challenge.js']) expect(report.assets[name], name).toEqual({ status: 200, type: 'text/javascript; charset=utf-8' });
     expect(report.assets['altcha.css']?.status).toBe(200);
     expect(report.assets['nothing.js']?.status).toBe(404);
-    expect(report.reposted).toEqual({ status: 200, json: { body: { email: 'ann@example.com', password: 'correct horse battery' }, challenge: { passed: true, reason: 'solved', level: 1, recorded: true } } });
+    expect(report.reposted).toEqual({ status: 200, json: { body: { email: 'ann@example.com', password: 'correct horse battery' }, challenge: { kind: 'pow', passed: true, reason: 'solved', level: 1, recorded: true } } });
   });
 
   it('challenge: false lets a challenge through (no handler), and serves no assets', async () => {

@@ -66,7 +66,7 @@ describe('the built package', () => {
       const args = kind === 'require' ? ['-e', script] : ['--input-type=module', '-e', script];
       return JSON.parse(execFileSync(process.execPath, args, { cwd, encoding: 'utf8' }));
     };
-    expect(names('import')).toEqual(['VERSION', 'VigilConfigError', 'VigilProviderError', 'VigilUnsupportedError', 'WebhookVerificationError', 'vigil']);
+    expect(names('import')).toEqual(['VERSION', 'VigilConfigError', 'VigilProviderError', 'VigilUnsupportedError', 'WebhookVerificationError', 'hcaptcha', 'recaptcha', 'turnstile', 'vigil']);
     expect(names('require')).toEqual(names('import'));
   });
 });

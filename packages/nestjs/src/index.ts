@@ -10,6 +10,8 @@ export type {
   TrackSignupOptions,
   VigilHandle,
 } from '@vigil/core';
+// The third-party CAPTCHAs for `challenge: { captcha }`, so that an app needs no import of core's.
+export { hcaptcha, recaptcha, turnstile } from '@vigil/core';
 export { VIGIL_INSTANCE, VIGIL_OPTIONS, VIGIL_PROTECT_METADATA, VIGIL_SKIP_METADATA } from './vigil.constants.js';
 export { Protect, SkipVigil, VigilDecision } from './vigil.decorator.js';
 export { VigilBlockedException, VigilHandledException } from './vigil.exceptions.js';

@@ -87,6 +87,9 @@ describe('the built package (dist)', () => {
       'VigilModule',
       'VigilOutcomeInterceptor',
       'VigilService',
+      'hcaptcha',
+      'recaptcha',
+      'turnstile',
     ]);
   });
 });

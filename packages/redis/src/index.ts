@@ -9,9 +9,10 @@
  * const store = new RedisStore({ url: 'redis://127.0.0.1:6379' })
  * const vigil = createVigil({ provider: localProvider({ store, secret: process.env.VIGIL_SECRET }), routes })
  */
-export { RedisStore, RedisStoreError, type RedisFailureReason, type RedisStoreStats } from './redis-store.js';
-export type { RedisStoreOptions } from './options.js';
+
 export type { KeyLayout } from './batch.js';
+export type { RedisStoreOptions } from './options.js';
+export { type RedisFailureReason, RedisStore, RedisStoreError, type RedisStoreStats } from './redis-store.js';
 
 /**
  * Version of this package, kept in step with package.json.

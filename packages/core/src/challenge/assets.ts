@@ -21,7 +21,17 @@ function say(text) {
   if (status) status.textContent = text;
 }
 
-try {
+if (data.captcha) {
+  // A third-party CAPTCHA: its widget puts a token in the form; post the form once it is there.
+  const sent = setInterval(() => {
+    const token = form.querySelector('[name="' + data.captcha + '"]');
+    if (token && token.value) {
+      clearInterval(sent);
+      say('Done. Continuing…');
+      form.submit();
+    }
+  }, 250);
+} else try {
   await import(new URL('altcha.js', base).href);
   globalThis.$altcha.algorithms.set(data.challenge.parameters.algorithm, () => new Worker(new URL('pbkdf2.js', base)));
   const widget = document.createElement('altcha-widget');

@@ -12,9 +12,10 @@ import type { ProviderEvent } from '../providers/types.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store } from '../stores/types.js';
 import { assetResponse } from './assets.js';
-import { challengeJson, challengePage, SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
-import { type ChallengeBinding, type ChallengeReason, levelOf, PowChallenges, type PowCheck } from './pow.js';
+import { captchaJson, challengeJson, challengePage, SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
+import { type ChallengeBinding, type ChallengeReason, levelOf, type PowChallenge, PowChallenges, type PowCheck } from './pow.js';
 import { seal, unseal } from './seal.js';
+import { type CaptchaVendor, isCaptchaVendor } from './vendors.js';
 
 export { SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
 export type { ChallengeBinding, ChallengeReason } from './pow.js';
@@ -47,10 +48,20 @@ export interface ChallengeOptions {
    * on Redis refuses a replay on any instance), else a `MemoryStore`.
    */
   store?: Store;
+  /**
+   * A third-party CAPTCHA served instead of the proof of work: `turnstile({ siteKey,
+   * secret })`, `hcaptcha(…)` or `recaptcha(…)`. Its tokens are checked with the
+   * vendor's siteverify; when the vendor cannot be reached, the request is challenged
+   * again with the built-in proof of work, so that an outage neither lets a bot through
+   * nor locks a person out.
+   */
+  captcha?: CaptchaVendor;
 }
 
 /** What a request presents: a solution, and the sealed form when it comes back from the page. */
 export interface Presented {
+  /** A proof-of-work solution, or a third-party CAPTCHA's token. */
+  kind: 'pow' | 'captcha';
   payload: string;
   sealed: string | undefined;
   /** The form carried no fields but ours (the challenge page's re-post). */
@@ -61,7 +72,9 @@ export interface Presented {
 export interface ChallengeResult {
   /** True when the solution was correct, fresh, unspent and issued for this request. */
   readonly passed: boolean;
-  /** `solved`, or why not: `malformed`, `invalid`, `expired`, `tampered`, `foreign`, `replayed`. */
+  /** What was presented: `pow` (the built-in challenge) or the third-party CAPTCHA's name. */
+  readonly kind: string;
+  /** `solved`, or why not: `malformed`, `invalid`, `expired`, `tampered`, `foreign`, `replayed`, `unavailable` (the CAPTCHA vendor could not be asked). */
   readonly reason: ChallengeReason;
   /** The level the challenge was issued at: 1 base, 2 raised, 3 high. */
   readonly level: number | undefined;
@@ -69,7 +82,9 @@ export interface ChallengeResult {
   readonly recorded: boolean;
 }
 
-const OPTION_KEYS = ['secret', 'difficulty', 'cost', 'expiresInSeconds', 'assetsPath', 'store'];
+const OPTION_KEYS = ['secret', 'difficulty', 'cost', 'expiresInSeconds', 'assetsPath', 'store', 'captcha'];
+/** The context the sealed form of a CAPTCHA page is bound to (there is no signature to bind it to). */
+const CAPTCHA_SEAL = 'vigil captcha form';
 const ASSETS_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 
 function wholeNumber(value: unknown, option: string, min: number, max: number, fallback: number, example: string): number {
@@ -80,17 +95,31 @@ function wholeNumber(value: unknown, option: string, min: number, max: number, f
   return value;
 }
 
+/** The fields of a parsed form body, ours left out; undefined for a body that is not one. */
+function formOf(body: unknown): Record<string, unknown> | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const form: Record<string, unknown> = {};
+  for (const key of Object.keys(body)) if (key !== SOLUTION_FIELD && key !== SEALED_FIELD) form[key] = (body as Record<string, unknown>)[key];
+  return form;
+}
+
 /** The built-in challenge of one instance. */
 export class Challenges {
   readonly pow: PowChallenges;
   /** The assets' path prefix, no trailing slash. */
   readonly assetsPath: string;
+  /** The third-party CAPTCHA served instead of the proof of work, if any. */
+  readonly captcha: CaptchaVendor | undefined;
   readonly #assetsPrefix: string;
+  readonly #ours: ReadonlySet<string>;
 
-  constructor(pow: PowChallenges, assetsPath: string) {
+  constructor(pow: PowChallenges, assetsPath: string, captcha?: CaptchaVendor) {
     this.pow = pow;
     this.assetsPath = assetsPath;
+    this.captcha = captcha;
     this.#assetsPrefix = `${assetsPath}/`;
+    // The fields a challenge page's re-post carries: ours, and the widgets' (hCaptcha's puts its token in two).
+    this.#ours = new Set([SOLUTION_FIELD, SEALED_FIELD, ...(captcha === undefined ? [] : [captcha.responseField, 'g-recaptcha-response', 'h-captcha-response'])]);
   }
 
   /** The response of a GET (or HEAD) for one of the page's assets; undefined for any other request. */
@@ -99,17 +128,29 @@ export class Challenges {
     return assetResponse(path.slice(this.#assetsPrefix.length));
   }
 
-  /** The solution the request carries, if any: the header first, then the body's field, then the query's (GET). */
+  /**
+   * The solution the request carries, if any: the header first, then the body's field,
+   * then the query's (GET). With a third-party CAPTCHA, a value that is not a proof of
+   * work (and the widget's own field) is its token.
+   */
   presented(req: RequestInfo): Presented | undefined {
     const header = getHeader(req.headers, SOLUTION_HEADER);
     const body = req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : undefined;
     let payload: unknown = header;
     if (payload === undefined && body !== undefined) payload = body[SOLUTION_FIELD];
     if (payload === undefined && req.method === 'GET') payload = req.query?.[SOLUTION_FIELD];
+    let kind: Presented['kind'] = 'pow';
+    if (this.captcha !== undefined && (typeof payload !== 'string' || PowChallenges.decode(payload) === undefined)) {
+      const token = payload ?? body?.[this.captcha.responseField];
+      if (typeof token === 'string' && token !== '') {
+        payload = token;
+        kind = 'captcha';
+      }
+    }
     if (typeof payload !== 'string' || payload === '') return undefined;
     const sealed = body?.[SEALED_FIELD];
     const keys = body === undefined ? [] : Object.keys(body);
-    return { payload, sealed: typeof sealed === 'string' ? sealed : undefined, fromPage: keys.every((k) => k === SOLUTION_FIELD || k === SEALED_FIELD) };
+    return { kind, payload, sealed: typeof sealed === 'string' ? sealed : undefined, fromPage: keys.every((k) => this.#ours.has(k)) };
   }
 
   /**
@@ -120,19 +161,32 @@ export class Challenges {
    */
   restore(req: RequestInfo, presented: Presented): boolean {
     if (presented.sealed === undefined || !presented.fromPage) return false;
-    const decoded = PowChallenges.decode(presented.payload);
-    if (decoded === undefined) return false;
-    const opened = unseal(this.pow.sealKey, decoded.challenge.signature, presented.sealed);
+    let context = CAPTCHA_SEAL;
+    if (presented.kind === 'pow') {
+      const decoded = PowChallenges.decode(presented.payload);
+      if (decoded === undefined) return false;
+      context = decoded.challenge.signature;
+    }
+    const opened = unseal(this.pow.sealKey, context, presented.sealed);
     if (opened === undefined || opened.value === null || typeof opened.value !== 'object' || Array.isArray(opened.value)) return false;
     if (typeof req.setBody === 'function') req.setBody(opened.value);
     else req.body = opened.value;
     return true;
   }
 
-  /** Checks a presented solution (see {@link PowChallenges.check}); a sealed form that did not open is `tampered`. */
-  async check(presented: Presented, binding: ChallengeBinding, restored: boolean): Promise<PowCheck> {
-    if (presented.sealed !== undefined && presented.fromPage && !restored) return { passed: false, reason: 'tampered' };
-    return this.pow.check(presented.payload, binding);
+  /**
+   * Checks a presented solution (see {@link PowChallenges.check}), or a CAPTCHA token
+   * with its vendor (which refuses a token spent before). A sealed form that did not
+   * open is `tampered`.
+   */
+  async check(presented: Presented, binding: ChallengeBinding, restored: boolean): Promise<PowCheck & { kind: string }> {
+    const kind = presented.kind === 'captcha' && this.captcha !== undefined ? this.captcha.name : 'pow';
+    if (presented.sealed !== undefined && presented.fromPage && !restored) return { kind, passed: false, reason: 'tampered' };
+    if (presented.kind === 'captcha' && this.captcha !== undefined) {
+      const answer = await this.captcha.verify(presented.payload, binding.ip);
+      return { kind, passed: answer.passed, reason: answer.reason };
+    }
+    return { kind, ...(await this.pow.check(presented.payload, binding)) };
   }
 
   /**
@@ -140,30 +194,35 @@ export class Challenges {
    * page (its form sealed when it had one, posted back to the same target); for every
    * other client, JSON. The level follows the risk, and rises after a failed solution.
    */
-  async respond(request: RequestInfo, binding: ChallengeBinding, risk: number | undefined, failedBefore: boolean, requestId: string | undefined): Promise<RenderedResponse> {
-    const challenge = await this.pow.issue(binding, levelOf(risk, failedBefore));
+  async respond(request: RequestInfo, binding: ChallengeBinding, risk: number | undefined, failedBefore: boolean, requestId: string | undefined, captchaDown = false): Promise<RenderedResponse> {
     const method = request.method;
-    if ((method === 'POST' || method === 'GET') && prefersHtml(getHeader(request.headers, 'Accept'))) {
-      const body = request.body;
-      let form: Record<string, unknown> | undefined;
-      if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
-        form = {};
-        for (const key of Object.keys(body)) if (key !== SOLUTION_FIELD && key !== SEALED_FIELD) form[key] = (body as Record<string, unknown>)[key];
-      }
-      if (method === 'POST') {
-        // Without setBody the re-posted form could not be put back: JSON, which the client retries itself.
-        if (form !== undefined && typeof request.setBody !== 'function') return challengeJson(challenge, requestId, failedBefore);
-        const sealed = form === undefined ? undefined : seal(this.pow.sealKey, challenge.signature, form);
-        return challengePage({ challenge, action: request.url, method, sealed, assetsPath: this.assetsPath, requestId, retry: failedBefore });
-      }
-      // A GET form replaces the target's query: its parameters go back as fields.
-      const hidden: [string, string][] = [];
-      const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
-      for (const [name, value] of query) if (name !== SOLUTION_FIELD) hidden.push([name, value]);
-      return challengePage({ challenge, action: pathnameOf(request.url), method, hidden, sealed: undefined, assetsPath: this.assetsPath, requestId, retry: failedBefore });
+    const form = formOf(request.body);
+    // A page for a browser's form post or navigation, when what it posted can be put back
+    // (a form without setBody could not: JSON, which the client retries itself).
+    const page = (method === 'GET' || (method === 'POST' && (form === undefined || typeof request.setBody === 'function'))) && prefersHtml(getHeader(request.headers, 'Accept'));
+    // The third-party CAPTCHA, unless its vendor just could not be asked: then the proof of work.
+    const captcha = captchaDown ? undefined : this.captcha;
+    if (captcha !== undefined && !page) return captchaJson(captcha.name, captcha.siteKey, captcha.responseField, requestId, failedBefore);
+    const challenge = captcha === undefined ? await this.pow.issue(binding, levelOf(risk, failedBefore)) : undefined;
+    if (!page) return challengeJson(challenge as PowChallenge, requestId, failedBefore);
+    const parts = {
+      challenge,
+      captcha: captcha === undefined ? undefined : { html: captcha.widgetHtml(), scriptUrl: captcha.scriptUrl, field: captcha.responseField, csp: captcha.cspOrigins },
+      assetsPath: this.assetsPath,
+      requestId,
+      retry: failedBefore,
+    };
+    if (method === 'POST') {
+      const sealed = form === undefined ? undefined : seal(this.pow.sealKey, challenge === undefined ? CAPTCHA_SEAL : challenge.signature, form);
+      return challengePage({ ...parts, action: request.url, method, sealed });
     }
-    return challengeJson(challenge, requestId, failedBefore);
+    // A GET form replaces the target's query: its parameters go back as fields.
+    const hidden: [string, string][] = [];
+    const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
+    for (const [name, value] of query) if (name !== SOLUTION_FIELD) hidden.push([name, value]);
+    return challengePage({ ...parts, action: pathnameOf(request.url), method: 'GET', hidden, sealed: undefined });
   }
+
 }
 
 /**
@@ -189,6 +248,9 @@ export function compileChallenges(option: unknown, deps: { engineKey: Uint8Array
   if (typeof assetsPath !== 'string' || !ASSETS_PATH.test(assetsPath)) {
     throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge.assetsPath', assetsPath, 'which is not a path of plain segments', 'Use a path such as "/_vigil/challenge": starting with "/", no trailing slash, letters, digits, ".", "_", "~" and "-".');
   }
+  if (o.captcha !== undefined && !isCaptchaVendor(o.captcha)) {
+    throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge.captcha', '(hidden)', 'which is not a CAPTCHA made by turnstile(), hcaptcha() or recaptcha()', "Pass turnstile({ siteKey, secret }) (or hcaptcha, recaptcha, from '@vigil/core'), or leave it out for the built-in proof of work.");
+  }
   if (o.store !== undefined && (o.store === null || typeof o.store !== 'object' || typeof (o.store as Store).execute !== 'function')) {
     throw new VigilConfigError('VIGIL_E_CHALLENGE', 'challenge.store', o.store, 'which is not a store', 'Pass a Store (new MemoryStore(), new RedisStore({ url })) or leave it out for the engine\'s.');
   }
@@ -208,7 +270,7 @@ export function compileChallenges(option: unknown, deps: { engineKey: Uint8Array
     }
     key = randomBytes(32);
   }
-  return new Challenges(new PowChallenges({ key, cost, difficulty, expiresInSeconds, store }), assetsPath);
+  return new Challenges(new PowChallenges({ key, cost, difficulty, expiresInSeconds, store }), assetsPath, o.captcha);
 }
 
 /** What a challenge is bound to, read from a decision's event: the route, the account, the device, the address. */
@@ -219,6 +281,6 @@ export function bindingOf(route: { readonly name: string }, event: Pick<Provider
 }
 
 /** `decision.challenge` of a check. */
-export function challengeResultOf(check: PowCheck): ChallengeResult {
-  return Object.freeze({ passed: check.passed, reason: check.reason, level: check.level, recorded: check.recorded ?? check.passed });
+export function challengeResultOf(check: PowCheck & { kind: string }): ChallengeResult {
+  return Object.freeze({ kind: check.kind, passed: check.passed, reason: check.reason, level: check.level, recorded: check.recorded ?? check.passed });
 }

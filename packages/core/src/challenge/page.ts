@@ -23,9 +23,30 @@ function jsonForScript(value: unknown): string {
 /** The page's own policy: scripts, worker and styles from this origin only, the form posted back here. */
 export const PAGE_CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/** A third-party CAPTCHA's widget, in place of the proof of work. */
+export interface CaptchaWidget {
+  /** Its element (`<div class="cf-turnstile" data-sitekey="…">`). */
+  html: string;
+  /** Its script, from the vendor's CDN. */
+  scriptUrl: string;
+  /** The field its token lands in. */
+  field: string;
+  /** The sources the page's CSP must allow for it. */
+  csp: { script: string[]; frame: string[]; connect: string[] };
+}
+
+/** The page's CSP with a vendor's widget allowed (styles inline too: the vendors' widgets set them). */
+function cspWith(widget: CaptchaWidget): string {
+  const list = (own: string, extra: string[]) => [own, ...extra].join(' ');
+  return `default-src 'none'; script-src ${list("'self'", widget.csp.script)}; frame-src ${list("'self'", widget.csp.frame)}; connect-src ${list("'self'", widget.csp.connect)}; worker-src 'self'; style-src 'self' 'unsafe-inline' ${widget.csp.script.join(' ')}; img-src 'self' data: ${widget.csp.script.join(' ')}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+}
+
 /** What the page is made of. */
 export interface ChallengePageParts {
-  challenge: PowChallenge;
+  /** The proof of work to solve; undefined with a third-party `captcha`. */
+  challenge: PowChallenge | undefined;
+  /** The third-party CAPTCHA shown instead of the proof of work. */
+  captcha?: CaptchaWidget;
   /** Where the form goes back to: the request's own target (path and query; the path alone for GET). */
   action: string;
   /** The form's method: the request's own. */
@@ -44,22 +65,27 @@ export interface ChallengePageParts {
 /** The challenge page: the widget solves the challenge on load and re-posts the form. */
 export function challengePage(parts: ChallengePageParts): RenderedResponse {
   const assets = escapeHtml(parts.assetsPath);
-  const data = jsonForScript({ challenge: parts.challenge, field: SOLUTION_FIELD });
+  const data = jsonForScript(parts.captcha === undefined ? { challenge: parts.challenge, field: SOLUTION_FIELD } : { captcha: parts.captcha.field });
   let fields = parts.sealed === undefined ? '' : `<input type="hidden" name="${SEALED_FIELD}" value="${escapeHtml(parts.sealed)}">`;
   for (const [name, value] of parts.hidden ?? []) fields += `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`;
   const ref = parts.requestId === undefined ? '' : `<p class="vigil-ref">Reference: <code>${escapeHtml(parts.requestId)}</code></p>`;
-  const lead = parts.retry ? 'That check did not go through, so it runs once more.' : 'Before this request goes on, your browser does a short calculation to show it is not an automated attack.';
+  const lead = parts.captcha !== undefined
+    ? 'Before this request goes on, please complete the check below.'
+    : parts.retry
+      ? 'That check did not go through, so it runs once more.'
+      : 'Before this request goes on, your browser does a short calculation to show it is not an automated attack.';
+  const wait = parts.captcha !== undefined ? '' : ' It takes a second or two and needs nothing from you.';
   const body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>Checking your browser</title>
 <link rel="stylesheet" href="${assets}/altcha.css"><link rel="stylesheet" href="${assets}/vigil-challenge.css">
 <script type="application/json" id="vigil-challenge-data">${data}</script>
-<script type="module" src="${assets}/vigil-challenge.js"></script>
+<script type="module" src="${assets}/vigil-challenge.js"></script>${parts.captcha === undefined ? '' : `\n<script src="${escapeHtml(parts.captcha.scriptUrl)}" async defer></script>`}
 </head><body><main>
 <h1>One moment…</h1>
-<p>${lead} It takes a second or two and needs nothing from you.</p>
+<p>${lead}${wait}</p>
 <form id="vigil-challenge-form" method="${parts.method.toLowerCase()}" action="${escapeHtml(parts.action)}">${fields}
-<div id="vigil-challenge-widget"></div>
+<div id="vigil-challenge-widget">${parts.captcha?.html ?? ''}</div>
 <p id="vigil-challenge-status" role="status" aria-live="polite"></p>
 <noscript><p>This check needs JavaScript. Turn it on and press Continue.</p></noscript>
 <button type="submit">Continue</button>
@@ -67,8 +93,17 @@ export function challengePage(parts: ChallengePageParts): RenderedResponse {
 ${ref}</main></body></html>`;
   return {
     status: 403,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP, 'referrer-policy': 'same-origin' },
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': parts.captcha === undefined ? PAGE_CSP : cspWith(parts.captcha), 'referrer-policy': 'same-origin' },
     body,
+  };
+}
+
+/** The JSON answer of a third-party CAPTCHA: which widget to show, where its token goes. */
+export function captchaJson(vendor: string, siteKey: string, field: string, requestId: string | undefined, retry: boolean): RenderedResponse {
+  return {
+    status: 403,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    body: JSON.stringify({ challenge: { type: vendor, siteKey, retry, solution: { header: SOLUTION_HEADER, field } }, requestId }),
   };
 }
 

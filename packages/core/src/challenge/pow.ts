@@ -27,7 +27,7 @@ export interface ChallengeBinding {
 }
 
 /** Why a presented solution passed or not. */
-export type ChallengeReason = 'solved' | 'malformed' | 'invalid' | 'expired' | 'tampered' | 'foreign' | 'replayed';
+export type ChallengeReason = 'solved' | 'malformed' | 'invalid' | 'expired' | 'tampered' | 'foreign' | 'replayed' | 'unavailable';
 
 /** The check of a presented solution. */
 export interface PowCheck {

@@ -56,7 +56,7 @@ export function createEnforce(rt: Runtime, respond: Vigil['respond']): Vigil['en
       let answer: RenderedResponse;
       try {
         if (challenges === undefined || state === undefined) throw new Error('no built-in challenge for this decision');
-        answer = await challenges.respond(request, bindingOf(state.route, state.event), decision.risk, state.challengeFailed === true, decision.requestId);
+        answer = await challenges.respond(request, bindingOf(state.route, state.event), decision.risk, state.challengeFailed === true, decision.requestId, state.captchaDown === true);
       } catch (error) {
         logger.error({ code: 'VIGIL_E_CHALLENGE_FAILED', err: describeError(error), requestId: decision.requestId }, 'the built-in challenge could not be issued; answering with the block response');
         answer = blockAnswer(decision, request);

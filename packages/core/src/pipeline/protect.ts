@@ -17,12 +17,12 @@ import { type InFlight, type Issued, markIssued, type Pending, type Runtime } fr
 import { reasonOf } from './verdict.js';
 
 /** The `$challenge` event of a checked solution (`$succeeded` or `$failed`, with why). */
-function challengeEvent(event: ProviderEvent, check: PowCheck): ProviderEvent {
+function challengeEvent(event: ProviderEvent, check: PowCheck & { kind: string }): ProviderEvent {
   const logged: ProviderEvent = Object.assign({}, event);
   logged.type = '$challenge';
   logged.status = check.passed ? '$succeeded' : '$failed';
   logged.timestamp = Date.now();
-  logged.properties = { ...(event.properties ?? {}), challenge: 'pow', reason: check.reason, level: check.level ?? null, route: event.name ?? null };
+  logged.properties = { ...(event.properties ?? {}), challenge: check.kind, reason: check.reason, level: check.level ?? null, route: event.name ?? null };
   return logged;
 }
 
@@ -117,7 +117,7 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
     }
     diagnose(req, route, context, forwardedForIgnored);
     rt.prepareEvent(event, req);
-    let check: PowCheck | undefined;
+    let check: (PowCheck & { kind: string }) | undefined;
     if (presented !== undefined && challenges !== undefined) {
       check = await challenges.check(presented, bindingOf(route, event), restored);
       // Castle's vocabulary: the provider hears of every solution, passed or failed (the
@@ -140,7 +140,18 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
     rt.stats.decisions++;
     const { verdict } = consulted;
     const failoverReason = consulted.failoverReason ?? (verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined);
-    const state: Pending = { route, event, issued, request: req, outcome: undefined, memo: verdict?.memo, challengeFailed: check !== undefined && !check.passed };
+    const state: Pending = {
+      route,
+      event,
+      issued,
+      request: req,
+      outcome: undefined,
+      memo: verdict?.memo,
+      // A CAPTCHA vendor that could not be asked is no failure of the client's: the next
+      // challenge is the proof of work, at the level the risk calls for.
+      challengeFailed: check !== undefined && !check.passed && check.reason !== 'unavailable',
+      captchaDown: check?.reason === 'unavailable',
+    };
     const challenge = check === undefined ? undefined : challengeResultOf(check);
     const decision = rt.buildDecision({ start, requestId, route, context, policy, verdict, failoverReason, extraHeaders: deviceHeaders, deviceId: event.deviceId, state, challenge });
     // Found already when the device was issued just now, or on a request decided before.

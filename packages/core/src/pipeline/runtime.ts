@@ -36,6 +36,8 @@ export interface Pending {
   readonly memo: unknown;
   /** The request presented a challenge solution that did not pass: the next challenge is harder. */
   readonly challengeFailed?: boolean;
+  /** The third-party CAPTCHA's vendor could not be asked: the next challenge is the proof of work. */
+  readonly captchaDown?: boolean;
 }
 
 /** What a request still in flight carries: the device issued on it, the decision made on it. */
