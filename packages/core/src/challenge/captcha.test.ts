@@ -61,12 +61,16 @@ function vigil() {
   return createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 0.7 }), challenge: { difficulty: 4, cost: 10, captcha: turnstile({ siteKey: '0x4AAAAAAA-site', secret: SECRET, verifyUrl: url, timeout: 1000 }) } });
 }
 
-async function answer(v: ReturnType<typeof vigil>, req: RequestInfo): Promise<RenderedResponse> {
-  const decision = await v.protect(req);
+/** What enforce answers for a decision on `req`. */
+async function enforced(v: ReturnType<typeof vigil>, req: RequestInfo, decision?: Awaited<ReturnType<ReturnType<typeof vigil>['protect']>>): Promise<RenderedResponse> {
   let sent: RenderedResponse | undefined;
-  await v.enforce(decision, req, { raw: null, appendHeader: () => {}, headersSent: () => sent !== undefined, send: (r) => void (sent = r) });
+  const send = (r: RenderedResponse) => {
+    sent = r;
+  };
+  await v.enforce(decision ?? (await v.protect(req)), req, { raw: null, appendHeader: () => {}, headersSent: () => sent !== undefined, send });
   return sent as RenderedResponse;
 }
+const answer = (v: ReturnType<typeof vigil>, req: RequestInfo) => enforced(v, req);
 
 describe('a third-party CAPTCHA (Turnstile) instead of the proof of work', () => {
   it('JSON names the widget and where its token goes; the page embeds it with the vendor in its CSP, the form sealed', async () => {
@@ -100,11 +104,7 @@ describe('a third-party CAPTCHA (Turnstile) instead of the proof of work', () =>
     try {
       const decision = await v.protect(request({ [SOLUTION_HEADER]: 'good-3' }));
       expect(decision).toMatchObject({ action: 'challenge', challenge: { kind: 'turnstile', passed: false, reason: 'unavailable' } });
-      let sent: RenderedResponse | undefined;
-      const req = request({ [SOLUTION_HEADER]: 'good-3' });
-      const d2 = await v.protect(req);
-      await v.enforce(d2, req, { raw: null, appendHeader: () => {}, headersSent: () => sent !== undefined, send: (r) => void (sent = r) });
-      const pow = JSON.parse((sent as RenderedResponse).body).challenge;
+      const pow = JSON.parse((await enforced(v, request({ [SOLUTION_HEADER]: 'good-3' }))).body).challenge;
       expect(pow).toMatchObject({ type: 'altcha', parameters: { data: { l: 1 } } });
       const { payload } = await solveChallenge(pow);
       expect((await v.protect(request({ [SOLUTION_HEADER]: payload }))).challenge).toMatchObject({ kind: 'pow', passed: true });
