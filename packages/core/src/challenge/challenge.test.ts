@@ -360,3 +360,18 @@ describe('the built-in challenge: options', () => {
     for (const value of [undefined, null, 1, '', '@@', 'a'.repeat(5000)]) expect(PowChallenges.decode(value)).toBeUndefined();
   });
 });
+
+describe('the built-in challenge: what the embedded engine learns', () => {
+  it('a failed solution is a failure of the address ($challenge $failed, counted with its failed logins), once per solution', async () => {
+    const { RecordingStore } = await import('../testing/recording.js');
+    const { localProvider } = await import('../providers/local.js');
+    const store = new RecordingStore();
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: localProvider({ store, secret: 'engine-secret-0123456789abcdef' }), challenge: FAST });
+    toClose.push(vigil);
+    const failures = () => store.ops.filter((op) => op.type === 'hit' && op.key === 'v:ip:203.0.113.7:fail').length;
+    await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: 'garbage' } }));
+    await vi.waitFor(() => expect(failures()).toBe(1));
+    await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: 'more garbage' } }));
+    await vi.waitFor(() => expect(failures()).toBe(2));
+  });
+});

@@ -195,7 +195,7 @@ export function createEngine(o: EngineOptions): Engine {
     signupMember: (ev) => (typeof ev.user.email === 'string' ? hasher.hash('alias', normalizeIdentifier(ev.user.email)) : undefined),
   };
   const learn = (event: ProviderEvent): Promise<void> => {
-    if (event.type !== '$login' && event.type !== '$registration') return Promise.resolve();
+    if (event.type !== '$login' && event.type !== '$registration' && event.type !== '$challenge') return Promise.resolve();
     try {
       return drive(learnOutcome(learnDeps, event, subjectOf(event)), event.timestamp, store).then(nothing);
     } catch (error) {

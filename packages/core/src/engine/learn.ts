@@ -115,7 +115,8 @@ function* writeAndSummarise(deps: LearnDeps, s: Subject, ops: StoreOp[], now: nu
 
 /**
  * Learns from the outcome of an answered login or sign-up (Vigil's own blocks and
- * challenges are never answered, so they never count as failures nor as "no success"):
+ * challenges are never answered, so they never count as failures nor as "no success"),
+ * and from a challenge solution that failed (`$challenge` `$failed`: a failure of the address):
  * the batches it needs, in order (see `engine/steps.ts`).
  *
  * - A failure counts once per account in each scope (IP, neighbourhood, device, and
@@ -133,6 +134,13 @@ export function* learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Subject)
   const succeeded = event.status === '$succeeded';
   const failed = event.status === '$failed';
   const registration = event.type === '$registration';
+  if (event.type === '$challenge') {
+    // A challenge solution that failed (wrong, replayed, foreign, tampered, expired) is
+    // evidence against the address, as a failed login there is. A passed one teaches
+    // nothing by itself: the login it let through does, once it succeeds.
+    if (failed && s.ip !== undefined) yield* writeAndSummarise(deps, s, [{ type: 'hit', key: KEYS.ipFailures(s.ip), windowMs: L.windowMs }], event.timestamp);
+    return;
+  }
   if (!(succeeded || (failed && event.type === '$login'))) return;
   const account = s.account;
   const now = event.timestamp;

@@ -121,8 +121,9 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
     if (presented !== undefined && challenges !== undefined) {
       check = await challenges.check(presented, bindingOf(route, event), restored);
       // Castle's vocabulary: the provider hears of every solution, passed or failed (the
-      // embedded engine counts a failed one as evidence against the address).
-      void rt.log(challengeEvent(event, check));
+      // embedded engine counts a failed one as evidence against the address); not of a
+      // token its CAPTCHA vendor could not be asked about, which says nothing of the client.
+      if (check.reason !== 'unavailable') void rt.log(challengeEvent(event, check));
     }
 
     let consulted: Consulted;
