@@ -108,6 +108,6 @@ for (const app of APPS) {
   }
 }
 console.log(
-  `Done in ${((Date.now() - started) / 1000).toFixed(0)} s. "challenged": requests that got a CAPTCHA (people solve it, attackers never do); "stopped": challenged or blocked; "got through": attack requests the app answered. ✅/❌: the issue 13 target for that row (tools/simulate/README.md).`,
+  `Done in ${((Date.now() - started) / 1000).toFixed(0)} s. "challenged": requests that got the built-in proof-of-work challenge (people solve it, as their browser would, and go on; attackers never do); "stopped": challenged or blocked; "got through": attack requests the app answered. ✅/❌: the issue 13 target for that row (tools/simulate/README.md).`,
 );
 process.exit(failed ? 1 : 0);

@@ -6,16 +6,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { postLogin } from '@vigil/core/testing';
 import { type Browser, chromium } from 'playwright-core';
+// @ts-expect-error: plain ESM shared with solve-times.mjs, no declarations
+import { CHROMIUM_ARGS_LIST } from '../args.mjs';
 
 /** Where Debian puts Chromium (`apt-get install -y chromium`; `.ci/run` does it when missing). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 
 /** The flags of a headless run on a shared machine: no sandbox (containers), no GPU, nothing phoning home. */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS: readonly string[] = CHROMIUM_ARGS_LIST;
 
 export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], headless: true });
 }
 
 /** A running example: its origin, and how to stop it. */
