@@ -1,4 +1,4 @@
-import { solving } from './scenarios.mjs';
+import { attackerSolving, solving } from './scenarios.mjs';
 
 /** Median of a list of numbers (undefined for an empty list). */
 function median(values) {
@@ -201,7 +201,7 @@ export function checkTargets(blocking, monitoring) {
     const allChallenged = rows.reduce((a, [, s]) => a + s.challenged, 0);
     const shut = rows.reduce((a, [, s]) => a + s.lockedOut + s.blocked, 0);
     check(allRequests > 0 && allChallenged / allRequests <= TARGETS.solvedFriction && shut === 0, `real people's friction is only challenges they passed: ${allChallenged} of ${allRequests} requests challenged (${pct(allChallenged, allRequests)}; target ≤ 2%), ${shut} blocked or locked out (target 0)`);
-    if (solving.challenges > 0) info(`people solved ${solving.challenges} proof-of-work challenges: ${(solving.ms / solving.challenges).toFixed(0)} ms and ${(solving.attempts / solving.challenges).toFixed(0)} attempts each on average (Node on this machine, one core)`);
+    if (solving.challenges > 0) info(`people solved ${solving.challenges} proof-of-work challenges: ${(solving.attempts / solving.challenges).toFixed(0)} attempts and ${(solving.ms / solving.challenges).toFixed(0)} ms each on average (wall clock, in Node, on one core shared with the app and the other clients)`);
     const t = blocking[MAY_BE_CHALLENGED];
     if (t) check(t.blocked === 0 && t.lockedOut === 0, `travellers without their device (new device, new network): ${t.blocked} requests blocked, ${t.lockedOut} of ${t.users} locked out (target 0 and 0; challenged ${pct(t.challenged, t.requests)}, allowed)`);
   }
@@ -231,6 +231,11 @@ export function checkTargets(blocking, monitoring) {
   const fake = blocking['fake-signups'];
   if (fake) check(attackMeetsTarget('fake-signups', fake), `disposable-address sign-ups: ${fake.accountsCreated} of ${fake.requests} created (target 0)`);
   const spray = blocking.spray;
+  const solver = blocking.solver;
+  if (solver && attackerSolving.challenges > 0) {
+    const per = attackerSolving.ms / attackerSolving.challenges;
+    info(`solver (stuffing that solves every challenge): ${attackerSolving.challenges} challenges solved, ${(attackerSolving.attempts / attackerSolving.challenges).toFixed(0)} attempts and ${per.toFixed(0)} ms each (wall clock on this shared machine; CPU per level: node bench/challenge.mjs), ${solver.takeovers} takeovers: it gets through only by paying for every login it tries`);
+  }
   if (spray) info(`password spray: ${pct(spray.challenged + spray.blocked, spray.requests)} stopped, ${spray.takeovers} takeovers (no target of its own; counted in the takeovers)`);
 
   if (monitoring) {

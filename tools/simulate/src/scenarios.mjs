@@ -35,6 +35,7 @@ export const ATTACK_SCENARIOS = [
   'alias-signups',
   'reset-flood',
   'ipv6-range',
+  'solver',
 ];
 /** Every scenario the simulator knows; `mix` runs them all at once, as real traffic comes. */
 export const SCENARIOS = [...PEOPLE_SCENARIOS, ...ATTACK_SCENARIOS];
@@ -108,6 +109,8 @@ export const SIZES = {
   fewIpsAttempts: 150,
   rotatingIps: 400,
   rotatingAttemptsPerIp: 2,
+  solverIps: 20,
+  solverAttemptsPerIp: 2,
   bruteIps: 120,
   scriptedIps: 40,
   scriptedRequests: 6,
@@ -138,6 +141,8 @@ function newMetrics(population) {
 
 /** CPU the simulated people spent solving challenges (ms) and how many they solved. */
 export const solving = { challenges: 0, ms: 0, attempts: 0 };
+/** The same for the `solver` attack: what an attacker who solves every challenge pays. */
+export const attackerSolving = { challenges: 0, ms: 0, attempts: 0 };
 
 /**
  * How a person gets past Vigil's built-in challenge, as their browser or app does: the
@@ -146,7 +151,7 @@ export const solving = { challenges: 0, ms: 0, attempts: 0 };
  * challenge page's form re-posted (the sealed original form and the solution), as the
  * page's script does. Resolves the body and headers to send. Attackers never call it.
  */
-export async function solveChallenge(body, response, headers) {
+export async function solveChallenge(body, response, headers, tally = solving) {
   let challenge;
   let sealed;
   if (response.body?.challenge) challenge = response.body.challenge;
@@ -157,9 +162,9 @@ export async function solveChallenge(body, response, headers) {
   }
   if (challenge === undefined) return { body, headers };
   const solved = await solveWork(challenge);
-  solving.challenges++;
-  solving.ms += solved.ms;
-  solving.attempts += solved.attempts;
+  tally.challenges++;
+  tally.ms += solved.ms;
+  tally.attempts += solved.attempts;
   if (sealed !== undefined) return { body: { vigil_form: sealed, vigil_challenge: solved.payload }, headers };
   return { body, headers: { ...headers, 'vigil-challenge': solved.payload } };
 }
@@ -503,6 +508,28 @@ export function buildSimulation({ seed, scenarios, scale = 1, origin, thinkMs = 
       actors.push(async (client) => {
         for (const c of creds) {
           await attack(client, 'stuffing-rotating', ip, '/api/login', { email: c.email, password: c.password }, headers, ip);
+          await sleep(thinkMs);
+        }
+      });
+    }
+  }
+
+  if (wanted.has('solver')) {
+    // Rotating-address stuffing with a full browser header set that also solves every
+    // challenge it gets, paying the proof of work's CPU for each (attackerSolving).
+    const r = rng.fork('solver');
+    for (let i = 0; i < size('solverIps'); i++) {
+      const ip = residentialIp(r, isps);
+      const headers = browserHeaders(pickBrowser(r), { origin, form: false });
+      const creds = Array.from({ length: SIZES.solverAttemptsPerIp }, () => combo(r));
+      actors.push(async (client) => {
+        for (const c of creds) {
+          const body = { email: c.email, password: c.password };
+          const res = await attack(client, 'solver', ip, '/api/login', body, headers, ip);
+          if (res.outcome === 'challenged') {
+            const again = await solveChallenge(body, res, headers, attackerSolving);
+            await attack(client, 'solver', ip, '/api/login', again.body, again.headers, ip);
+          }
           await sleep(thinkMs);
         }
       });
