@@ -239,10 +239,12 @@ export function checkTargets(blocking, monitoring) {
   if (spray) info(`password spray: ${pct(spray.challenged + spray.blocked, spray.requests)} stopped, ${spray.takeovers} takeovers (no target of its own; counted in the takeovers)`);
 
   if (monitoring) {
-    const ato = (s) => attacks(s).reduce((a, [, x]) => a + (x.takeovers || 0), 0);
+    // Attackers that do not solve challenges: the solver pays its way through, and its
+    // takeovers are reported on its own line.
+    const ato = (s) => attacks(s).filter(([name]) => name !== 'solver').reduce((a, [, x]) => a + (x.takeovers || 0), 0);
     const before = ato(monitoring);
     const after = ato(blocking);
-    if (before > 0 || after > 0) check(after <= TARGETS.takeoversVsMonitoring * before, `account takeovers: ${before} in monitoring → ${after} in blocking (target ≤ 10% of monitoring's, ≤ ${Math.floor(TARGETS.takeoversVsMonitoring * before)})`);
+    if (before > 0 || after > 0) check(after <= TARGETS.takeoversVsMonitoring * before, `account takeovers by attackers that do not solve challenges: ${before} in monitoring → ${after} in blocking (target ≤ 10% of monitoring's, ≤ ${Math.floor(TARGETS.takeoversVsMonitoring * before)})`);
     const { scripted: agreeScripted, disagreements } = agreement(blocking, monitoring);
     if (agreeScripted) check(agreeScripted.ok, `monitoring agrees with blocking on scripted clients: would stop ${agreeScripted.would} of ${agreeScripted.monitoringRequests}, stopped ${agreeScripted.did} of ${agreeScripted.blockingRequests}`);
     info(`monitoring's would-action vs blocking's action (would block+challenge in monitoring → blocked+challenged in blocking, share of requests): ${disagreements.length ? disagreements.join('; ') : 'every scenario within 5 points'}`);

@@ -121,8 +121,8 @@ describe('report', () => {
     expect(line('mailbox')).toMatch(/^❌ .*5 accounts created/);
     expect(line('dilution')).toMatch(/^✅ dilution: 2 of 40/);
     expect(line('reset flood')).toMatch(/^✅ reset flood: 12 of 100/);
-    expect(line('takeovers')).toBe('✅ account takeovers: 10 in monitoring → 1 in blocking (target ≤ 10% of monitoring\'s, ≤ 1)');
-    expect(lines.every((l) => /^(✅|❌|ℹ️) /.test(l))).toBe(true);
+    expect(line('takeovers')).toBe('✅ account takeovers by attackers that do not solve challenges: 10 in monitoring → 1 in blocking (target ≤ 10% of monitoring\'s, ≤ 1)');
+    expect(lines.filter((l) => !/^(✅|❌|ℹ️) /.test(l))).toEqual([]);
   });
 });
 
