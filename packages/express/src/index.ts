@@ -203,6 +203,14 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
   const Unprotected = lazyHandleClass(core.unprotectedDecision, (req: Request, res: Response) => handleOf(req, res, core.unprotectedDecision));
   const Excluded = lazyHandleClass(core.excludedDecision, (req: Request, res: Response) => handleOf(req, res, core.excludedDecision));
 
+  /** Answers a request for one of the challenge page's assets; false for any other. */
+  const sendAsset = (req: Request, res: Response, path: string): boolean => {
+    const asset = core.challengeAsset(req.method, path);
+    if (asset === undefined) return false;
+    res.status(asset.status).set(asset.headers).send(asset.body);
+    return true;
+  };
+
   const middleware = ((req: Request, res: Response, next: NextFunction) => {
     let url = req.originalUrl ?? req.url;
     let path = routedPath(url);
@@ -224,11 +232,7 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       return;
     }
     // The built-in challenge page's scripts and styles (GET or HEAD under its assetsPath).
-    const asset = core.challengeAsset(req.method, path);
-    if (asset !== undefined) {
-      res.status(asset.status).set(asset.headers).send(asset.body);
-      return;
-    }
+    if (sendAsset(req, res, path)) return;
     // A per-route or earlier Vigil middleware may have decided already: keep that.
     if (!req.vigil) req.vigil = core.isExcluded({ path }) ? new Excluded(req, res) : new Unprotected(req, res);
     next();
@@ -251,6 +255,12 @@ export function vigil(options: VigilExpressOptions = {}): VigilMiddleware {
       void decide(req, res, next, url, path, route);
     };
   };
+  Object.defineProperty(middleware, 'challengeAssets', {
+    enumerable: true,
+    value: (req: Request, res: Response, next: NextFunction) => {
+      if (!sendAsset(req, res, routedPath(req.originalUrl ?? req.url))) next();
+    },
+  });
   Object.defineProperty(middleware, 'core', { value: core, enumerable: true });
   middleware.close = () => core.close();
 

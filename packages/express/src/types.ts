@@ -123,6 +123,13 @@ export interface BlockOptions {
 export interface VigilMiddleware extends RequestHandler {
   /** Middleware protecting the one route it is mounted on, as `event`; built once, at start-up. */
   protect(event: EventType, options?: ProtectOptions): RequestHandler;
+  /**
+   * Serves the built-in challenge page's scripts and styles (GET and HEAD under
+   * `challenge.assetsPath`) and passes every other request on. `app.use(guard)` does it
+   * already; an app that only uses `guard.protect(...)` on its routes mounts this one,
+   * at the app's root: `app.use(guard.challengeAssets)`.
+   */
+  readonly challengeAssets: RequestHandler;
   /** The `@vigil/core` instance behind the middleware. */
   readonly core: Vigil;
   /** Waits for pending outcome logs and releases the provider. */

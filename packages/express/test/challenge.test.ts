@@ -46,6 +46,25 @@ describe('the built-in challenge on Express', () => {
     expect(report.reposted).toEqual({ status: 200, json: { body: { email: 'ann@example.com', password: 'correct horse battery' }, challenge: { kind: 'pow', passed: true, reason: 'solved', level: 1, recorded: true } } });
   });
 
+  it('per-route protection only: guard.challengeAssets serves the page\'s assets, and the flow works the same', async () => {
+    const guard = vigil({ mode: 'blocking', provider: recordingProvider({ risk: 0.7 }).provider, challenge: { difficulty: 4, cost: 10 } });
+    const app = express();
+    app.use(express.json(), express.urlencoded());
+    app.use(guard.challengeAssets);
+    app.post('/login', guard.protect('$login', { user: { email: 'body.email' } }), (req, res) => {
+      res.json({ body: req.body, challenge: req.vigil?.challenge });
+    });
+    const report = await challengeFlow(async ({ method, url, headers, body }) => {
+      let req = method === 'GET' ? request(app).get(url) : request(app).post(url);
+      for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
+      const res = await (body === undefined ? req : req.send(body));
+      return { status: res.status, headers: res.headers as Record<string, string>, body: res.text };
+    });
+    expect(report.assets['altcha.js']).toEqual({ status: 200, type: 'text/javascript; charset=utf-8' });
+    expect(report.solved.status).toBe(200);
+    expect(report.reposted).toMatchObject({ status: 200, json: { body: { email: 'ann@example.com', password: 'correct horse battery' } } });
+  });
+
   it('challenge: false lets a challenge through (no handler), and serves no assets', async () => {
     const app = challengingApp({ challenge: false });
     expect((await request(app).post('/login').set('accept', 'application/json').send({ email: 'a@b.c' })).status).toBe(200);
