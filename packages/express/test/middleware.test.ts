@@ -301,6 +301,7 @@ describe('configuration', () => {
     expect(middleware.core.match({ method: 'POST', path: '/login', url: '/login' })?.event).toBe('$login');
     expect(Object.keys(middleware)).toEqual([
       'protect',
+      'challengeAssets',
       'core',
       'close',
       'identify',
