@@ -32,9 +32,17 @@ afterAll(async () => {
 /** Solve times the page's widget reported (its payload's `solution.time`), per example. */
 const solveTimes: Record<string, number> = {};
 
-run.each(['express', 'fastify', 'nestjs'] as const)('a person during an attack wave, in Chromium (%s example)', (name) => {
+run.each([
+  ['express', 'localhost'],
+  ['fastify', 'localhost'],
+  ['nestjs', 'localhost'],
+  ['express', 'plain-http intranet'],
+] as const)('a person during an attack wave, in Chromium (%s example, %s origin)', (name, where) => {
   it('types into the login form, is challenged, passes without doing anything but wait, and is signed in', async () => {
     const app = await startExample(name);
+    // 127.0.0.1 is a secure context (the widget runs); http://intranet.test is not (no
+    // WebCrypto: the page's own solver runs).
+    const origin = where === 'localhost' ? app.origin : app.origin.replace('127.0.0.1', 'intranet.test');
     try {
       await attackWave(app.origin);
       // A new network (an address the account never used) and a fresh browser (no device cookie).
@@ -53,14 +61,15 @@ run.each(['express', 'fastify', 'nestjs'] as const)('a person during an attack w
         if (request.method() === 'POST' && body?.includes('vigil_challenge=')) reposts.push(body);
       });
 
-      await page.goto(`${app.origin}/login`);
+      await page.goto(`${origin}/login`);
       await page.fill('input[name=email]', 'alice@example.com');
       await page.fill('input[name=password]', 'correct horse battery staple');
       await Promise.all([page.waitForSelector('#vigil-challenge-form', { timeout: 15_000 }), page.click('button')]);
       expect(await page.title()).toBe('Checking your browser');
       // The password is not in the page, whatever the page shows.
       expect(await page.content()).not.toContain('correct horse');
-      if (name === 'express') {
+      expect(await page.evaluate(() => globalThis.isSecureContext)).toBe(where === 'localhost');
+      if (name === 'express' && where === 'localhost') {
         mkdirSync(join(here, '..', 'screenshots'), { recursive: true });
         await page.screenshot({ path: join(here, '..', 'screenshots', 'challenge-page.png') });
       }
@@ -73,7 +82,7 @@ run.each(['express', 'fastify', 'nestjs'] as const)('a person during an attack w
       expect([...fields.keys()].sort()).toEqual(['vigil_challenge', 'vigil_form']);
       expect(reposts[0]).not.toContain('alice');
       const payload = JSON.parse(Buffer.from(fields.get('vigil_challenge') as string, 'base64').toString());
-      solveTimes[name] = payload.solution.time;
+      solveTimes[`${name}, ${where}`] = payload.solution.time;
       // No CSP violation, no script error.
       expect(problems).toEqual([]);
       await context.close();

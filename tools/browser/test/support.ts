@@ -16,8 +16,12 @@ export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /** The flags of a headless run on a shared machine: no sandbox (containers), no GPU, nothing phoning home. */
 export const CHROMIUM_ARGS: readonly string[] = CHROMIUM_ARGS_LIST;
 
+/**
+ * Chromium, with `intranet.test` resolving to loopback: an origin that is not a secure
+ * context (plain HTTP, not localhost), as an intranet app on `http://intranet:8080` is.
+ */
 export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], headless: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP intranet.test 127.0.0.1'], headless: true });
 }
 
 /** A running example: its origin, and how to stop it. */

@@ -66,3 +66,18 @@ describe('ALTCHA v2, Vigil against altcha-lib', () => {
     }
   });
 });
+
+describe("the page's fallback solver (plain JavaScript, for pages that are not a secure context)", () => {
+  it('derives what Node derives, and solves challenges that Vigil then verifies', async () => {
+    const { SOLVER_SCRIPT } = await import('./assets.js');
+    const { solve } = (await import(`data:text/javascript;base64,${Buffer.from(SOLVER_SCRIPT).toString('base64')}`)) as { solve(p: unknown): Promise<{ counter: number; derivedKey: string } | null> };
+    for (const counter of [0, 1, 17, 40]) {
+      const challenge = await createChallenge({ cost: 30 + counter, counter, expiresAt: Math.floor(now() / 1000) + 60, data: { r: '/login', l: 1 }, secret, keySecret });
+      const solution = await solve(challenge.parameters);
+      expect(solution?.counter).toBe(counter);
+      expect(verify(challenge, solution, { secret, keySecret, now: now() })).toBe('verified');
+      const theirs = await verifySolution({ challenge: challenge as never, solution: solution as never, deriveKey: altchaDerive, hmacSignatureSecret: secret, hmacKeySignatureSecret: keySecret });
+      expect(theirs.verified).toBe(true);
+    }
+  });
+});
