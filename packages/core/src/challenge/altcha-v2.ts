@@ -65,8 +65,11 @@ export function deriveKey(nonce: Buffer, salt: Buffer, counter: number, cost: nu
   return new Promise((resolve, reject) => pbkdf2(password, salt, cost, KEY_LENGTH, 'sha256', (error, key) => (error ? reject(error) : resolve(key))));
 }
 
-function equalHex(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+const HEX_64 = /^[0-9a-f]{64}$/;
+
+/** Constant-time equality of two HMAC-SHA-256 hex strings; false for anything that is not one. */
+function equalHex(given: unknown, expected: string): boolean {
+  return typeof given === 'string' && HEX_64.test(given) && timingSafeEqual(Buffer.from(given, 'hex'), Buffer.from(expected, 'hex'));
 }
 
 /**
@@ -103,9 +106,9 @@ export type Verification = 'verified' | 'expired' | 'tampered' | 'invalid';
 export function verify(challenge: { parameters: Record<string, unknown>; signature: unknown }, solution: unknown, options: { secret: string; keySecret: string; now: number }): Verification {
   const p = challenge.parameters;
   if (typeof p.expiresAt === 'number' && p.expiresAt < options.now / 1000) return 'expired';
-  if (typeof challenge.signature !== 'string' || !equalHex(challenge.signature, hmacHex(options.secret, JSON.stringify(sortKeys(p))))) return 'tampered';
+  if (!equalHex(challenge.signature, hmacHex(options.secret, JSON.stringify(sortKeys(p))))) return 'tampered';
   const s = solution as Partial<Solution> | null;
   if (s === null || typeof s !== 'object' || typeof s.derivedKey !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(s.derivedKey) || !Number.isInteger(s.counter) || (s.counter as number) < 0 || (s.counter as number) > 0xffffffff) return 'invalid';
-  if (typeof p.keySignature !== 'string') return 'invalid';
+  // The signed key signature (a signed value, so a well-formed one) against the key given.
   return equalHex(p.keySignature, hmacHex(options.keySecret, Buffer.from(s.derivedKey, 'hex'))) ? 'verified' : 'invalid';
 }

@@ -93,8 +93,21 @@ describe('a third-party CAPTCHA (Turnstile) instead of the proof of work', () =>
     expect(passed).toMatchObject({ action: 'allow', challenge: { kind: 'turnstile', passed: true, reason: 'solved' } });
     const again = await v.protect(request({ [SOLUTION_HEADER]: 'good-1' }));
     expect(again).toMatchObject({ action: 'challenge', challenge: { kind: 'turnstile', passed: false, reason: 'invalid' } });
-    // The widget's own field works as the header does.
-    expect((await v.protect(request({}, { email: 'ann@example.com', password: 'pw', 'cf-turnstile-response': 'good-2' }))).challenge).toMatchObject({ passed: true });
+    // The widget's own field on the app's own form is the app's token, not Vigil's: not read
+    // (not spent with the vendor). Only the challenge page's re-post carries it for Vigil.
+    expect((await v.protect(request({}, { email: 'ann@example.com', password: 'pw', 'cf-turnstile-response': 'good-2' }))).challenge).toBeUndefined();
+    expect(spent.has('good-2')).toBe(false);
+    await v.close();
+  });
+
+  it("the page's re-post (the sealed form and the widget's token) passes and puts the form back", async () => {
+    const v = vigil();
+    const page = (await answer(v, request({ accept: 'text/html' }, { email: 'ann@example.com', password: 'secret-pw' }))).body;
+    const sealed = /name="vigil_form" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    const repost = request({ accept: 'text/html' }, { vigil_form: sealed, 'cf-turnstile-response': 'good-9' });
+    const decision = await v.protect(repost);
+    expect(decision).toMatchObject({ action: 'allow', challenge: { kind: 'turnstile', passed: true } });
+    expect(repost.body).toEqual({ email: 'ann@example.com', password: 'secret-pw' });
     await v.close();
   });
 

@@ -122,7 +122,9 @@ describe('the built-in challenge: issued', () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.headers['content-security-policy']).not.toContain('unsafe');
-    expect(page.body).toContain('action="/login?next=%2Faccount"');
+    // No action: the browser posts back to the URL it used (a proxy's prefix, a rewrite, included).
+    expect(page.body).toContain('<form id="vigil-challenge-form" method="post">');
+    expect(page.body).not.toContain('action=');
     expect(page.body).toContain(`name="${SEALED_FIELD}"`);
     expect(page.body).toContain('src="/_vigil/challenge/vigil-challenge.js"');
     expect(page.body).not.toContain('hunter2');
@@ -140,6 +142,15 @@ describe('the built-in challenge: issued', () => {
     const req = request({ headers: { ...request().headers, accept: 'text/html' } });
     const { json } = await challengeOf(vigil, req);
     expect(json.challenge.type).toBe('altcha');
+  });
+
+  it('a raw body (a Buffer, text) cannot come back through the page: the browser gets JSON', async () => {
+    const { vigil } = vigilWith();
+    for (const body of [Buffer.from('email=a%40b.c'), 'email=a@b.c']) {
+      const req = adapterRequest({ headers: { ...request().headers, accept: 'text/html' }, body });
+      const { json } = await challengeOf(vigil, req);
+      expect(json.challenge.type).toBe('altcha');
+    }
   });
 
   it('difficulty follows risk: base for what the policy challenges, 4× from risk 0.9 (a softened deny), 16× after a failed solution', async () => {
@@ -280,7 +291,9 @@ describe('the built-in challenge: verified', () => {
     const { vigil } = vigilWith();
     const garbage = ['x', '%%%', Buffer.from('null').toString('base64'), Buffer.from('[]').toString('base64'), Buffer.from('{"challenge":{},"solution":1}').toString('base64'),
       Buffer.from(JSON.stringify({ challenge: { parameters: { algorithm: 'PBKDF2/SHA-256', nonce: 'zz', salt: 'zz', keyPrefix: 'zz' }, signature: 'ab' }, solution: { counter: -1, derivedKey: 'g' } })).toString('base64'),
-      Buffer.from(JSON.stringify({ challenge: { parameters: { algorithm: 'SHA-1' }, signature: 'ab' }, solution: {} })).toString('base64'), 'a'.repeat(100_000)];
+      Buffer.from(JSON.stringify({ challenge: { parameters: { algorithm: 'SHA-1' }, signature: 'ab' }, solution: {} })).toString('base64'), 'a'.repeat(100_000),
+      // A signature of the right length in characters but not in bytes.
+      Buffer.from(JSON.stringify({ challenge: { parameters: { algorithm: 'PBKDF2/SHA-256', keySignature: `é${'a'.repeat(63)}` }, signature: `é${'a'.repeat(63)}` }, solution: { counter: 1, derivedKey: 'ab' } })).toString('base64')];
     for (const value of garbage) {
       const decision = await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: value } }));
       expect(decision.challenge?.passed).toBe(false);
@@ -288,13 +301,46 @@ describe('the built-in challenge: verified', () => {
     }
   });
 
-  it('a passed challenge does not undo a deny: the engine still blocks what it denies', async () => {
+  it('a solution is checked only when the policy challenges: a deny stays a block, an allowed request keeps its solution unspent', async () => {
     const { vigil } = vigilWith({ risk: 0.7 });
     const { json } = await challengeOf(vigil);
     const payload = await solve(json.challenge);
+    const presented = () => request({ headers: { ...request().headers, [SOLUTION_HEADER]: payload } });
     const denying = vigilWith({ risk: 0.99, action: 'deny' }).vigil;
-    const decision = await denying.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: payload } }));
-    expect(decision).toMatchObject({ action: 'block', challenge: { passed: true } });
+    const blocked = await denying.protect(presented());
+    expect(blocked.action).toBe('block');
+    expect(blocked.challenge).toBeUndefined();
+    const allowing = vigilWith({ risk: 0.1 }).vigil;
+    expect((await allowing.protect(presented())).challenge).toBeUndefined();
+    // Not spent by either: it still answers the challenge it was issued for.
+    expect((await vigil.protect(presented())).challenge).toMatchObject({ passed: true });
+  });
+
+  it('a solution of an easier challenge does not answer a harder one (too-easy), and is not accepted once the risk rose', async () => {
+    const { vigil } = vigilWith({ risk: 0.7 });
+    const { json } = await challengeOf(vigil);
+    const payload = await solve(json.challenge);
+    const riskier = vigilWith({ risk: 0.95, action: 'challenge' }).vigil;
+    expect((await riskier.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: payload } }))).challenge).toMatchObject({ passed: false, reason: 'too-easy', level: 1 });
+  });
+
+  it('a route whose name is not Latin-1 (checkout — step 2) is solved like any other: the payload only ever holds ASCII', async () => {
+    const route = { method: 'POST', path: '/checkout', name: 'checkout — step 2 ✓', event: '$transaction' as const, user: { email: 'body.email' } };
+    const { vigil } = vigilWith({ risk: 0.7 }, { routes: [route] });
+    const req = () => request({ url: '/checkout', path: '/checkout' });
+    const { json } = await challengeOf(vigil, req());
+    expect(JSON.stringify(json.challenge.parameters)).toMatch(/^[\x20-\x7e]+$/);
+    const payload = await solve(json.challenge);
+    expect((await vigil.protect({ ...req(), headers: { ...request().headers, [SOLUTION_HEADER]: payload } })).challenge).toMatchObject({ passed: true });
+  });
+
+  it('a store with no room left refuses a solution (replayed), never lets it through unrecorded', async () => {
+    const store = new MemoryStore({ maxClaimKeys: 1 });
+    const { vigil } = vigilWith({ risk: 0.7 }, { challenge: { ...FAST, store, secret: 'challenge-secret-for-tests-0123' } });
+    const first = await solve((await challengeOf(vigil)).json.challenge);
+    const second = await solve((await challengeOf(vigil)).json.challenge);
+    expect((await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: first } }))).challenge).toMatchObject({ passed: true });
+    expect((await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: second } }))).challenge).toMatchObject({ passed: false, reason: 'replayed' });
   });
 
   it('the sealed form comes back: the page re-post carries only the solution and the sealed form, and the route sees what the person typed', async () => {
@@ -366,7 +412,9 @@ describe('the built-in challenge: what the embedded engine learns', () => {
     const { RecordingStore } = await import('../testing/recording.js');
     const { localProvider } = await import('../providers/local.js');
     const store = new RecordingStore();
-    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: localProvider({ store, secret: 'engine-secret-0123456789abcdef' }), challenge: FAST });
+    // The engine's learning, behind a verdict pinned at a challenge (a solution is only checked then).
+    const engine = localProvider({ store, secret: 'engine-secret-0123456789abcdef' });
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: { ...engine, filter: async () => ({ risk: 0.7 }) }, challenge: FAST });
     toClose.push(vigil);
     const failures = () => store.ops.filter((op) => op.type === 'hit' && op.key === 'v:ip:203.0.113.7:fail').length;
     await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: 'garbage' } }));

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { checkKnownOptions } from '../config/options.js';
 import { getHeader } from '../context/headers.js';
-import { pathnameOf, type RequestInfo } from '../context/request.js';
+import type { RequestInfo } from '../context/request.js';
 import { prefersHtml, type RenderedResponse } from '../decision/responses.js';
 import { VigilConfigError } from '../errors.js';
 import type { ProviderEvent } from '../providers/types.js';
@@ -14,7 +14,7 @@ import type { Store } from '../stores/types.js';
 import { assetResponse } from './assets.js';
 import { captchaJson, challengeJson, challengePage, SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
 import { type ChallengeBinding, type ChallengeReason, levelOf, type PowChallenge, PowChallenges, type PowCheck } from './pow.js';
-import { seal, unseal } from './seal.js';
+import { MAX_SEALED_CHARS, seal, unseal } from './seal.js';
 import { type CaptchaVendor, isCaptchaVendor } from './vendors.js';
 
 export { SEALED_FIELD, SOLUTION_FIELD, SOLUTION_HEADER } from './page.js';
@@ -36,7 +36,8 @@ export interface ChallengeOptions {
   difficulty?: number;
   /**
    * PBKDF2-SHA-256 iterations per attempt. Default 500. The server derives one key per
-   * challenge it issues, so this is also what a challenged request costs it (~0.2 ms).
+   * challenge it issues, so this is also what a challenged request costs it (~0.5 ms of
+   * CPU at 500, on libuv's thread pool).
    */
   cost?: number;
   /** Seconds a challenge can be solved and spent in. Default 300 (5 minutes). */
@@ -98,6 +99,9 @@ function wholeNumber(value: unknown, option: string, min: number, max: number, f
 /** The fields of a parsed form body, ours left out; undefined for a body that is not one. */
 function formOf(body: unknown): Record<string, unknown> | undefined {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  // Parsed fields only: a raw body (a Buffer, a stream) is not a form that can be put
+  // back. (Parsers differ in the prototype they give: fast-querystring's has none of Object's.)
+  if (ArrayBuffer.isView(body) || body instanceof ArrayBuffer || typeof (body as { pipe?: unknown }).pipe === 'function') return undefined;
   const form: Record<string, unknown> = {};
   for (const key of Object.keys(body)) if (key !== SOLUTION_FIELD && key !== SEALED_FIELD) form[key] = (body as Record<string, unknown>)[key];
   return form;
@@ -139,18 +143,21 @@ export class Challenges {
     let payload: unknown = header;
     if (payload === undefined && body !== undefined) payload = body[SOLUTION_FIELD];
     if (payload === undefined && req.method === 'GET') payload = req.query?.[SOLUTION_FIELD];
+    const sealed = body?.[SEALED_FIELD];
+    const keys = body === undefined ? [] : Object.keys(body);
+    const fromPage = typeof sealed === 'string' && keys.every((k) => this.#ours.has(k));
     let kind: Presented['kind'] = 'pow';
     if (this.captcha !== undefined && (typeof payload !== 'string' || PowChallenges.decode(payload) === undefined)) {
-      const token = payload ?? body?.[this.captcha.responseField];
+      // The widget's own field counts only on the challenge page's re-post: an app that
+      // shows the same vendor's widget on its own form checks its own tokens.
+      const token = payload ?? (fromPage ? body?.[this.captcha.responseField] : undefined);
       if (typeof token === 'string' && token !== '') {
         payload = token;
         kind = 'captcha';
       }
     }
     if (typeof payload !== 'string' || payload === '') return undefined;
-    const sealed = body?.[SEALED_FIELD];
-    const keys = body === undefined ? [] : Object.keys(body);
-    return { kind, payload, sealed: typeof sealed === 'string' ? sealed : undefined, fromPage: keys.every((k) => this.#ours.has(k)) };
+    return { kind, payload, sealed: typeof sealed === 'string' ? sealed : undefined, fromPage };
   }
 
   /**
@@ -163,14 +170,21 @@ export class Challenges {
     if (presented.sealed === undefined || !presented.fromPage) return false;
     let context = CAPTCHA_SEAL;
     if (presented.kind === 'pow') {
+      // Only under a challenge this fleet signed and that has not expired: a sealed form
+      // is not put back for a payload that merely names a signature.
       const decoded = PowChallenges.decode(presented.payload);
-      if (decoded === undefined) return false;
+      if (decoded === undefined || !this.pow.issuedHere(presented.payload)) return false;
       context = decoded.challenge.signature;
     }
     const opened = unseal(this.pow.sealKey, context, presented.sealed);
-    if (opened === undefined || opened.value === null || typeof opened.value !== 'object' || Array.isArray(opened.value)) return false;
-    if (typeof req.setBody === 'function') req.setBody(opened.value);
-    else req.body = opened.value;
+    const value = opened?.value as { f?: unknown; e?: unknown } | undefined;
+    // The sealed value carries its own expiry: a form sealed for a CAPTCHA page (which has
+    // no signature to bind it to) is not put back once the page it came from is stale.
+    if (value === null || typeof value !== 'object' || typeof value.e !== 'number' || value.e < Date.now()) return false;
+    const form = value.f;
+    if (form === null || typeof form !== 'object' || Array.isArray(form)) return false;
+    if (typeof req.setBody === 'function') req.setBody(form);
+    else req.body = form;
     return true;
   }
 
@@ -179,14 +193,14 @@ export class Challenges {
    * with its vendor (which refuses a token spent before). A sealed form that did not
    * open is `tampered`.
    */
-  async check(presented: Presented, binding: ChallengeBinding, restored: boolean): Promise<PowCheck & { kind: string }> {
+  async check(presented: Presented, binding: ChallengeBinding, restored: boolean, minLevel: 1 | 2 | 3 = 1): Promise<PowCheck & { kind: string }> {
     const kind = presented.kind === 'captcha' && this.captcha !== undefined ? this.captcha.name : 'pow';
     if (presented.sealed !== undefined && presented.fromPage && !restored) return { kind, passed: false, reason: 'tampered' };
     if (presented.kind === 'captcha' && this.captcha !== undefined) {
       const answer = await this.captcha.verify(presented.payload, binding.ip);
       return { kind, passed: answer.passed, reason: answer.reason };
     }
-    return { kind, ...(await this.pow.check(presented.payload, binding)) };
+    return { kind, ...(await this.pow.check(presented.payload, binding, minLevel)) };
   }
 
   /**
@@ -199,7 +213,9 @@ export class Challenges {
     const form = formOf(request.body);
     // A page for a browser's form post or navigation, when what it posted can be put back
     // (a form without setBody could not: JSON, which the client retries itself).
-    const page = (method === 'GET' || (method === 'POST' && (form === undefined || typeof request.setBody === 'function'))) && prefersHtml(getHeader(request.headers, 'Accept'));
+    // A raw body (a Buffer, text, a multipart stream) cannot come back through the page either.
+    const formBack = form === undefined ? request.body === undefined : typeof request.setBody === 'function';
+    const page = (method === 'GET' || (method === 'POST' && formBack)) && prefersHtml(getHeader(request.headers, 'Accept'));
     // The third-party CAPTCHA, unless its vendor just could not be asked: then the proof of work.
     const captcha = captchaDown ? undefined : this.captcha;
     if (captcha !== undefined && !page) return captchaJson(captcha.name, captcha.siteKey, captcha.responseField, requestId, failedBefore);
@@ -213,14 +229,20 @@ export class Challenges {
       retry: failedBefore,
     };
     if (method === 'POST') {
-      const sealed = form === undefined ? undefined : seal(this.pow.sealKey, challenge === undefined ? CAPTCHA_SEAL : challenge.signature, form);
-      return challengePage({ ...parts, action: request.url, method, sealed });
+      const expires = Date.now() + this.pow.expiresInSeconds * 1000;
+      const sealed = form === undefined ? undefined : seal(this.pow.sealKey, challenge === undefined ? CAPTCHA_SEAL : challenge.signature, { f: form, e: expires });
+      // A form too large to come back sealed: the client gets the JSON answer, not a page
+      // that would post back an empty form.
+      if (sealed !== undefined && sealed.length > MAX_SEALED_CHARS) {
+        return captcha === undefined ? challengeJson(challenge as PowChallenge, requestId, failedBefore) : captchaJson(captcha.name, captcha.siteKey, captcha.responseField, requestId, failedBefore);
+      }
+      return challengePage({ ...parts, method, sealed });
     }
     // A GET form replaces the target's query: its parameters go back as fields.
     const hidden: [string, string][] = [];
     const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
     for (const [name, value] of query) if (name !== SOLUTION_FIELD) hidden.push([name, value]);
-    return challengePage({ ...parts, action: pathnameOf(request.url), method: 'GET', hidden, sealed: undefined });
+    return challengePage({ ...parts, method: 'GET', hidden, sealed: undefined });
   }
 
 }

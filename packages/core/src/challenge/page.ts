@@ -47,9 +47,7 @@ export interface ChallengePageParts {
   challenge: PowChallenge | undefined;
   /** The third-party CAPTCHA shown instead of the proof of work. */
   captcha?: CaptchaWidget;
-  /** Where the form goes back to: the request's own target (path and query; the path alone for GET). */
-  action: string;
-  /** The form's method: the request's own. */
+  /** The form's method: the request's own. It has no action: the browser posts back to the URL it used. */
   method: 'POST' | 'GET';
   /** Plain fields of a GET form (the query's, which a GET form replaces). */
   hidden?: ReadonlyArray<readonly [string, string]>;
@@ -84,7 +82,7 @@ export function challengePage(parts: ChallengePageParts): RenderedResponse {
 </head><body><main>
 <h1>One moment…</h1>
 <p>${lead}${wait}</p>
-<form id="vigil-challenge-form" method="${parts.method.toLowerCase()}" action="${escapeHtml(parts.action)}">${fields}
+<form id="vigil-challenge-form" method="${parts.method.toLowerCase()}">${fields}
 <div id="vigil-challenge-widget">${parts.captcha?.html ?? ''}</div>
 <p id="vigil-challenge-status" role="status" aria-live="polite"></p>
 <noscript><p>This check needs JavaScript. Turn it on and press Continue.</p></noscript>

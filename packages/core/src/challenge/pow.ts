@@ -27,7 +27,7 @@ export interface ChallengeBinding {
 }
 
 /** Why a presented solution passed or not. */
-export type ChallengeReason = 'solved' | 'malformed' | 'invalid' | 'expired' | 'tampered' | 'foreign' | 'replayed' | 'unavailable';
+export type ChallengeReason = 'solved' | 'malformed' | 'invalid' | 'expired' | 'tampered' | 'foreign' | 'replayed' | 'too-easy' | 'unavailable';
 
 /** The check of a presented solution. */
 export interface PowCheck {
@@ -106,7 +106,9 @@ export class PowChallenges {
 
   #bindingData(b: ChallengeBinding): { r: string; a: string; d: string; n: string } {
     return {
-      r: b.route,
+      // A tag, not the name: the widget and the page's solver base64 the payload with
+      // btoa, which only takes Latin-1 (a route named "checkout — step 2" would not pass).
+      r: this.#tag('r', b.route),
       a: this.#tag('a', b.account),
       d: this.#tag('d', b.deviceId),
       n: this.#tag('n', b.ip === undefined ? undefined : (neighbourhoodKey(b.ip) ?? b.ip)),
@@ -157,7 +159,28 @@ export class PowChallenges {
    * it now, atomically in the store, so that a fleet on one Redis refuses a replay on any
    * instance. Never throws: whatever the client sent is a failed check with a reason.
    */
-  async check(payload: unknown, binding: ChallengeBinding, now = Date.now()): Promise<PowCheck> {
+  async check(payload: unknown, binding: ChallengeBinding, minLevel: 1 | 2 | 3 = 1, now = Date.now()): Promise<PowCheck> {
+    try {
+      return await this.#check(payload, binding, minLevel, now);
+    } catch {
+      // Whatever a client sends is a failed check, never an exception.
+      return { passed: false, reason: 'malformed' };
+    }
+  }
+
+  /** Whether a presented payload's challenge was signed by this key and has not expired (its solution unchecked). */
+  issuedHere(payload: unknown, now = Date.now()): boolean {
+    const decoded = PowChallenges.decode(payload);
+    if (decoded === undefined) return false;
+    try {
+      const verdict = verify(decoded.challenge, { counter: 0, derivedKey: '00' }, { secret: this.#signKey, keySecret: this.#keySignKey, now });
+      return verdict !== 'expired' && verdict !== 'tampered';
+    } catch {
+      return false;
+    }
+  }
+
+  async #check(payload: unknown, binding: ChallengeBinding, minLevel: 1 | 2 | 3, now: number): Promise<PowCheck> {
     const decoded = PowChallenges.decode(payload);
     if (decoded === undefined) return { passed: false, reason: 'malformed' };
     const { challenge, solution } = decoded;
@@ -170,14 +193,18 @@ export class PowChallenges {
     const expected = this.#bindingData(binding);
     const sameClient = (data.d !== '' && data.d === expected.d) || (data.n !== '' && data.n === expected.n);
     if (data.r !== expected.r || data.a !== expected.a || !sameClient) return { passed: false, reason: 'foreign', level };
+    if (level < minLevel) return { passed: false, reason: 'too-easy', level };
     const expiresAt = typeof p.expiresAt === 'number' ? p.expiresAt * 1000 : now + this.#settings.expiresInSeconds * 1000;
     let recorded = true;
     try {
+      // 0: spent before, or a store with no room left to remember it (refused: a full
+      // store must not turn replay protection off).
       const [claimed] = await this.#settings.store.execute([{ type: 'claim', key: `chal:${challenge.signature.slice(0, 43)}`, value: '1', ttlMs: Math.max(1000, expiresAt - now + 1000) }], now);
-      if (claimed === 0) return { passed: false, reason: 'replayed', level };
+      if (claimed !== 1) return { passed: false, reason: 'replayed', level };
     } catch {
       // The store failed: the work was done, signed for this request and unexpired; only
-      // its replay cannot be checked. A person is not turned away for an outage.
+      // its replay cannot be checked. A person is not turned away for an outage (the
+      // engine itself fails over then, by the same strategy).
       recorded = false;
     }
     return { passed: true, reason: 'solved', level, recorded, signature: challenge.signature };

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { bindingOf, challengeResultOf, type Presented } from '../challenge/index.js';
-import type { PowCheck } from '../challenge/pow.js';
+import { levelOf, type PowCheck } from '../challenge/pow.js';
 import type { RequestContext, RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
 import { describeError } from '../logging/logger.js';
@@ -117,14 +117,6 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
     }
     diagnose(req, route, context, forwardedForIgnored);
     rt.prepareEvent(event, req);
-    let check: (PowCheck & { kind: string }) | undefined;
-    if (presented !== undefined && challenges !== undefined) {
-      check = await challenges.check(presented, bindingOf(route, event), restored);
-      // Castle's vocabulary: the provider hears of every solution, passed or failed (the
-      // embedded engine counts a failed one as evidence against the address); not of a
-      // token its CAPTCHA vendor could not be asked about, which says nothing of the client.
-      if (check.reason !== 'unavailable') void rt.log(challengeEvent(event, check));
-    }
 
     let consulted: Consulted;
     if (rt.closed) consulted = CLOSED;
@@ -136,10 +128,23 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
       }
     }
     let policy = policyOf(rt, route, consulted);
-    // A passed challenge answers the policy's challenge: the request goes on. A deny stays a deny.
-    if (check?.passed === true && policy.verdict === 'challenge') policy = { ...policy, action: 'allow', wouldAction: 'allow', reason: `${policy.reason}; challenge passed` };
-    rt.stats.decisions++;
     const { verdict } = consulted;
+    // A solution is checked (and spent) only when the policy challenges: an allowed
+    // request keeps it, a denied one is blocked whatever it carries, and nothing a client
+    // sends makes Vigil ask a CAPTCHA vendor unless the request is being challenged.
+    let check: (PowCheck & { kind: string }) | undefined;
+    if (presented !== undefined && challenges !== undefined && policy.verdict === 'challenge') {
+      // At least the level this request calls for now: a solution of an easier challenge
+      // (collected while the risk was lower) does not answer a harder one.
+      check = await challenges.check(presented, bindingOf(route, event), restored, levelOf(verdict?.risk, false));
+      // Castle's vocabulary: the provider hears of every solution, passed or failed (the
+      // embedded engine counts a failed one as evidence against the address); not of a
+      // token its CAPTCHA vendor could not be asked about, which says nothing of the client.
+      if (check.reason !== 'unavailable') void rt.log(challengeEvent(event, check));
+      // A passed challenge answers the policy's challenge: the request goes on.
+      if (check.passed) policy = { ...policy, action: 'allow', wouldAction: 'allow', reason: `${policy.reason}; challenge passed` };
+    }
+    rt.stats.decisions++;
     const failoverReason = consulted.failoverReason ?? (verdict?.failover === true ? reasonOf(verdict.failoverReason, 'provider failover') : undefined);
     const state: Pending = {
       route,

@@ -228,3 +228,18 @@ describe('MemoryStore credit comes from repeated evidence, not from reads', () =
     expect(store.executeSync([{ type: 'count', key: 'once', windowMs: W }], t0)).toEqual([0]);
   });
 });
+
+describe('MemoryStore claims', () => {
+  it('are bounded apart from traffic and pinned values: past maxClaimKeys a claim is refused (0), expired ones make room again', async () => {
+    const store = new MemoryStore({ maxClaimKeys: 2, maxPinnedKeys: 1 });
+    const claim = (key: string, now: number) => store.execute([{ type: 'claim', key, value: '1', ttlMs: 1000 }], now);
+    expect(await claim('a', 0)).toEqual([1]);
+    expect(await claim('b', 0)).toEqual([1]);
+    expect(await claim('c', 10)).toEqual([0]);
+    // An operator's write still has its room, and no traffic evicts a claim.
+    await store.execute([{ type: 'set', key: 'block', value: 'x', pinned: true }], 10);
+    for (let i = 0; i < 100; i++) await store.execute([{ type: 'hit', key: `t${i}`, windowMs: 1000 }], 20);
+    expect(await claim('a', 30)).toEqual([0]);
+    expect(await claim('c', 1000)).toEqual([1]);
+  });
+});

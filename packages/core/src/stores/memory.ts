@@ -19,6 +19,13 @@ export interface MemoryStoreOptions {
    * loudly instead of a block silently disappearing. Default 10 000 (about 3 MB).
    */
   maxPinnedKeys?: number;
+  /**
+   * Most claims kept (single-use tokens spent: challenge solutions), each until its TTL.
+   * Held apart from traffic and from pinned values; past the bound (expired ones swept
+   * first) a claim is refused (result 0), so that a flood of solved challenges can
+   * neither evict a spent one nor fill the room of operator writes. Default 100 000.
+   */
+  maxClaimKeys?: number;
   /** Most members remembered per distinct set per window; counting saturates there. Default 1 000. */
   maxMembersPerSet?: number;
 }
@@ -120,6 +127,9 @@ export class MemoryStore implements Store {
   // Operator-written values, apart from the traffic keys so that no spray competes
   // with them. A plain Map: bounded by refusal, not by eviction.
   readonly #pinned = new Map<string, Value>();
+  // Claimed single-use tokens, apart from both: bounded by refusal too.
+  readonly #claims = new Map<string, Value>();
+  readonly #maxClaims: number;
   readonly #maxKeys: number;
   readonly #maxPinned: number;
   readonly #maxMembers: number;
@@ -133,6 +143,11 @@ export class MemoryStore implements Store {
     if (!Number.isInteger(maxPinned) || maxPinned < 1) {
       throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'MemoryStore.maxPinnedKeys', options.maxPinnedKeys, 'which is not a positive whole number', 'Use e.g. 10000 (the default): one per blocked user, reported or approved device.');
     }
+    const maxClaims = options.maxClaimKeys ?? 100_000;
+    if (!Number.isInteger(maxClaims) || maxClaims < 1) {
+      throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'MemoryStore.maxClaimKeys', options.maxClaimKeys, 'which is not a positive whole number', 'Use e.g. 100000 (the default): one per challenge solution spent in the last few minutes.');
+    }
+    this.#maxClaims = maxClaims;
     const maxMembers = options.maxMembersPerSet ?? 1000;
     if (!Number.isInteger(maxMembers) || maxMembers < 1) {
       throw new VigilConfigError('VIGIL_E_OPTION_VALUE', 'MemoryStore.maxMembersPerSet', options.maxMembersPerSet, 'which is not a positive whole number', 'Use e.g. 1000 (the default).');
@@ -185,6 +200,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     this.#map?.clear();
     this.#pinned.clear();
+    this.#claims.clear();
   }
 
   /**
@@ -196,7 +212,7 @@ export class MemoryStore implements Store {
     let added: Set<string> | undefined;
     let removed = 0;
     for (const op of ops) {
-      if (((op.type === 'set' && isPinned(op)) || op.type === 'claim') && !this.#pinned.has(op.key)) {
+      if (op.type === 'set' && isPinned(op) && !this.#pinned.has(op.key)) {
         added ??= new Set();
         added.add(op.key);
       }
@@ -209,11 +225,17 @@ export class MemoryStore implements Store {
 
   /** Forgets a key wherever it is held. */
   #forget(key: string): void {
+    this.#claims.delete(key);
     this.#pinned.delete(key);
     this.#cache.delete(key);
   }
 
   #live(key: string, now: number): Entry | undefined {
+    const claim = this.#claims.size === 0 ? undefined : this.#claims.get(key);
+    if (claim !== undefined) {
+      if (claim.expiresAt > now) return claim;
+      this.#claims.delete(key);
+    }
     // Most batches touch no pinned value: skip the lookup while there are none.
     const pinned = this.#pinned.size === 0 ? undefined : this.#pinned.get(key);
     if (pinned !== undefined) {
@@ -311,6 +333,7 @@ export class MemoryStore implements Store {
         return entry instanceof Value ? entry.value : null;
       }
       case 'set': {
+        if (this.#claims.size > 0) this.#claims.delete(op.key);
         const expiresAt = op.ttlMs === undefined ? Number.POSITIVE_INFINITY : now + op.ttlMs;
         if (isPinned(op)) {
           // Room was checked for the whole batch before it ran.
@@ -335,10 +358,13 @@ export class MemoryStore implements Store {
       }
       case 'claim': {
         if (this.#live(op.key, now) instanceof Value) return 0;
-        // Room was checked for the whole batch before it ran: held apart from traffic,
-        // so that a flood of other keys cannot evict a spent token and let it be replayed.
+        if (this.#claims.size >= this.#maxClaims) {
+          for (const [key, entry] of this.#claims) if (entry.expiresAt <= now) this.#claims.delete(key);
+          // No room to remember it: refused, never accepted unrecorded.
+          if (this.#claims.size >= this.#maxClaims) return 0;
+        }
         this.#cache.delete(op.key);
-        this.#pinned.set(op.key, new Value(op.value, now + op.ttlMs));
+        this.#claims.set(op.key, new Value(op.value, now + op.ttlMs));
         return 1;
       }
       case 'reset':

@@ -34,8 +34,9 @@ export type StoreOp =
    * Write a value only if the key holds no live value, with a TTL in ms: the atomic
    * "first one wins" of a single-use token (a spent challenge solution), so that two
    * instances of a fleet spending the same token at once cannot both succeed. Result: 1
-   * when this batch wrote it, 0 when a live value was there (nothing is changed). Never
-   * evicted to make room for traffic before its TTL: it is held like a pinned value.
+   * when this batch wrote it, 0 when a live value was there (nothing is changed) or the
+   * store has no room left to remember it (a bounded store refuses rather than forget:
+   * a claim is never evicted to make room for traffic before its TTL).
    */
   | { type: 'claim'; key: string; value: string; ttlMs: number };
 
