@@ -50,6 +50,7 @@ export const LOG_CODES = {
   VIGIL_E_BLOCK_RESPONSE_FAILED: "the app's blockResponse threw; a plain 403 was sent",
   VIGIL_E_ON_CHALLENGE_FAILED: 'onChallenge threw; the block response was sent',
   VIGIL_E_CHALLENGE_FAILED: 'the built-in challenge could not be issued for a challenged request; the block response was sent',
+  VIGIL_W_CHALLENGE_BUSY: 'too many challenges were being issued at once (a flood): those past the bound got the block response (once)',
   VIGIL_W_FAILOVER: 'decisions started failing over (one line per incident)',
   VIGIL_W_FAILOVER_ONGOING: 'the summary, once a minute, of an incident that goes on',
   VIGIL_W_LOG_FAILED: 'provider.log failed (an outcome or a tracking call): part of the incident',
@@ -198,5 +199,16 @@ export class WebhookVerificationError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WebhookVerificationError';
+  }
+}
+
+/**
+ * Thrown inside the built-in challenge when too many challenges are being issued at once
+ * (a flood): `enforce` answers those requests with the block response. Internal.
+ */
+export class ChallengeBusyError extends Error {
+  constructor(max: number) {
+    super(`${max} challenges are being issued already`);
+    this.name = 'ChallengeBusyError';
   }
 }

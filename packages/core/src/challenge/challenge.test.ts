@@ -421,5 +421,37 @@ describe('the built-in challenge: what the embedded engine learns', () => {
     await vi.waitFor(() => expect(failures()).toBe(1));
     await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: 'more garbage' } }));
     await vi.waitFor(() => expect(failures()).toBe(2));
+    // Its own solution presented again (a reload) is refused, but is no evidence, and the
+    // next challenge is not the harder one.
+    const { json } = await challengeOf(vigil);
+    const payload = await solve(json.challenge);
+    expect((await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: payload } }))).challenge).toMatchObject({ passed: true });
+    const again = request({ headers: { ...request().headers, [SOLUTION_HEADER]: payload } });
+    const replayed = await vigil.protect(again);
+    expect(replayed.challenge).toMatchObject({ passed: false, reason: 'replayed' });
+    const io = new Capture();
+    await vigil.enforce(replayed, again, io);
+    expect(JSON.parse((io.sent as RenderedResponse).body).challenge.parameters.data.l).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(failures()).toBe(2);
+  });
+
+  it('a flood of challenged requests: at most 64 challenges are issued at once, the rest get the block answer, said once', async () => {
+    const warn = vi.fn();
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: async () => ({ risk: 0.7 }), challenge: { difficulty: 4, cost: 20_000, secret: 'challenge-secret-for-tests-0123' }, logger: { warn, error: vi.fn() } });
+    toClose.push(vigil);
+    const answers = await Promise.all(
+      Array.from({ length: 150 }, async (_, i) => {
+        const req = request({ remoteAddress: `198.51.100.${i}` });
+        const io = new Capture();
+        await vigil.enforce(await vigil.protect(req), req, io);
+        return JSON.parse((io.sent as RenderedResponse).body);
+      }),
+    );
+    const challenged = answers.filter((a) => a.challenge).length;
+    expect(challenged).toBeGreaterThanOrEqual(64);
+    expect(answers.filter((a) => a.blocked).length).toBe(150 - challenged);
+    expect(challenged).toBeLessThan(150);
+    expect(warn.mock.calls.filter(([fields]) => (fields as { code?: string }).code === 'VIGIL_W_CHALLENGE_BUSY')).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@
 // (signed with it) binds it to the route, the account and the client it was issued for.
 import { createHmac, randomInt } from 'node:crypto';
 import { neighbourhoodKey } from '../engine/keys.js';
+import { ChallengeBusyError } from '../errors.js';
 import type { Store } from '../stores/types.js';
 import { ALGORITHM, createChallenge, verify } from './altcha-v2.js';
 
@@ -61,6 +62,13 @@ export interface PowSettings {
   store: Store;
 }
 
+/**
+ * Most challenges being issued at once: each derives one key on libuv's thread pool
+ * (four threads, shared with fs, dns.lookup and the app's own crypto), so a flood of
+ * challenged requests must not queue without bound in front of everything else.
+ */
+export const MAX_ISSUING = 64;
+
 /** The multiplier of the mean attempts at each level. */
 export const LEVEL_FACTORS = [0, 1, 4, 16] as const;
 
@@ -84,6 +92,7 @@ export class PowChallenges {
   readonly #signKey: string;
   readonly #keySignKey: string;
   readonly #tagKey: Buffer;
+  #issuing = 0;
   /** The key of the sealed form. */
   readonly sealKey: Buffer;
 
@@ -125,15 +134,21 @@ export class PowChallenges {
     const { cost, expiresInSeconds } = this.#settings;
     // Uniform in [0, 2 × mean): the client tries counters 0, 1, … until it finds this one.
     const counter = randomInt(0, Math.max(1, Math.round(2 * this.meanAttempts(level))));
-    const challenge = await createChallenge({
-      cost,
-      counter,
-      expiresAt: Math.floor(Date.now() / 1000) + expiresInSeconds,
-      secret: this.#signKey,
-      keySecret: this.#keySignKey,
-      data: { ...this.#bindingData(binding), l: level },
-    });
-    return challenge as unknown as PowChallenge;
+    if (this.#issuing >= MAX_ISSUING) throw new ChallengeBusyError(MAX_ISSUING);
+    this.#issuing++;
+    try {
+      const challenge = await createChallenge({
+        cost,
+        counter,
+        expiresAt: Math.floor(Date.now() / 1000) + expiresInSeconds,
+        secret: this.#signKey,
+        keySecret: this.#keySignKey,
+        data: { ...this.#bindingData(binding), l: level },
+      });
+      return challenge as unknown as PowChallenge;
+    } finally {
+      this.#issuing--;
+    }
   }
 
   /** Reads a presented payload (base64 JSON `{ challenge, solution }`, ALTCHA's form) without checking it. */

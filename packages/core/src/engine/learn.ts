@@ -138,7 +138,10 @@ export function* learnOutcome(deps: LearnDeps, event: ProviderEvent, s: Subject)
     // A challenge solution that failed (wrong, replayed, foreign, tampered, expired) is
     // evidence against the address, as a failed login there is. A passed one teaches
     // nothing by itself: the login it let through does, once it succeeds.
-    if (failed && s.ip !== undefined) yield* writeAndSummarise(deps, s, [{ type: 'hit', key: KEYS.ipFailures(s.ip), windowMs: L.windowMs }], event.timestamp);
+    // A replay is its own client's solution presented again (bound to it): a reload, not
+    // evidence; it gets nothing through either way.
+    const replayed = event.properties?.reason === 'replayed';
+    if (failed && !replayed && s.ip !== undefined) yield* writeAndSummarise(deps, s, [{ type: 'hit', key: KEYS.ipFailures(s.ip), windowMs: L.windowMs }], event.timestamp);
     return;
   }
   if (!(succeeded || (failed && event.type === '$login'))) return;

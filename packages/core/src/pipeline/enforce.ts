@@ -4,10 +4,12 @@
 // JSON) or handed to `onChallenge`, which proceeds or answers; a failed or silent
 // hand-off ends with the block answer, never lets the request through.
 import { bindingOf } from '../challenge/index.js';
+import { MAX_ISSUING } from '../challenge/pow.js';
 import { getHeader } from '../context/headers.js';
 import type { RequestInfo } from '../context/request.js';
 import type { Decision } from '../decision/decision.js';
 import type { RenderedResponse } from '../decision/responses.js';
+import { ChallengeBusyError } from '../errors.js';
 import { describeError } from '../logging/logger.js';
 import { decisionOf } from '../tracking/handle.js';
 import { pendingOf, type Runtime } from './runtime.js';
@@ -58,7 +60,11 @@ export function createEnforce(rt: Runtime, respond: Vigil['respond']): Vigil['en
         if (challenges === undefined || state === undefined) throw new Error('no built-in challenge for this decision');
         answer = await challenges.respond(request, bindingOf(state.route, state.event), decision.risk, state.challengeFailed === true, decision.requestId, state.captchaDown === true);
       } catch (error) {
-        logger.error({ code: 'VIGIL_E_CHALLENGE_FAILED', err: describeError(error), requestId: decision.requestId }, 'the built-in challenge could not be issued; answering with the block response');
+        if (error instanceof ChallengeBusyError) {
+          // A flood of challenged requests: the ones past the bound are answered as blocks
+          // (cheap), said once, rather than queue key derivations in front of the app.
+          rt.warnOnce('VIGIL_W_CHALLENGE_BUSY', `${MAX_ISSUING} challenges were being issued at once; the challenged requests past that bound got the block response. A flood of suspicious requests; nothing to configure.`);
+        } else logger.error({ code: 'VIGIL_E_CHALLENGE_FAILED', err: describeError(error), requestId: decision.requestId }, 'the built-in challenge could not be issued; answering with the block response');
         answer = blockAnswer(decision, request);
       }
       if (!io.headersSent()) await io.send(answer);

@@ -154,8 +154,9 @@ export function createProtect(rt: Runtime): (req: RequestInfo, explicitRoute?: C
       outcome: undefined,
       memo: verdict?.memo,
       // A CAPTCHA vendor that could not be asked is no failure of the client's: the next
-      // challenge is the proof of work, at the level the risk calls for.
-      challengeFailed: check !== undefined && !check.passed && check.reason !== 'unavailable',
+      // challenge is the proof of work, at the level the risk calls for. Nor is a solution
+      // of its own presented again (a reload of a page whose URL kept it): no harder challenge.
+      challengeFailed: check !== undefined && !check.passed && check.reason !== 'unavailable' && check.reason !== 'replayed',
       captchaDown: check?.reason === 'unavailable',
     };
     const challenge = check === undefined ? undefined : challengeResultOf(check);
