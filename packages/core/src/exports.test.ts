@@ -18,8 +18,9 @@ const INDEX = [
 ];
 
 const TESTING = [
-  'ROUTED_BASE_PATHS', 'RecordingStore', 'bruteForce', 'challengeFlow', 'deviceTrail', 'openRawHttpClient', 'outcomesLogged', 'postLogin', 'reachedApp',
+  'ROUTED_BASE_PATHS', 'RecordingStore', 'bruteForce', 'challengeFlow', 'challengeFlowProblems', 'deviceTrail', 'openRawHttpClient', 'outcomesLogged', 'postLogin', 'reachedApp',
   'recordingProvider', 'requestTargetArbitrary', 'runRoutingDifferential', 'runStoreContract', 'sampleRouting', 'sendOnce', 'solveChallenge',
+  'supertestSend',
   'startFakeCastle', 'startFakeCheq', 'startFakeVendor', 'stuffing', 'typoThenLogin', 'usefulnessProblems',
 ];
 

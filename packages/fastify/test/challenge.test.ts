@@ -2,7 +2,7 @@
 // by the plugin (JSON for API clients, the page for a browser's form, its assets), the
 // solved request reaching the route with the body the person typed.
 import formbody from '@fastify/formbody';
-import { challengeFlow, recordingProvider } from '@vigil/core/testing';
+import { challengeFlow, challengeFlowProblems, recordingProvider } from '@vigil/core/testing';
 import fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { vigil } from '../src/index.js';
@@ -34,16 +34,7 @@ describe('the built-in challenge on Fastify', () => {
       const res = await app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body }) });
       return { status: res.statusCode, headers: res.headers as Record<string, string>, body: res.body };
     });
-    expect(report.challenged.status).toBe(403);
-    expect(report.challenged.json.challenge).toMatchObject({ type: 'altcha', algorithm: 'PBKDF2/SHA-256' });
-    expect(report.solved).toMatchObject({ status: 200, json: { body: { email: 'ann@example.com' }, challenge: { passed: true, reason: 'solved' } } });
-    expect(report.replayed.status).toBe(403);
-    expect(report.page).toMatchObject({ status: 403, contentType: 'text/html; charset=utf-8', sealed: true, leaks: false });
-    expect(report.page.csp).toContain("script-src 'self'");
-    for (const name of ['altcha.js', 'pbkdf2.js', 'vigil-challenge.js']) expect(report.assets[name], name).toEqual({ status: 200, type: 'text/javascript; charset=utf-8' });
-    expect(report.assets['altcha.css']?.status).toBe(200);
-    expect(report.assets['nothing.js']?.status).toBe(404);
-    expect(report.reposted).toEqual({ status: 200, json: { body: { email: 'ann@example.com', password: 'correct horse battery' }, challenge: { kind: 'pow', passed: true, reason: 'solved', level: 1, recorded: true } } });
+    expect(challengeFlowProblems(report, 200)).toEqual([]);
   });
 
   it('challenge: false lets a challenge through (no handler), and serves no assets', async () => {

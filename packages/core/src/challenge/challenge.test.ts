@@ -414,7 +414,14 @@ describe('the built-in challenge: what the embedded engine learns', () => {
     const store = new RecordingStore();
     // The engine's learning, behind a verdict pinned at a challenge (a solution is only checked then).
     const engine = localProvider({ store, secret: 'engine-secret-0123456789abcdef' });
-    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: { ...engine, filter: async () => ({ risk: 0.7 }) }, challenge: FAST });
+    // Every event the engine learns from, so that "nothing was counted" is read once it has learned.
+    const learning: Promise<unknown>[] = [];
+    const log = (event: Parameters<typeof engine.log>[0]) => {
+      const learned = engine.log(event);
+      learning.push(learned);
+      return learned;
+    };
+    const vigil = createVigil({ mode: 'blocking', routes: [LOGIN], provider: { ...engine, filter: async () => ({ risk: 0.7 }), log }, challenge: FAST });
     toClose.push(vigil);
     const failures = () => store.ops.filter((op) => op.type === 'hit' && op.key === 'v:ip:203.0.113.7:fail').length;
     await vigil.protect(request({ headers: { ...request().headers, [SOLUTION_HEADER]: 'garbage' } }));
@@ -432,7 +439,9 @@ describe('the built-in challenge: what the embedded engine learns', () => {
     const io = new Capture();
     await vigil.enforce(replayed, again, io);
     expect(JSON.parse((io.sent as RenderedResponse).body).challenge.parameters.data.l).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The replay's $challenge event was handed to the engine and learned from: nothing counted.
+    await vi.waitFor(() => expect(learning.length).toBe(4));
+    await Promise.all(learning);
     expect(failures()).toBe(2);
   });
 

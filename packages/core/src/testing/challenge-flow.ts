@@ -44,6 +44,24 @@ export interface FlowResponse {
   body: string;
 }
 
+/** The part of supertest's API {@link supertestSend} uses (supertest itself is the test's dependency, not core's). */
+export type SupertestLike = (app: unknown) => { get(url: string): SupertestRequest; post(url: string): SupertestRequest }
+/** One supertest request being built. */
+export interface SupertestRequest extends PromiseLike<{ status: number; headers: Record<string, unknown>; text: string }> {
+  set(name: string, value: string): SupertestRequest;
+  send(body: string): SupertestRequest;
+}
+
+/** A {@link challengeFlow} sender through supertest, for an Express app or a Nest app's HTTP server. */
+export function supertestSend(request: SupertestLike, app: unknown): (req: FlowRequest) => Promise<FlowResponse> {
+  return async ({ method, url, headers, body }) => {
+    let req = method === 'GET' ? request(app).get(url) : request(app).post(url);
+    for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
+    const res = await (body === undefined ? req : req.send(body));
+    return { status: res.status, headers: res.headers as FlowResponse['headers'], body: res.text };
+  };
+}
+
 /** What {@link challengeFlow} saw, for the adapter's test to assert on. */
 export interface FlowReport {
   /** The challenged API request: 403 and its JSON. */
@@ -114,4 +132,42 @@ export async function challengeFlow(send: (req: FlowRequest) => Promise<FlowResp
     assets,
     reposted,
   };
+}
+
+/**
+ * What is wrong with a {@link challengeFlow} report, as one line per problem (empty when
+ * the adapter serves and verifies the challenge as it must): the challenged request got
+ * 403 JSON with an ALTCHA challenge, its solution passed (`okStatus` and the route's
+ * echo), the replay was refused, the browser got the page (HTML, sealed form, nothing
+ * typed in it, a CSP allowing only this origin's scripts), the assets were served (and
+ * an unknown one was not), and the page's re-post reached the route with the form typed.
+ * Each adapter's test asserts `expect(challengeFlowProblems(report, 200)).toEqual([])`.
+ */
+export function challengeFlowProblems(report: FlowReport, okStatus: number): string[] {
+  const problems: string[] = [];
+  const check = (ok: boolean, what: string) => {
+    if (!ok) problems.push(what);
+  };
+  const challenge = report.challenged.json.challenge as { type?: unknown; algorithm?: unknown } | undefined;
+  check(report.challenged.status === 403, `challenged: status ${report.challenged.status}, not 403`);
+  check(challenge?.type === 'altcha' && challenge.algorithm === 'PBKDF2/SHA-256', `challenged: ${JSON.stringify(report.challenged.json).slice(0, 200)} is not an ALTCHA challenge`);
+  const solved = report.solved.json as { body?: { email?: unknown }; challenge?: Record<string, unknown> } | undefined;
+  check(report.solved.status === okStatus, `solved: status ${report.solved.status}, not ${okStatus}`);
+  check(solved?.body?.email === 'ann@example.com', `solved: the route saw ${JSON.stringify(solved?.body)}`);
+  check(solved?.challenge?.passed === true && solved.challenge.kind === 'pow' && solved.challenge.reason === 'solved', `solved: decision.challenge is ${JSON.stringify(solved?.challenge)}`);
+  check(report.replayed.status === 403, `replayed: status ${report.replayed.status}, not 403`);
+  check(report.page.status === 403 && report.page.contentType === 'text/html; charset=utf-8', `page: ${report.page.status} ${report.page.contentType}`);
+  check(report.page.sealed, 'page: no sealed form');
+  check(!report.page.leaks, 'page: the email or the password is in it');
+  check(report.page.csp?.includes("script-src 'self'") === true && report.page.csp?.includes('unsafe') === false, `page: CSP ${report.page.csp}`);
+  for (const name of ['altcha.js', 'pbkdf2.js', 'vigil-challenge.js']) {
+    check(report.assets[name]?.status === 200 && report.assets[name]?.type === 'text/javascript; charset=utf-8', `asset ${name}: ${JSON.stringify(report.assets[name])}`);
+  }
+  check(report.assets['altcha.css']?.status === 200, `asset altcha.css: ${JSON.stringify(report.assets['altcha.css'])}`);
+  check(report.assets['nothing.js']?.status === 404, `asset nothing.js: ${JSON.stringify(report.assets['nothing.js'])}, not 404`);
+  const back = report.reposted.json as { body?: unknown; challenge?: Record<string, unknown> } | undefined;
+  check(report.reposted.status === okStatus, `re-post: status ${report.reposted.status}, not ${okStatus}`);
+  check(JSON.stringify(back?.body) === JSON.stringify({ email: 'ann@example.com', password: 'correct horse battery' }), `re-post: the route saw ${JSON.stringify(back?.body)}`);
+  check(back?.challenge?.passed === true && back.challenge.level === 1 && back.challenge.recorded === true, `re-post: decision.challenge is ${JSON.stringify(back?.challenge)}`);
+  return problems;
 }

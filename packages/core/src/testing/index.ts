@@ -2,9 +2,10 @@
  * `@vigil/core/testing`: suites that check third-party implementations of Vigil's
  * interfaces. Not needed at run time.
  */
-export { runStoreContract, type ContractRunner } from './store-contract.js';
-export { startFakeCastle, startFakeCheq, startFakeVendor, type FakeVendor, type FakeCastle, type FakeCheq, type RecordedRequest, type FakeAnswer, type FakeSwitches } from './fake-vendors.js';
-export { deviceTrail, RecordingStore, recordingProvider, type RecordedOp } from './recording.js';
-export { requestTargetArbitrary, ROUTED_BASE_PATHS, openRawHttpClient, runRoutingDifferential, sampleRouting, sendOnce, usefulnessProblems, type FastCheckApi, type RequestTarget, type RequestTargetOptions, type RawHttpClient, type RawResponse, type DifferentialApp, type DifferentialOptions, type DifferentialStats, type DifferentialReport } from './request-targets.js';
-export { bruteForce, outcomesLogged, postLogin, reachedApp, stuffing, typoThenLogin, type Attempt, type LoginForm, type RunResult } from './login-attacks.js';
-export { challengeFlow, solveChallenge, type ChallengeToSolve, type FlowReport, type FlowRequest, type FlowResponse } from './challenge-flow.js';
+
+export { type ChallengeToSolve, challengeFlow, challengeFlowProblems, type FlowReport, type FlowRequest, type FlowResponse, type SupertestLike, type SupertestRequest, solveChallenge, supertestSend } from './challenge-flow.js';
+export { type FakeAnswer, type FakeCastle, type FakeCheq, type FakeSwitches, type FakeVendor, type RecordedRequest, startFakeCastle, startFakeCheq, startFakeVendor } from './fake-vendors.js';
+export { type Attempt, bruteForce, type LoginForm, outcomesLogged, postLogin, type RunResult, reachedApp, stuffing, typoThenLogin } from './login-attacks.js';
+export { deviceTrail, type RecordedOp, RecordingStore, recordingProvider } from './recording.js';
+export { type DifferentialApp, type DifferentialOptions, type DifferentialReport, type DifferentialStats, type FastCheckApi, openRawHttpClient, type RawHttpClient, type RawResponse, type RequestTarget, type RequestTargetOptions, ROUTED_BASE_PATHS, requestTargetArbitrary, runRoutingDifferential, sampleRouting, sendOnce, usefulnessProblems } from './request-targets.js';
+export { type ContractRunner, runStoreContract } from './store-contract.js';
