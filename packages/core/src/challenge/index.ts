@@ -143,6 +143,8 @@ export class Challenges {
     let payload: unknown = header;
     if (payload === undefined && body !== undefined) payload = body[SOLUTION_FIELD];
     if (payload === undefined && req.method === 'GET') payload = req.query?.[SOLUTION_FIELD];
+    // The common case, on every protected request: nothing presented, nothing allocated.
+    if (payload === undefined && (this.captcha === undefined || body === undefined)) return undefined;
     const sealed = body?.[SEALED_FIELD];
     const keys = body === undefined ? [] : Object.keys(body);
     const fromPage = typeof sealed === 'string' && keys.every((k) => this.#ours.has(k));
